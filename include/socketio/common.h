@@ -1,0 +1,66 @@
+/* socketio/common.h - what every layer of socketio-c shares: error codes,
+ * logging, and the event loop type.
+ *
+ * Errors follow libuv: functions return 0 (or a non-negative count) on success
+ * and a negative code on failure. Codes from the operating system are negative
+ * errno values (the same as libuv's UV_E* codes); the library's own codes are
+ * below SIO_EBASE. sio_strerror() names both.
+ */
+#ifndef SOCKETIO_COMMON_H
+#define SOCKETIO_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Library-specific error codes (all negative, below any errno value). */
+enum sio_error {
+    SIO_EBASE = -30000,
+    SIO_EPROTO = -30001,    /**< the peer broke the protocol */
+    SIO_ETOOBIG = -30002,   /**< a message or body is over its configured limit */
+    SIO_ECLOSED = -30003,   /**< the connection or session is closed */
+    SIO_EBUSY = -30004,     /**< the output queue is over its limit */
+    SIO_ETIMEDOUT = -30005, /**< a deadline passed (ack, handshake, ping) */
+    SIO_ENOTFOUND = -30006, /**< no such session, namespace, room or route */
+    SIO_EINVAL = -30007,    /**< an argument is not valid */
+    SIO_ENOMEM = -30008,    /**< an allocation failed */
+};
+
+/** Returns a static, human-readable message for an error code. */
+const char *sio_strerror(int err);
+
+/** Log levels, from the most to the least verbose. */
+typedef enum sio_log_level {
+    SIO_LOG_DEBUG = 0,
+    SIO_LOG_INFO = 1,
+    SIO_LOG_WARN = 2,
+    SIO_LOG_ERROR = 3,
+    SIO_LOG_OFF = 4,
+} sio_log_level;
+
+/**
+ * A log sink. `component` names the layer that speaks ("http", "ws",
+ * "engine", "socket.io"); `msg` is one line without its newline.
+ */
+typedef void (*sio_log_cb)(sio_log_level level, const char *component, const char *msg,
+                           void *userdata);
+
+/**
+ * Sets where log lines go and the lowest level written. With cb NULL lines go
+ * to stderr. The initial level is SIO_LOG_INFO, or the value of the
+ * environment variable SIO_LOG_LEVEL (debug, info, warn, error, off).
+ */
+void sio_log_set(sio_log_cb cb, sio_log_level level, void *userdata);
+
+/** Parses "debug", "info", "warn", "error" or "off"; -1 if none of them. */
+int sio_log_level_parse(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

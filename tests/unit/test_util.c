@@ -1,0 +1,129 @@
+/* Unit tests of src/util: buffers, base64, the timer wheel. */
+#include "check.h"
+#include "util/base64.h"
+#include "util/buf.h"
+#include "util/timer_wheel.h"
+
+#include <stdlib.h>
+
+static void test_buf_grows_and_consumes(void) {
+    sio_buf b = SIO_BUF_INIT;
+    for (int i = 0; i < 1000; i++) CHECK_INT(sio_buf_printf(&b, "%03d", i), 0);
+    CHECK_INT(b.len, 3000);
+    CHECK_MEM(b.data + 2997, "999", 3);
+    sio_buf_consume(&b, 2990);
+    CHECK_INT(b.len, 10);
+    CHECK_MEM(b.data, "6997998999", 10);
+    sio_buf_free(&b);
+    CHECK(b.data == NULL);
+}
+
+static void test_rcbuf_refcount(void) {
+    sio_rcbuf *r = sio_rcbuf_copy("hello", 5);
+    CHECK(r != NULL);
+    CHECK_INT(r->refs, 1);
+    sio_rcbuf_ref(r);
+    CHECK_INT(r->refs, 2);
+    sio_rcbuf_unref(r);
+    CHECK_STR(r->data, "hello");
+    sio_rcbuf_unref(r); /* freed: ASan would report a leak otherwise */
+}
+
+static void test_base64_vectors(void) {
+    /* RFC 4648 section 10 */
+    const char *plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char *enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (int i = 0; i < 7; i++) {
+        char out[16];
+        uint8_t dec[16];
+        sio_base64_encode((const uint8_t *)plain[i], strlen(plain[i]), out);
+        CHECK_STR(out, enc[i]);
+        long n = sio_base64_decode(enc[i], strlen(enc[i]), dec);
+        CHECK_INT(n, (long)strlen(plain[i]));
+        CHECK_MEM(dec, plain[i], (size_t)n);
+    }
+}
+
+static void test_base64_rejects_garbage(void) {
+    uint8_t out[16];
+    CHECK_INT(sio_base64_decode("Zm9", 3, out), -1);       /* not a multiple of 4 */
+    CHECK_INT(sio_base64_decode("Zm=v", 4, out), -1);      /* data after padding */
+    CHECK_INT(sio_base64_decode("Zm9v\n", 5, out), -1);    /* whitespace */
+    CHECK_INT(sio_base64_decode("Zg==Zg==", 8, out), -1);  /* padding mid-stream */
+    CHECK_INT(sio_base64_decode("Z!9v", 4, out), -1);      /* bad character */
+}
+
+struct wheel_probe {
+    sio_timer t;
+    uint64_t started;
+    uint64_t fired_at;
+    int fired;
+};
+
+static uv_loop_t wheel_loop;
+static sio_wheel wheel;
+
+static void probe_cb(sio_timer *t) {
+    struct wheel_probe *p = (struct wheel_probe *)t;
+    p->fired++;
+    p->fired_at = uv_now(&wheel_loop);
+}
+
+static void stop_other_cb(sio_timer *t) {
+    struct wheel_probe *p = (struct wheel_probe *)t;
+    p->fired++;
+    sio_timer_stop(&wheel, (sio_timer *)(p + 1)); /* the next probe in the array */
+}
+
+static void test_timer_wheel_fires_in_order_never_early(void) {
+    uv_loop_init(&wheel_loop);
+    sio_wheel_init(&wheel_loop, &wheel, 10);
+    struct wheel_probe p[5];
+    uint64_t delays[5] = {5, 30, 120, 50, 45000 /* more than one turn: stopped below */};
+    for (int i = 0; i < 5; i++) {
+        memset(&p[i], 0, sizeof p[i]);
+        sio_timer_init(&p[i].t);
+        p[i].started = uv_now(&wheel_loop);
+        sio_timer_start(&wheel, &p[i].t, delays[i], probe_cb);
+    }
+    CHECK_INT(wheel.count, 5);
+    sio_timer_stop(&wheel, &p[4].t);
+    CHECK(!sio_timer_active(&p[4].t));
+    /* wheel's libuv timer is unref'd; keep the loop alive with a guard timer */
+    uv_timer_t guard;
+    uv_timer_init(&wheel_loop, &guard);
+    uv_timer_start(&guard, (uv_timer_cb)uv_timer_stop, 400, 0);
+    uv_run(&wheel_loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 4; i++) {
+        CHECK_INT(p[i].fired, 1);
+        CHECK(p[i].fired_at - p[i].started >= delays[i]);
+    }
+    CHECK_INT(p[4].fired, 0);
+    CHECK_INT(wheel.count, 0);
+
+    /* a callback that stops a timer due in the same tick */
+    struct wheel_probe q[2];
+    memset(q, 0, sizeof q);
+    sio_timer_init(&q[0].t);
+    sio_timer_init(&q[1].t);
+    sio_timer_start(&wheel, &q[0].t, 20, stop_other_cb);
+    sio_timer_start(&wheel, &q[1].t, 20, probe_cb);
+    uv_timer_start(&guard, (uv_timer_cb)uv_timer_stop, 100, 0);
+    uv_run(&wheel_loop, UV_RUN_DEFAULT);
+    CHECK_INT(q[0].fired, 1);
+    CHECK_INT(q[1].fired, 0);
+
+    uv_close((uv_handle_t *)&guard, NULL);
+    sio_wheel_close(&wheel, NULL);
+    uv_run(&wheel_loop, UV_RUN_DEFAULT);
+    CHECK_INT(uv_loop_close(&wheel_loop), 0);
+}
+
+int main(void) {
+    RUN(test_buf_grows_and_consumes);
+    RUN(test_rcbuf_refcount);
+    RUN(test_base64_vectors);
+    RUN(test_base64_rejects_garbage);
+    RUN(test_timer_wheel_fires_in_order_never_early);
+    return CHECK_DONE();
+}
