@@ -1,0 +1,192 @@
+/* socketio/http.h - the HTTP/1.1 server: listening, routing, requests,
+ * responses, static files and the hand-over of upgraded connections.
+ *
+ * One server runs on one libuv loop. Handlers are plain callbacks; a handler
+ * either answers at once (http_res_end) or keeps the request and answers
+ * later, from any callback on the same loop (that is how long-polling works).
+ * Responses go out in request order on a connection, even when requests are
+ * pipelined.
+ */
+#ifndef SOCKETIO_HTTP_H
+#define SOCKETIO_HTTP_H
+
+#include "socketio/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct http_server http_server;
+typedef struct http_req http_req;
+
+/** Limits and timeouts of the HTTP server; start from http_server_options_init(). */
+typedef struct http_server_options {
+    const char *host;           /**< address to bind (default "127.0.0.1") */
+    int port;                   /**< TCP port; 0 picks a free one (default 8080) */
+    int backlog;                /**< listen backlog (default 1024) */
+    size_t max_head_size;       /**< request line + headers, else 431 (default 16 KiB) */
+    size_t max_body_size;       /**< default body limit of a route, else 413 (default 1 MB) */
+    unsigned max_headers;       /**< header count, else 431 (default 100) */
+    unsigned max_connections;   /**< open HTTP connections; more are closed at once (10000) */
+    uint32_t head_timeout_ms;   /**< from a request's first byte to its last header (10 s) */
+    uint32_t body_timeout_ms;   /**< from the last header to the last body byte (30 s) */
+    uint32_t idle_timeout_ms;   /**< a keep-alive connection with no request (5 s) */
+    uint32_t shutdown_grace_ms; /**< in-flight requests may finish this long (5 s) */
+} http_server_options;
+
+/** Fills `o` with the defaults listed in http_server_options. */
+void http_server_options_init(http_server_options *o);
+
+/** Creates a server on `loop` (options copied; NULL for the defaults). NULL on ENOMEM. */
+http_server *http_server_new(uv_loop_t *loop, const http_server_options *o);
+
+/** Binds and listens on options.host:options.port. 0 or a negative error code. */
+int http_server_listen(http_server *s);
+
+/** The port actually bound (useful with port 0); 0 before listen. */
+int http_server_port(const http_server *s);
+
+/** The loop the server runs on. */
+uv_loop_t *http_server_loop(const http_server *s);
+
+/** Called when the server starts shutting down, so upper layers can close their own connections. */
+typedef void (*http_shutdown_cb)(http_server *s, void *userdata);
+
+/** Registers a callback run at the start of http_server_shutdown(). 0 or SIO_ENOMEM. */
+int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata);
+
+/** Called once the server has closed every connection and freed itself. */
+typedef void (*http_closed_cb)(void *userdata);
+
+/**
+ * Graceful shutdown: stops accepting, closes idle connections, lets requests
+ * in flight finish within options.shutdown_grace_ms, then closes the rest and
+ * frees the server. `done` (may be NULL) runs after the last handle closed.
+ * Calling it again does nothing.
+ */
+void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata);
+
+/** Live counters. */
+typedef struct http_server_stats {
+    uint64_t connections_open;
+    uint64_t connections_total;
+    uint64_t requests_total;
+    uint64_t connections_rejected; /**< closed at accept: max_connections reached */
+    uint64_t timeouts;             /**< connections cut off by a head, body or idle timeout */
+} http_server_stats;
+
+void http_server_get_stats(const http_server *s, http_server_stats *out);
+
+/* ---- routing -------------------------------------------------------------- */
+
+/** A request handler. It must eventually end the response or take the socket. */
+typedef void (*http_handler_cb)(http_req *req, void *userdata);
+
+/** One route: exact path, or path prefix when `prefix` is set. */
+typedef struct http_route {
+    const char *method; /**< "GET", "POST", ...; NULL for every method */
+    const char *path;   /**< "/socket.io/" */
+    int prefix;         /**< match every path starting with `path` */
+    size_t max_body;    /**< body limit for this route; 0 for the server's default */
+    http_handler_cb handler;
+    void *userdata;
+} http_route;
+
+/**
+ * Adds a route. Routes are tried longest path first; a path that matches but
+ * with another method answers 405 with an Allow header; no match is 404.
+ */
+int http_server_route(http_server *s, const http_route *route);
+
+/* ---- requests --------------------------------------------------------------- */
+
+const char *http_req_method(const http_req *req);
+/** The request target as sent, e.g. "/socket.io/?EIO=4&transport=polling". */
+const char *http_req_target(const http_req *req);
+/** The path part of the target, not percent-decoded. */
+const char *http_req_path(const http_req *req);
+/** The raw query string (after '?'), or "" when there is none. */
+const char *http_req_query_string(const http_req *req);
+/**
+ * A query parameter, percent-decoded ('+' as space), or NULL when absent.
+ * The string lives as long as the request.
+ */
+const char *http_req_query(http_req *req, const char *name);
+/** A header value (name compared case-insensitively), or NULL. */
+const char *http_req_header(const http_req *req, const char *name);
+/** Iterates headers: index 0.. until it returns 0. */
+int http_req_header_at(const http_req *req, unsigned index, const char **name, const char **value);
+/** The request body (complete: handlers run after the last byte arrived). */
+const char *http_req_body(const http_req *req, size_t *len);
+/** The peer's address as text ("127.0.0.1"). */
+const char *http_req_remote_addr(const http_req *req);
+/** True when the request asked to upgrade the connection (Upgrade + Connection: upgrade). */
+int http_req_is_upgrade(const http_req *req);
+/** The server the request came to. */
+http_server *http_req_server(const http_req *req);
+
+/**
+ * Called when the connection of a request that has not been answered goes
+ * away (peer closed, timeout, shutdown). After it the request is freed: the
+ * handler that kept it must forget it.
+ */
+typedef void (*http_abort_cb)(http_req *req, void *userdata);
+void http_req_on_abort(http_req *req, http_abort_cb cb, void *userdata);
+
+/* ---- responses -------------------------------------------------------------- */
+
+/** Sets the status (default 200). */
+void http_res_status(http_req *req, int status);
+/** Adds a response header. Content-Length, Date and Connection are set by the server. */
+int http_res_header(http_req *req, const char *name, const char *value);
+/** Sends the response with `body` (copied) and frees the request. */
+int http_res_end(http_req *req, const void *body, size_t len);
+/** Sends a complete response with a text body: status, Content-Type, body. */
+int http_res_send(http_req *req, int status, const char *content_type, const char *body);
+
+/**
+ * Streaming: sends the head with a known Content-Length, then the body in
+ * pieces with http_res_write; each piece's callback runs when it has been
+ * written (back-pressure). http_res_finish ends the response.
+ */
+typedef void (*http_write_cb)(http_req *req, int status, void *userdata);
+int http_res_begin(http_req *req, uint64_t content_length);
+int http_res_write(http_req *req, const void *data, size_t len, http_write_cb cb, void *userdata);
+int http_res_finish(http_req *req);
+
+/**
+ * Takes the connection out of the HTTP server after an upgrade request: the
+ * caller owns the returned TCP handle (its data field is free for it) and
+ * must close it with uv_close and free it with free() in the close callback.
+ * Bytes the client already sent past the request head are copied to
+ * *leftover (malloc'd, may be NULL when none) and *leftover_len. The request
+ * is freed. Returns NULL if the request is not an upgrade.
+ */
+uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_len);
+
+/* ---- static files ------------------------------------------------------------ */
+
+typedef struct http_static_options {
+    const char *cache_control; /**< default "public, max-age=0" */
+    const char *index;         /**< file served for a directory (default "index.html") */
+} http_static_options;
+
+/**
+ * Serves the files under `root` at URL prefix `mount` ("/"), GET and HEAD only,
+ * with Content-Type by extension, ETag and Last-Modified validators (304 on
+ * If-None-Match / If-Modified-Since) and Cache-Control. Paths that would leave
+ * the root (.., encoded slashes, NUL, symlinks out of it) get 404.
+ */
+int http_server_static(http_server *s, const char *mount, const char *root,
+                       const http_static_options *opts);
+
+/** The MIME type for a file name by its extension ("application/octet-stream" if unknown). */
+const char *http_mime_type(const char *filename);
+
+/** Formats an HTTP date (RFC 7231 IMF-fixdate) into out[30]. */
+void http_date_format(time_t t, char out[30]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,458 @@
+/* http/http_conn.c - one HTTP connection: reading, parsing with http-parser,
+ * the head/body/idle timeouts, pipelining, and writing.
+ *
+ * Reads land in one loop-wide slab (util/slab.h) and are parsed straight from
+ * it; only bytes that cannot be parsed yet (a pipelined request behind one
+ * still being handled, or the first bytes after an upgrade) are copied into
+ * the connection's `pending` buffer. The parser is paused at the end of each
+ * request, so requests are handled one at a time and responses leave in
+ * request order. An idle keep-alive connection holds no request object.
+ */
+#include "http/http_internal.h"
+#include "util/log.h"
+#include "util/slab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct http_write_req {
+    uv_write_t w;
+    http_conn *conn;
+    http_write_cb cb;
+    http_req *req;
+    void *userdata;
+    unsigned nowned;
+    void *owned[4];
+} http_write_req;
+
+static void conn_feed(http_conn *c, char *data, size_t len);
+static void conn_drain(http_conn *c);
+
+/* ---- timeouts ------------------------------------------------------------------ */
+
+static void conn_timeout(sio_timer *t) {
+    http_conn *c = (http_conn *)((char *)t - offsetof(http_conn, timer));
+    c->server->stats.timeouts++;
+    if (c->state == CONN_IDLE || c->writes_pending) {
+        http_conn_close(c);
+        return;
+    }
+    LOG_DEBUG("http", "request timeout (%s)", c->state == CONN_HEAD ? "head" : "body");
+    http_conn_send_error(c, 408, 1);
+}
+
+void http_conn_set_state(http_conn *c, enum http_conn_state st) {
+    http_server *s = c->server;
+    c->state = (uint8_t)st;
+    switch (st) {
+    case CONN_IDLE: sio_timer_start(&s->wheel, &c->timer, s->opts.idle_timeout_ms, conn_timeout); break;
+    case CONN_HEAD: sio_timer_start(&s->wheel, &c->timer, s->opts.head_timeout_ms, conn_timeout); break;
+    case CONN_BODY: sio_timer_start(&s->wheel, &c->timer, s->opts.body_timeout_ms, conn_timeout); break;
+    case CONN_HANDLER: sio_timer_stop(&s->wheel, &c->timer); break;
+    }
+}
+
+/* ---- parser callbacks ------------------------------------------------------------ */
+
+static int head_append(http_conn *c, const char *at, size_t len) {
+    http_req *req = c->req;
+    if (req->head.len + len > c->server->opts.max_head_size) return -1;
+    return sio_buf_append(&req->head, at, len) == 0 ? 0 : -1;
+}
+
+/* Set by callbacks that stop the parser with a status of their own (413, 431). */
+#define CONN_ERR(c) ((c)->req->status)
+
+static int on_message_begin(http_parser *p) {
+    http_conn *c = p->data;
+    if (!c->req) {
+        c->req = http_req_new(c);
+        if (!c->req) return -1;
+    }
+    http_conn_set_state(c, CONN_HEAD);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+    http_conn *c = p->data;
+    if (head_append(c, at, len)) {
+        c->req->status = 414 /* marker: head too large */;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+    http_conn *c = p->data;
+    http_req *req = c->req;
+    if (req->nheaders == 0 || req->last_was_value) {
+        /* a new header: close the previous string (target or value) */
+        if (req->nheaders >= c->server->opts.max_headers) {
+            req->status = 431;
+            return -1;
+        }
+        if (head_append(c, "", 1)) goto too_big;
+        if (req->nheaders == req->cap_headers) {
+            unsigned cap = req->cap_headers ? req->cap_headers * 2 : 16;
+            http_header_ref *h = realloc(req->headers, cap * sizeof *h);
+            if (!h) return -1;
+            req->headers = h;
+            req->cap_headers = cap;
+        }
+        req->headers[req->nheaders].name = (uint32_t)req->head.len;
+        req->headers[req->nheaders].value = 0;
+        req->nheaders++;
+        req->last_was_value = 0;
+    }
+    if (head_append(c, at, len)) goto too_big;
+    return 0;
+too_big:
+    req->status = 431;
+    return -1;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+    http_conn *c = p->data;
+    http_req *req = c->req;
+    if (!req->last_was_value) {
+        if (head_append(c, "", 1)) goto too_big;
+        req->headers[req->nheaders - 1].value = (uint32_t)req->head.len;
+        req->last_was_value = 1;
+    }
+    if (head_append(c, at, len)) goto too_big;
+    return 0;
+too_big:
+    req->status = 431;
+    return -1;
+}
+
+static int on_headers_complete(http_parser *p) {
+    http_conn *c = p->data;
+    http_req *req = c->req;
+    http_server *s = c->server;
+    if (sio_buf_append(&req->head, "", 1)) return -1; /* close the last string */
+    if (req->nheaders && !req->last_was_value) {
+        /* a header with no value callback at all ("X-Empty:") */
+        req->headers[req->nheaders - 1].value = (uint32_t)(req->head.len - 1);
+    }
+    if (p->http_major != 1) {
+        req->status = 505;
+        return -1;
+    }
+    const char *m = http_method_str((enum http_method)p->method);
+    snprintf(req->method, sizeof req->method, "%s", m);
+    req->is_head = p->method == HTTP_HEAD;
+    const char *target = req->head.data;
+    const char *q = strchr(target, '?');
+    req->path_len = (uint32_t)(q ? (size_t)(q - target) : strlen(target));
+    if (req->path_len == 0 || target[0] != '/') {
+        req->status = 400;
+        return -1;
+    }
+    int mismatch = 0;
+    req->route = http_router_match(s, target, req->path_len, req->method, &mismatch);
+    req->max_body = req->route && req->route->r.max_body ? req->route->r.max_body
+                                                          : s->opts.max_body_size;
+    if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
+        p->content_length > req->max_body) {
+        req->status = 413;
+        return -1;
+    }
+    const char *expect = http_req_header(req, "expect");
+    if (expect) {
+        if (strcasecmp(expect, "100-continue") != 0) {
+            req->status = 417;
+            return -1;
+        }
+        if (p->http_major == 1 && p->http_minor >= 1 && req->route) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+            http_conn_write(c, &b, 1, 0, NULL, NULL, NULL);
+        }
+    }
+    http_conn_set_state(c, CONN_BODY);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+    http_conn *c = p->data;
+    http_req *req = c->req;
+    if (req->body.len + len > req->max_body) {
+        req->status = 413;
+        return -1;
+    }
+    return sio_buf_append(&req->body, at, len) == 0 ? 0 : -1;
+}
+
+static int on_message_complete(http_parser *p) {
+    http_conn *c = p->data;
+    http_req *req = c->req;
+    req->complete = 1;
+    req->keep_alive = (uint8_t)http_should_keep_alive(p);
+    req->upgrade = (uint8_t)p->upgrade;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- dispatch ----------------------------------------------------------------------- */
+
+static void conn_dispatch(http_conn *c) {
+    http_req *req = c->req;
+    http_server *s = c->server;
+    s->stats.requests_total++;
+    req->dispatched = 1;
+    http_conn_set_state(c, CONN_HANDLER);
+    if (s->shutting_down) c->close_after = 1;
+    if (!req->route) {
+        int mismatch = 0;
+        http_router_match(s, req->head.data, req->path_len, req->method, &mismatch);
+        if (mismatch) {
+            sio_buf allow = SIO_BUF_INIT;
+            http_router_allow_header(s, req->head.data, req->path_len, &allow);
+            http_res_header(req, "Allow", allow.data ? allow.data : "");
+            sio_buf_free(&allow);
+            http_res_send(req, 405, "text/plain; charset=utf-8", "Method Not Allowed\n");
+        } else {
+            http_res_send(req, 404, "text/plain; charset=utf-8", "Not Found\n");
+        }
+        return;
+    }
+    req->route->r.handler(req, req->route->r.userdata);
+}
+
+/* Parses as much of data as the current state allows; returns bytes consumed.
+ * `data` is either the read slab or c->pending.data (from_pending set). */
+static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending) {
+    size_t off = 0;
+    while (off < len && !c->closing && !c->close_after && !(c->req && c->req->dispatched)) {
+        if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) http_parser_pause(&c->parser, 0);
+        size_t n = http_parser_execute(&c->parser, &parser_settings, data + off, len - off);
+        off += n;
+        enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+        if (err == HPE_PAUSED || (err == HPE_OK && c->req && c->req->complete)) {
+            if (c->req->upgrade) {
+                /* everything after the head belongs to the next protocol: leave
+                 * exactly those bytes in c->pending for http_req_take_socket */
+                if (from_pending)
+                    sio_buf_consume(&c->pending, off);
+                else
+                    sio_buf_append(&c->pending, data + off, len - off);
+                conn_dispatch(c);
+                return SIZE_MAX;
+            }
+            conn_dispatch(c);
+            continue;
+        }
+        if (err != HPE_OK) {
+            int status = c->req && c->req->status ? c->req->status : 400;
+            if (status == 414) status = 431;
+            LOG_DEBUG("http", "bad request (%d): %s", status, http_errno_description(err));
+            http_conn_send_error(c, status, 1);
+            return len;
+        }
+        if (n == 0) break;
+    }
+    return off;
+}
+
+static void conn_feed(http_conn *c, char *data, size_t len) {
+    c->feeding = 1;
+    size_t used = conn_parse(c, data, len, 0);
+    c->feeding = 0;
+    if (c->taken) {
+        free(c);
+        return;
+    }
+    if (used < len && !c->closing) {
+        sio_buf_append(&c->pending, data + used, len - used);
+        if (c->pending.len > c->server->opts.max_head_size + 65536 && !c->read_stopped) {
+            uv_read_stop((uv_stream_t *)c->tcp);
+            c->read_stopped = 1;
+        }
+    }
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+    http_conn *c = stream->data;
+    if (nread < 0) {
+        http_conn_close(c);
+        return;
+    }
+    if (nread == 0 || c->closing) return;
+    if (c->pending.len) {
+        sio_buf_append(&c->pending, buf->base, (size_t)nread);
+        conn_drain(c);
+    } else {
+        conn_feed(c, buf->base, (size_t)nread);
+    }
+}
+
+static void conn_drain(http_conn *c) {
+    if (c->feeding || c->closing || !c->pending.len) return;
+    if (c->req && c->req->dispatched) return;
+    c->feeding = 1;
+    size_t used = conn_parse(c, c->pending.data, c->pending.len, 1);
+    c->feeding = 0;
+    if (c->taken) {
+        free(c);
+        return;
+    }
+    if (c->closing || used == SIZE_MAX) return;
+    sio_buf_consume(&c->pending, used);
+    if (c->read_stopped && c->pending.len <= c->server->opts.max_head_size) {
+        c->read_stopped = 0;
+        uv_read_start((uv_stream_t *)c->tcp, sio_slab_alloc, on_read);
+    }
+}
+
+static void drain_idle_cb(uv_idle_t *idle) {
+    http_conn *c = idle->data;
+    uv_close((uv_handle_t *)idle, (uv_close_cb)free);
+    c->drain_idle = NULL;
+    conn_drain(c);
+}
+
+void http_conn_request_done(http_conn *c, int close_after) {
+    c->req = NULL; /* already freed by the response code */
+    if (c->closing) return;
+    if (close_after) c->close_after = 1;
+    if (c->close_after) {
+        if (!c->writes_pending) http_conn_close(c);
+        return;
+    }
+    http_conn_set_state(c, CONN_IDLE);
+    if (c->pending.len && !c->feeding && !c->drain_idle) {
+        /* a pipelined request waits: parse it on the next loop turn, not inside
+         * whatever callback just finished this response */
+        uv_idle_t *idle = malloc(sizeof *idle);
+        if (!idle) {
+            http_conn_close(c);
+            return;
+        }
+        uv_idle_init(c->server->loop, idle);
+        idle->data = c;
+        c->drain_idle = idle;
+        uv_idle_start(idle, drain_idle_cb);
+    }
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+static void on_write(uv_write_t *w, int status) {
+    http_write_req *wr = (http_write_req *)w;
+    http_conn *c = wr->conn;
+    for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
+    c->writes_pending--;
+    if (wr->cb) wr->cb(wr->req, status, wr->userdata);
+    free(wr);
+    if (status < 0 && !c->closing) {
+        http_conn_close(c);
+        return;
+    }
+    if (c->close_after && !c->writes_pending && !c->req) http_conn_close(c);
+}
+
+int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
+                    http_write_cb cb, http_req *req, void *userdata) {
+    http_write_req *wr = calloc(1, sizeof *wr);
+    if (!wr) return SIO_ENOMEM;
+    wr->conn = c;
+    wr->cb = cb;
+    wr->req = req;
+    wr->userdata = userdata;
+    for (unsigned i = 0; i < nbufs && i < 4; i++)
+        if (owned_mask & (1u << i)) wr->owned[wr->nowned++] = bufs[i].base;
+    if (c->closing) {
+        for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
+        free(wr);
+        return SIO_ECLOSED;
+    }
+    int r = uv_write(&wr->w, (uv_stream_t *)c->tcp, bufs, nbufs, on_write);
+    if (r) {
+        for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
+        free(wr);
+        http_conn_close(c);
+        return r;
+    }
+    c->writes_pending++;
+    return 0;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+int http_conn_start(http_server *s, uv_tcp_t *tcp) {
+    http_conn *c = calloc(1, sizeof *c);
+    if (!c) return SIO_ENOMEM;
+    c->server = s;
+    c->tcp = tcp;
+    tcp->data = c;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    sio_timer_init(&c->timer);
+    int r = uv_read_start((uv_stream_t *)tcp, sio_slab_alloc, on_read);
+    if (r) {
+        free(c);
+        return r;
+    }
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->stats.connections_open++;
+    s->stats.connections_total++;
+    http_conn_set_state(c, CONN_IDLE);
+    return 0;
+}
+
+static void conn_closed(uv_handle_t *h) {
+    http_conn *c = h->data;
+    free(h);
+    if (c->req) {
+        http_req *req = c->req;
+        c->req = NULL;
+        if (req->dispatched && req->abort_cb) req->abort_cb(req, req->abort_ud);
+        http_req_free(req);
+    }
+    sio_buf_free(&c->pending);
+    http_server_conn_closed(c->server, c);
+    free(c);
+}
+
+void http_conn_close(http_conn *c) {
+    if (c->closing) return;
+    c->closing = 1;
+    sio_timer_stop(&c->server->wheel, &c->timer);
+    if (c->drain_idle) {
+        uv_close((uv_handle_t *)c->drain_idle, (uv_close_cb)free);
+        c->drain_idle = NULL;
+    }
+    uv_close((uv_handle_t *)c->tcp, conn_closed);
+}
+
+uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_len) {
+    http_conn *c = req->conn;
+    if (!req->upgrade || c->closing || c->writes_pending || c->drain_idle) return NULL;
+    uv_tcp_t *tcp = c->tcp;
+    uv_read_stop((uv_stream_t *)tcp);
+    *leftover_len = c->pending.len;
+    *leftover = sio_buf_detach(&c->pending, NULL);
+    c->req = NULL;
+    http_req_free(req);
+    /* unregister without closing the socket */
+    sio_timer_stop(&c->server->wheel, &c->timer);
+    c->closing = 1;
+    c->taken = 1;
+    tcp->data = NULL;
+    http_server_conn_closed(c->server, c);
+    if (!c->feeding) free(c); /* else conn_feed/conn_drain free it when they unwind */
+    return tcp;
+}

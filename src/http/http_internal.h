@@ -1,0 +1,156 @@
+/* http/http_internal.h - the HTTP layer's private structures, shared by its files:
+ *   http_server.c   listening socket, accept, connection registry, shutdown
+ *   http_conn.c     one connection: reading, parsing, timeouts, pipelining
+ *   http_router.c   route table and dispatch (404/405)
+ *   http_request.c  request accessors (headers, query)
+ *   http_response.c response head and body writes
+ *   http_static.c   the static file handler
+ *   http_util.c     MIME types, dates, percent-decoding
+ */
+#ifndef SIO_HTTP_INTERNAL_H
+#define SIO_HTTP_INTERNAL_H
+
+#include "socketio/http.h"
+#include "util/buf.h"
+#include "util/timer_wheel.h"
+
+#include <http_parser.h>
+
+typedef struct http_conn http_conn;
+
+typedef struct http_route_entry {
+    http_route r;
+    size_t path_len;
+    char *path_copy;
+    char *method_copy;
+} http_route_entry;
+
+typedef struct http_shutdown_hook {
+    http_shutdown_cb cb;
+    void *userdata;
+} http_shutdown_hook;
+
+struct http_server {
+    uv_loop_t *loop;
+    http_server_options opts;
+    char *host;
+    uv_tcp_t listener;
+    int listening;
+    int port;
+    int shutting_down;
+    int final_close;
+    http_route_entry *routes;
+    unsigned nroutes;
+    http_shutdown_hook *hooks;
+    unsigned nhooks;
+    http_conn *conns; /* doubly linked list of live connections */
+    sio_wheel wheel;
+    uv_timer_t grace_timer;
+    unsigned pending_closes; /* handles of the server itself still closing */
+    http_closed_cb closed_cb;
+    void *closed_ud;
+    http_server_stats stats;
+    struct http_static_mount *mounts;
+};
+
+enum http_conn_state {
+    CONN_IDLE,    /* between requests: idle timeout */
+    CONN_HEAD,    /* reading a request head: head timeout */
+    CONN_BODY,    /* reading a body: body timeout */
+    CONN_HANDLER, /* a handler owns the request: no timeout */
+};
+
+struct http_conn {
+    http_conn *next, *prev;
+    http_server *server;
+    uv_tcp_t *tcp;
+    http_parser parser;
+    sio_timer timer;
+    uint8_t state;
+    uint8_t closing;     /* uv_close called or scheduled */
+    uint8_t close_after; /* close once the current response is written */
+    uint8_t feeding;     /* inside conn_feed: don't recurse */
+    uint8_t read_stopped;
+    uint8_t taken; /* the socket was handed to another layer */
+    uint32_t writes_pending;
+    http_req *req;       /* the request being read or handled */
+    uv_idle_t *drain_idle; /* set while a pipelined request waits for the next loop turn */
+    sio_buf pending;     /* bytes read but not parsed yet (pipelining, upgrade) */
+};
+
+/* A header is stored as two NUL-terminated strings in req->head. */
+typedef struct http_header_ref {
+    uint32_t name, value;
+} http_header_ref;
+
+struct http_req {
+    http_conn *conn;
+    http_server *server;
+    sio_buf head;      /* "target\0" then "name\0value\0" pairs */
+    sio_buf body;
+    http_header_ref *headers;
+    unsigned nheaders, cap_headers;
+    uint32_t path_len; /* length of the path inside the target */
+    uint8_t last_was_value;
+    uint8_t upgrade;
+    uint8_t keep_alive;
+    uint8_t head_sent;
+    uint8_t is_head;   /* HEAD request: no body on the wire */
+    uint8_t complete;  /* the whole request has been read */
+    uint8_t dispatched;
+    char method[16];
+    size_t max_body;
+    const http_route_entry *route;
+    int status;
+    sio_buf res_headers; /* "Name: value\r\n" lines added by the handler */
+    uint64_t content_length;
+    uint64_t body_written;
+    int streaming;
+    http_abort_cb abort_cb;
+    void *abort_ud;
+    char *query_decoded; /* scratch for http_req_query results (list of strings) */
+    sio_buf query_scratch;
+    char remote[48];
+};
+
+/* http_server.c */
+void http_server_conn_closed(http_server *s, http_conn *c);
+
+/* http_conn.c */
+int http_conn_start(http_server *s, uv_tcp_t *tcp);
+void http_conn_close(http_conn *c);
+void http_conn_set_state(http_conn *c, enum http_conn_state st);
+/* The handler finished the response of c->req: move on to the next request. */
+void http_conn_request_done(http_conn *c, int close_after);
+/* Writes bufs on the connection; the data of bufs[i] with owned[i] set is freed after. */
+int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
+                    http_write_cb cb, http_req *req, void *userdata);
+
+/* http_router.c */
+const http_route_entry *http_router_match(http_server *s, const char *path, size_t path_len,
+                                          const char *method, int *method_mismatch);
+void http_router_allow_header(http_server *s, const char *path, size_t path_len, sio_buf *out);
+void http_router_free(http_server *s);
+
+/* http_request.c */
+http_req *http_req_new(http_conn *c);
+void http_req_free(http_req *req);
+
+/* http_response.c */
+const char *http_status_text(int status);
+/* A canned response that ends the connection (400, 408, 413, 431, 503...). */
+void http_conn_send_error(http_conn *c, int status, int close);
+
+/* http_static.c */
+void http_static_free_all(http_server *s);
+
+/* http_util.c */
+/* Strict percent-decoding of a path segment string; -1 on bad escapes,
+ * encoded '/' or NUL. out must hold len+1 bytes. */
+long http_path_decode(const char *in, size_t len, char *out);
+/* Query value decoding ('+' is space, lenient on bad escapes). */
+size_t http_query_decode(const char *in, size_t len, char *out);
+/* Does a comma-separated header value contain `token` (case-insensitive)? */
+int http_header_has_token(const char *value, const char *token);
+
+#endif

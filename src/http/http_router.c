@@ -1,0 +1,84 @@
+/* http/http_router.c - the route table: method + exact path or prefix to a
+ * handler. Routes are kept longest path first so the most specific wins; a
+ * path that only matches under other methods is a 405, with an Allow header.
+ * A GET route also answers HEAD.
+ */
+#include "http/http_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int http_server_route(http_server *s, const http_route *route) {
+    if (!route || !route->path || !route->handler || route->path[0] != '/') return SIO_EINVAL;
+    http_route_entry *r = realloc(s->routes, (s->nroutes + 1) * sizeof *r);
+    if (!r) return SIO_ENOMEM;
+    s->routes = r;
+    http_route_entry e = {.r = *route};
+    e.path_copy = strdup(route->path);
+    e.method_copy = route->method ? strdup(route->method) : NULL;
+    if (!e.path_copy || (route->method && !e.method_copy)) {
+        free(e.path_copy);
+        free(e.method_copy);
+        return SIO_ENOMEM;
+    }
+    e.r.path = e.path_copy;
+    e.r.method = e.method_copy;
+    e.path_len = strlen(e.path_copy);
+    /* insertion keeps longer paths first; among equals, the order of adding */
+    unsigned i = s->nroutes;
+    while (i > 0 && r[i - 1].path_len < e.path_len) {
+        r[i] = r[i - 1];
+        i--;
+    }
+    r[i] = e;
+    s->nroutes++;
+    return 0;
+}
+
+static int path_matches(const http_route_entry *e, const char *path, size_t len) {
+    if (e->r.prefix) return len >= e->path_len && memcmp(path, e->path_copy, e->path_len) == 0;
+    return len == e->path_len && memcmp(path, e->path_copy, len) == 0;
+}
+
+static int method_matches(const http_route_entry *e, const char *method) {
+    if (!e->r.method) return 1;
+    if (strcmp(e->r.method, method) == 0) return 1;
+    return strcmp(method, "HEAD") == 0 && strcmp(e->r.method, "GET") == 0;
+}
+
+const http_route_entry *http_router_match(http_server *s, const char *path, size_t path_len,
+                                          const char *method, int *method_mismatch) {
+    *method_mismatch = 0;
+    size_t mismatch_len = 0;
+    for (unsigned i = 0; i < s->nroutes; i++) {
+        const http_route_entry *e = &s->routes[i];
+        /* a more specific path that refused the method wins over shorter prefixes */
+        if (*method_mismatch && e->path_len < mismatch_len) break;
+        if (!path_matches(e, path, path_len)) continue;
+        if (method_matches(e, method)) return e;
+        *method_mismatch = 1;
+        mismatch_len = e->path_len;
+    }
+    return NULL;
+}
+
+void http_router_allow_header(http_server *s, const char *path, size_t path_len, sio_buf *out) {
+    for (unsigned i = 0; i < s->nroutes; i++) {
+        const http_route_entry *e = &s->routes[i];
+        if (!path_matches(e, path, path_len) || !e->r.method) continue;
+        if (out->len) sio_buf_append_str(out, ", ");
+        sio_buf_append_str(out, e->r.method);
+        if (strcmp(e->r.method, "GET") == 0) sio_buf_append_str(out, ", HEAD");
+    }
+    sio_buf_append(out, "", 1);
+}
+
+void http_router_free(http_server *s) {
+    for (unsigned i = 0; i < s->nroutes; i++) {
+        free(s->routes[i].path_copy);
+        free(s->routes[i].method_copy);
+    }
+    free(s->routes);
+    s->routes = NULL;
+    s->nroutes = 0;
+}

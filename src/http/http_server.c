@@ -1,0 +1,194 @@
+/* http/http_server.c - owns the listening socket, accepting, the registry of
+ * live connections, the connection limit and graceful shutdown.
+ *
+ * Connections that were upgraded (WebSocket) have left this registry: the
+ * layer that took them closes them from its http_server_on_shutdown hook.
+ */
+#include "http/http_internal.h"
+#include "util/log.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+void http_server_options_init(http_server_options *o) {
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 8080;
+    o->backlog = 1024;
+    o->max_head_size = 16 * 1024;
+    o->max_body_size = 1000000;
+    o->max_headers = 100;
+    o->max_connections = 10000;
+    o->head_timeout_ms = 10000;
+    o->body_timeout_ms = 30000;
+    o->idle_timeout_ms = 5000;
+    o->shutdown_grace_ms = 5000;
+}
+
+http_server *http_server_new(uv_loop_t *loop, const http_server_options *o) {
+    /* a peer that closes while we write must cost an EPIPE, not the process */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->loop = loop;
+    if (o)
+        s->opts = *o;
+    else
+        http_server_options_init(&s->opts);
+    s->host = strdup(s->opts.host ? s->opts.host : "127.0.0.1");
+    if (!s->host || sio_wheel_init(loop, &s->wheel, 10) != 0) {
+        free(s->host);
+        free(s);
+        return NULL;
+    }
+    s->opts.host = s->host;
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    uv_timer_init(loop, &s->grace_timer);
+    s->grace_timer.data = s;
+    return s;
+}
+
+uv_loop_t *http_server_loop(const http_server *s) {
+    return s->loop;
+}
+
+int http_server_port(const http_server *s) {
+    return s->port;
+}
+
+void http_server_get_stats(const http_server *s, http_server_stats *out) {
+    *out = s->stats;
+}
+
+int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata) {
+    http_shutdown_hook *h = realloc(s->hooks, (s->nhooks + 1) * sizeof *h);
+    if (!h) return SIO_ENOMEM;
+    s->hooks = h;
+    h[s->nhooks].cb = cb;
+    h[s->nhooks].userdata = userdata;
+    s->nhooks++;
+    return 0;
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+    http_server *s = listener->data;
+    if (status < 0) {
+        LOG_WARN("http", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    uv_tcp_t *tcp = malloc(sizeof *tcp);
+    if (!tcp) return;
+    uv_tcp_init(s->loop, tcp);
+    if (uv_accept(listener, (uv_stream_t *)tcp) != 0) {
+        uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+        return;
+    }
+    if (s->shutting_down || s->stats.connections_open >= s->opts.max_connections) {
+        s->stats.connections_rejected++;
+        uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(tcp, 1);
+    if (http_conn_start(s, tcp) != 0) uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+}
+
+int http_server_listen(http_server *s) {
+    struct sockaddr_storage addr;
+    int r;
+    if (strchr(s->host, ':'))
+        r = uv_ip6_addr(s->host, s->opts.port, (struct sockaddr_in6 *)&addr);
+    else
+        r = uv_ip4_addr(s->host, s->opts.port, (struct sockaddr_in *)&addr);
+    if (r) return r;
+    r = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
+    if (r) return r;
+    r = uv_listen((uv_stream_t *)&s->listener, s->opts.backlog, on_connection);
+    if (r) return r;
+    struct sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len);
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    s->listening = 1;
+    LOG_DEBUG("http", "listening on %s:%d", s->host, s->port);
+    return 0;
+}
+
+static void server_maybe_free(http_server *s);
+
+static void server_handle_closed(uv_handle_t *h) {
+    http_server *s = h->data;
+    s->pending_closes--;
+    server_maybe_free(s);
+}
+
+static void wheel_closed(uv_handle_t *h) {
+    http_server *s = (http_server *)((char *)h - offsetof(http_server, wheel.tick));
+    s->pending_closes--;
+    server_maybe_free(s);
+}
+
+/* Runs on every step of shutdown; frees the server after the last handle closed. */
+static void server_maybe_free(http_server *s) {
+    if (!s->shutting_down || s->conns) return;
+    if (!s->final_close) {
+        s->final_close = 1;
+        s->pending_closes += 2;
+        uv_close((uv_handle_t *)&s->grace_timer, server_handle_closed);
+        sio_wheel_close(&s->wheel, wheel_closed);
+        return;
+    }
+    if (s->pending_closes) return;
+    http_closed_cb cb = s->closed_cb;
+    void *ud = s->closed_ud;
+    http_router_free(s);
+    http_static_free_all(s);
+    free(s->hooks);
+    free(s->host);
+    free(s);
+    if (cb) cb(ud);
+}
+
+void http_server_conn_closed(http_server *s, http_conn *c) {
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->stats.connections_open--;
+    server_maybe_free(s);
+}
+
+static void grace_expired(uv_timer_t *t) {
+    http_server *s = t->data;
+    LOG_INFO("http", "shutdown grace period over: closing %llu connection(s)",
+             (unsigned long long)s->stats.connections_open);
+    for (http_conn *c = s->conns; c; c = c->next) http_conn_close(c);
+}
+
+void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata) {
+    if (s->shutting_down) return;
+    s->shutting_down = 1;
+    s->closed_cb = done;
+    s->closed_ud = userdata;
+    s->pending_closes++;
+    uv_close((uv_handle_t *)&s->listener, server_handle_closed);
+    for (unsigned i = 0; i < s->nhooks; i++) s->hooks[i].cb(s, s->hooks[i].userdata);
+    /* idle connections go now; busy ones close after their response */
+    http_conn *next;
+    for (http_conn *c = s->conns; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_IDLE && !c->writes_pending)
+            http_conn_close(c);
+        else
+            c->close_after = 1;
+    }
+    if (s->conns) {
+        uv_timer_start(&s->grace_timer, grace_expired, s->opts.shutdown_grace_ms, 0);
+        uv_unref((uv_handle_t *)&s->grace_timer);
+    }
+    server_maybe_free(s);
+}
