@@ -2,6 +2,7 @@
 #include "check.h"
 #include "util/base64.h"
 #include "util/buf.h"
+#include "util/map.h"
 #include "util/timer_wheel.h"
 
 #include <stdlib.h>
@@ -119,11 +120,46 @@ static void test_timer_wheel_fires_in_order_never_early(void) {
     CHECK_INT(uv_loop_close(&wheel_loop), 0);
 }
 
+static void test_map_put_get_remove_iterate(void) {
+    sio_map m = SIO_MAP_INIT;
+    char key[32];
+    for (long i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof key, "room-%ld", i);
+        CHECK_INT(sio_map_put(&m, key, (size_t)n, (void *)(i + 1)), 0);
+    }
+    CHECK_INT(m.count, 5000);
+    CHECK(sio_map_get(&m, "room-4242", 9) == (void *)4243);
+    CHECK(sio_map_get(&m, "room-5000", 9) == NULL);
+    CHECK_INT(sio_map_put(&m, "room-1", 6, (void *)77), 0); /* replace */
+    CHECK_INT(m.count, 5000);
+    CHECK(sio_map_get(&m, "room-1", 6) == (void *)77);
+    /* remove every even value while iterating */
+    sio_map_iter it;
+    sio_map_iter_init(&it, &m);
+    size_t seen = 0;
+    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it)) {
+        seen++;
+        if (((long)e->value) % 2 == 0) sio_map_remove(&m, e->key, e->klen);
+    }
+    CHECK_INT(seen, 5000);
+    CHECK_INT(m.count, 2501); /* odd values 1..4999 and 77 */
+    CHECK(sio_map_remove(&m, "room-0", 6) == (void *)1);
+    CHECK(sio_map_remove(&m, "room-0", 6) == NULL);
+    /* binary keys with NUL bytes */
+    CHECK_INT(sio_map_put(&m, "a\0b", 3, (void *)5), 0);
+    CHECK(sio_map_get(&m, "a\0c", 3) == NULL);
+    CHECK(sio_map_get(&m, "a\0b", 3) == (void *)5);
+    sio_map_free(&m);
+    CHECK(sio_hash("abc", 3) == sio_hash("abc", 3));
+    CHECK(sio_hash("abc", 3) != sio_hash("abd", 3));
+}
+
 int main(void) {
     RUN(test_buf_grows_and_consumes);
     RUN(test_rcbuf_refcount);
     RUN(test_base64_vectors);
     RUN(test_base64_rejects_garbage);
     RUN(test_timer_wheel_fires_in_order_never_early);
+    RUN(test_map_put_get_remove_iterate);
     return CHECK_DONE();
 }

@@ -1,0 +1,60 @@
+/* util/map.h - a hash map from byte-string keys to pointers.
+ *
+ * Used for sessions by id, namespaces by name, rooms by name. Keys come from
+ * peers (room names, session ids), so the hash is SipHash-2-4 with a random
+ * key per process: a peer cannot choose keys that collide. Chained buckets,
+ * doubled when the load passes 1; keys are copied into the entries.
+ */
+#ifndef SIO_UTIL_MAP_H
+#define SIO_UTIL_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sio_map_entry {
+    struct sio_map_entry *next;
+    void *value;
+    uint64_t hash;
+    uint32_t klen;
+    char key[]; /* NUL-terminated copy */
+} sio_map_entry;
+
+typedef struct sio_map {
+    sio_map_entry **buckets;
+    size_t nbuckets; /* a power of two, or 0 before the first insert */
+    size_t count;
+} sio_map;
+
+#define SIO_MAP_INIT {NULL, 0, 0}
+
+void *sio_map_get(const sio_map *m, const char *key, size_t klen);
+/* Inserts or replaces; 0 or SIO_ENOMEM. */
+int sio_map_put(sio_map *m, const char *key, size_t klen, void *value);
+/* Removes and returns the value (NULL if absent). */
+void *sio_map_remove(sio_map *m, const char *key, size_t klen);
+/* Frees the table (not the values). */
+void sio_map_free(sio_map *m);
+
+/* Iteration. The entry last returned may be removed while iterating; no
+ * other change to the map is allowed until the iteration ends. */
+typedef struct sio_map_iter {
+    const sio_map *m;
+    size_t bucket;
+    sio_map_entry *next;
+} sio_map_iter;
+
+static inline void sio_map_iter_init(sio_map_iter *it, const sio_map *m) {
+    it->m = m;
+    it->bucket = 0;
+    it->next = NULL;
+}
+/* The next entry, or NULL at the end. */
+sio_map_entry *sio_map_iter_next(sio_map_iter *it);
+
+/* SipHash-2-4 of data with the process key. */
+uint64_t sio_hash(const void *data, size_t len);
+
+/* Fills buf with n bytes from the OpenSSL CSPRNG; 0 or SIO_EINVAL. */
+int sio_random_bytes(void *buf, size_t n);
+
+#endif
