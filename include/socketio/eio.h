@@ -1,0 +1,119 @@
+/* socketio/eio.h - the Engine.IO v4 server (with v3 for old clients when
+ * allowed): sessions over HTTP long-polling and WebSocket, the upgrade from
+ * one to the other, and the heartbeat.
+ *
+ * An eio_server attaches to an http_server at a path ("/engine.io/" by
+ * default; the Socket.IO layer uses "/socket.io/"). Each client session is an
+ * eio_socket; the application (or the Socket.IO layer) gets its messages and
+ * sends its own with eio_send, or, for the same message to many sessions,
+ * builds it once with eio_msg_new and queues it with eio_send_msg.
+ */
+#ifndef SOCKETIO_EIO_H
+#define SOCKETIO_EIO_H
+
+#include "socketio/common.h"
+#include "socketio/http.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eio_server eio_server;
+typedef struct eio_socket eio_socket;
+/** A message encoded once for any number of sessions (refcounted). */
+typedef struct sio_rcbuf eio_msg;
+
+/** Transports, for eio_options.transports. */
+enum eio_transport {
+    EIO_TRANSPORT_POLLING = 1,
+    EIO_TRANSPORT_WEBSOCKET = 2,
+};
+
+/** Cross-origin settings of the polling transport (NULL origin: no CORS headers). */
+typedef struct eio_cors_options {
+    const char *origin;          /**< "*", or a comma-separated list of allowed origins */
+    int credentials;             /**< send Access-Control-Allow-Credentials: true */
+    const char *methods;         /**< preflight Allow-Methods (default "GET,HEAD,PUT,PATCH,POST,DELETE") */
+    const char *allowed_headers; /**< preflight Allow-Headers (default: echo the request's) */
+} eio_cors_options;
+
+/**
+ * Decides whether a handshake may go on: return 0 to accept, anything else to
+ * refuse it with 403 {"code":4,"message":"Forbidden"}.
+ */
+typedef int (*eio_allow_request_cb)(const http_req *req, void *userdata);
+
+/** Options, with the reference server's names; start from eio_options_init(). */
+typedef struct eio_options {
+    const char *path;            /**< `path` (default "/engine.io/") */
+    uint32_t ping_interval;      /**< `pingInterval` ms (default 25000) */
+    uint32_t ping_timeout;       /**< `pingTimeout` ms (default 20000) */
+    uint32_t upgrade_timeout;    /**< `upgradeTimeout` ms (default 10000) */
+    size_t max_http_buffer_size; /**< `maxHttpBufferSize` bytes (default 1e6) */
+    int transports;              /**< `transports`: EIO_TRANSPORT_* bits (default both) */
+    int allow_upgrades;          /**< `allowUpgrades` (default 1) */
+    int allow_eio3;              /**< `allowEIO3` (default 0) */
+    eio_cors_options cors;       /**< `cors` */
+    const char *cookie;          /**< `cookie`: the cookie's name (e.g. "io"), NULL for none */
+    int per_message_deflate;     /**< `perMessageDeflate` (default 0) */
+    eio_allow_request_cb allow_request; /**< `allowRequest` */
+    void *allow_request_userdata;
+} eio_options;
+
+void eio_options_init(eio_options *o);
+
+/** What the server reports. */
+typedef struct eio_callbacks {
+    /** A new session; `req` is the handshake request (headers, query, address), valid during the call. */
+    void (*on_open)(eio_socket *s, http_req *req, void *userdata);
+    /** One message: text (UTF-8) or binary; data is valid during the call. */
+    void (*on_message)(eio_socket *s, const char *data, size_t len, int binary, void *userdata);
+    /**
+     * The session is gone, for `reason`: "transport close", "transport error",
+     * "ping timeout", "parse error", "forced close" or "server shutting down".
+     * The eio_socket is freed after the call.
+     */
+    void (*on_close)(eio_socket *s, const char *reason, void *userdata);
+} eio_callbacks;
+
+/** A server; options and callbacks are copied. NULL on ENOMEM. */
+eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_callbacks *cb,
+                           void *userdata);
+/** Serves the protocol at options.path on `http`, and closes with it on its shutdown. */
+int eio_server_attach(eio_server *s, http_server *http);
+/**
+ * Closes every session (reason "server shutting down") and frees the server
+ * once all transports are closed; done may be NULL.
+ */
+void eio_server_close(eio_server *s, void (*done)(void *userdata), void *userdata);
+/** Open sessions. */
+size_t eio_server_sessions(const eio_server *s);
+/** Finds a session by id. */
+eio_socket *eio_server_find(const eio_server *s, const char *sid);
+
+const char *eio_socket_id(const eio_socket *s);
+/** "polling" or "websocket". */
+const char *eio_socket_transport(const eio_socket *s);
+/** 4, or 3 for an Engine.IO v3 client. */
+int eio_socket_protocol(const eio_socket *s);
+void eio_socket_set_userdata(eio_socket *s, void *userdata);
+void *eio_socket_userdata(const eio_socket *s);
+/** Bytes queued for the session and not yet written. */
+size_t eio_socket_queued(const eio_socket *s);
+
+/** Sends one message (copied). 0 or a negative error (SIO_ECLOSED). */
+int eio_send(eio_socket *s, const char *data, size_t len, int binary);
+/** Encodes a message once for many sessions; release with eio_msg_release. */
+eio_msg *eio_msg_new(const char *data, size_t len, int binary);
+/** The same from two pieces joined (e.g. a packet prefix and a payload). */
+eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, int binary);
+/** Queues a shared message on a session (takes its own reference). */
+int eio_send_msg(eio_socket *s, eio_msg *m);
+void eio_msg_release(eio_msg *m);
+/** Closes the session from the server side (reason "forced close"). */
+void eio_socket_close(eio_socket *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,114 @@
+/* socketio/ws.h - WebSocket connections (RFC 6455, permessage-deflate RFC 7692)
+ * on connections upgraded from the HTTP server.
+ *
+ * A ws_server holds what all its connections share: limits, the timer wheel
+ * for close handshakes, and the write batching: frames queued on a connection
+ * during one loop iteration leave in one writev at the end of it. A frame
+ * encoded once (ws_frame_new) can be queued on any number of connections: each
+ * takes a reference, nothing is copied.
+ */
+#ifndef SOCKETIO_WS_H
+#define SOCKETIO_WS_H
+
+#include "socketio/common.h"
+#include "socketio/http.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ws_server ws_server;
+typedef struct ws_conn ws_conn;
+/** An encoded, refcounted server frame (see ws_frame_new). */
+typedef struct sio_rcbuf ws_frame;
+
+/** Limits and behaviour of a ws_server; start from ws_options_init(). */
+typedef struct ws_options {
+    size_t max_message_size;   /**< largest message received, else close 1009 (default 1,000,000) */
+    size_t max_queue_bytes;    /**< output not yet written; a slower reader is cut off (1 MiB) */
+    uint32_t close_timeout_ms; /**< wait for the peer's close frame this long (default 5000) */
+    int permessage_deflate;    /**< accept permessage-deflate offers (default 0: off) */
+    size_t deflate_threshold;  /**< messages shorter than this go uncompressed (1024) */
+    /** Picks a subprotocol from the client's Sec-WebSocket-Protocol list, or NULL for none. */
+    const char *(*select_subprotocol)(const char *offered, void *userdata);
+    void *subprotocol_userdata;
+} ws_options;
+
+void ws_options_init(ws_options *o);
+
+/** What a connection reports. Each callback may call any ws_* function on the connection. */
+typedef struct ws_callbacks {
+    /** A whole message: binary 0 for text (valid UTF-8), 1 for binary. data is valid during the call. */
+    void (*on_message)(ws_conn *c, int binary, const uint8_t *data, size_t len, void *userdata);
+    /**
+     * The connection is gone: code is the peer's close code, ours, or 1006 when
+     * it dropped without a close frame. Called exactly once; the connection is
+     * freed after it returns.
+     */
+    void (*on_close)(ws_conn *c, int code, const char *reason, void *userdata);
+} ws_callbacks;
+
+/** A WebSocket context on `loop`; options copied (NULL for defaults). */
+ws_server *ws_server_new(uv_loop_t *loop, const ws_options *o);
+/**
+ * Closes every connection (close code 1001 "going away"), then frees the
+ * server when the last one is gone; `done` may be NULL.
+ */
+void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata);
+/** Open connections of this server. */
+size_t ws_server_connections(const ws_server *ws);
+
+/**
+ * Checks an HTTP request's WebSocket handshake headers: 0 when it may be
+ * accepted, else the HTTP status to answer (400, or 426 for a version other
+ * than 13; see ws_reject).
+ */
+int ws_handshake_check(const http_req *req);
+/** Answers a refused handshake with `status` (adds Sec-WebSocket-Version: 13 on 426). */
+void ws_reject(http_req *req, int status, const char *message);
+
+/**
+ * Accepts the upgrade: answers 101 (negotiating permessage-deflate and the
+ * subprotocol), takes the socket from the HTTP server and returns the
+ * connection; reading starts with ws_conn_start. NULL on failure (the request
+ * has then been answered or the connection closed).
+ */
+ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *userdata);
+/** Starts delivering messages (including bytes that came with the handshake). */
+void ws_conn_start(ws_conn *c);
+
+void ws_conn_set_userdata(ws_conn *c, void *userdata);
+void *ws_conn_userdata(const ws_conn *c);
+/** Bytes queued or being written. */
+size_t ws_conn_queued(const ws_conn *c);
+/** 1 when permessage-deflate was negotiated. */
+int ws_conn_deflate(const ws_conn *c);
+
+/** Sends one message (copied; compressed when negotiated and over the threshold). */
+int ws_send(ws_conn *c, int binary, const void *data, size_t len);
+/**
+ * Sends one message from two pieces, e.g. a one-byte packet type and a
+ * payload, without joining them first.
+ */
+int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b, size_t blen);
+/** Encodes a final unmasked frame once, for ws_send_frame on many connections. */
+ws_frame *ws_frame_new(int binary, const void *data, size_t len);
+/** The same from two pieces. */
+ws_frame *ws_frame_new2(int binary, const void *a, size_t alen, const void *b, size_t blen);
+/** Queues a shared frame (takes its own reference). Never compressed. */
+int ws_send_frame(ws_conn *c, ws_frame *f);
+/** Drops the caller's reference to a frame. */
+void ws_frame_release(ws_frame *f);
+
+/**
+ * Starts the close handshake: sends a close frame with code and reason, then
+ * closes the TCP connection when the peer answers or after close_timeout_ms.
+ */
+void ws_close(ws_conn *c, int code, const char *reason);
+/** Closes the TCP connection now, without a close frame (on_close gets 1006). */
+void ws_abort(ws_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
