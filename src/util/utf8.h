@@ -34,6 +34,25 @@ static inline int sio_utf8_complete(uint8_t state) {
 }
 
 /* Validates a whole text at once: 1 when valid UTF-8, 0 when not. */
-int sio_utf8_valid(const uint8_t *p, size_t n);
+int sio_utf8_valid(const void *p, size_t n);
+
+/* Length (1-4) of the valid UTF-8 sequence that starts p[0..n), 0 if none. n >= 1. */
+size_t sio_utf8_seq(const uint8_t *p, size_t n);
+
+/* UTF-16 code units of UTF-8 text (as JavaScript counts string length): every
+ * byte that is not a continuation byte, plus one for each four-byte lead;
+ * exact for valid text. */
+size_t sio_utf8_utf16_len(const char *s, size_t len);
+
+/*
+ * Bytes taken by the first `units` UTF-16 code units of s[0..len), checking
+ * that those bytes are valid UTF-8. Returns (size_t)-1 when the text is
+ * invalid, shorter than `units`, or when the count ends inside a surrogate
+ * pair (in the middle of a four-byte sequence).
+ */
+size_t sio_utf8_skip_utf16(const char *s, size_t len, size_t units);
+
+/* Writes the UTF-8 form of code point cp (< 0x110000) to out; returns 1-4. */
+size_t sio_utf8_put(uint32_t cp, char *out);
 
 #endif
