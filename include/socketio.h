@@ -10,5 +10,7 @@
 
 #include "socketio/common.h"
 #include "socketio/http.h"
+#include "socketio/ws.h"
+#include "socketio/eio.h"
 
 #endif

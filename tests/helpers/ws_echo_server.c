@@ -1,0 +1,105 @@
+/* ws-echo-server: the WebSocket layer alone. Every message received on /ws is
+ * sent back as it came (text or binary); a text message "close:CODE:REASON"
+ * makes the server start the close handshake with that code instead, and
+ * "stats" answers with counters. It is also the raw C ceiling the benchmarks
+ * compare the Socket.IO server with.
+ *
+ *   --port N  --max-message BYTES  --max-queue BYTES  --deflate  --close-timeout MS
+ * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
+ */
+#include "socketio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static http_server *http;
+static ws_server *ws;
+static uv_signal_t sig_int, sig_term;
+static unsigned long messages, closes;
+
+static void on_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
+    messages++;
+    if (!binary && len > 6 && memcmp(data, "close:", 6) == 0) {
+        char buf[160];
+        size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+        memcpy(buf, data, n);
+        buf[n] = '\0';
+        char *reason = strchr(buf + 6, ':');
+        if (reason) *reason++ = '\0';
+        ws_close(c, atoi(buf + 6), reason ? reason : "");
+        return;
+    }
+    if (!binary && len == 5 && memcmp(data, "stats", 5) == 0) {
+        char out[128];
+        int n = snprintf(out, sizeof out, "{\"connections\":%zu,\"messages\":%lu,\"closes\":%lu}",
+                         ws_server_connections(ws), messages, closes);
+        ws_send(c, 0, out, (size_t)n);
+        return;
+    }
+    ws_send(c, binary, data, len);
+}
+
+static void on_close(ws_conn *c, int code, const char *reason, void *ud) {
+    closes++;
+}
+
+static const ws_callbacks callbacks = {.on_message = on_message, .on_close = on_close};
+
+static void ws_route(http_req *req, void *ud) {
+    ws_conn *c = ws_accept(ws, req, &callbacks, NULL);
+    if (c) ws_conn_start(c);
+}
+
+static void on_http_shutdown(http_server *s, void *ud) {
+    ws_server_close(ws, NULL, NULL);
+}
+
+static void on_closed(void *ud) {
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+    uv_signal_stop(&sig_int);
+    uv_signal_stop(&sig_term);
+    http_server_shutdown(http, on_closed, NULL);
+}
+
+static const char *opt(int argc, char **argv, const char *name) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], name) == 0) return i + 1 < argc ? argv[i + 1] : "";
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    uv_loop_t *loop = uv_default_loop();
+    http_server_options ho;
+    http_server_options_init(&ho);
+    ho.port = opt(argc, argv, "--port") ? atoi(opt(argc, argv, "--port")) : 0;
+    ho.max_connections = 30000;
+    ws_options wo;
+    ws_options_init(&wo);
+    if (opt(argc, argv, "--max-message")) wo.max_message_size = strtoull(opt(argc, argv, "--max-message"), NULL, 10);
+    if (opt(argc, argv, "--max-queue")) wo.max_queue_bytes = strtoull(opt(argc, argv, "--max-queue"), NULL, 10);
+    if (opt(argc, argv, "--close-timeout")) wo.close_timeout_ms = (uint32_t)atoi(opt(argc, argv, "--close-timeout"));
+    wo.permessage_deflate = opt(argc, argv, "--deflate") != NULL;
+    http = http_server_new(loop, &ho);
+    ws = ws_server_new(loop, &wo);
+    http_route r = {.method = "GET", .path = "/ws", .handler = ws_route};
+    http_server_route(http, &r);
+    http_server_on_shutdown(http, on_http_shutdown, NULL);
+    int rc = http_server_listen(http);
+    if (rc) {
+        fprintf(stderr, "listen: %s\n", sio_strerror(rc));
+        return 1;
+    }
+    printf("listening on %d\n", http_server_port(http));
+    fflush(stdout);
+    uv_signal_init(loop, &sig_int);
+    uv_signal_init(loop, &sig_term);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return uv_loop_close(loop) == 0 ? 0 : 3;
+}
