@@ -78,6 +78,8 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
 void ws_conn_start(ws_conn *c);
 
 void ws_conn_set_userdata(ws_conn *c, void *userdata);
+/** Replaces the callbacks (the table must outlive the connection). */
+void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb);
 void *ws_conn_userdata(const ws_conn *c);
 /** Bytes queued or being written. */
 size_t ws_conn_queued(const ws_conn *c);

@@ -542,6 +542,10 @@ void ws_conn_set_userdata(ws_conn *c, void *userdata) {
     c->ud = userdata;
 }
 
+void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb) {
+    c->cb = cb;
+}
+
 void *ws_conn_userdata(const ws_conn *c) {
     return c->ud;
 }

@@ -1,0 +1,109 @@
+/* sio-test-server: the servers that conformance suites and our interop tests
+ * drive, on one port (default 3000):
+ *
+ *   /engine.io/   a bare Engine.IO server that sends every message back, text
+ *                 or binary, configured as the engine.io v4 spec's test suite
+ *                 expects (pingInterval 300, pingTimeout 200, maxPayload 1e6,
+ *                 CORS *)
+ *
+ * Flags: --port N, --ping-interval MS, --ping-timeout MS,
+ * --max-http-buffer-size BYTES, --eio3 (also accept Engine.IO v3 clients),
+ * --transports polling|websocket|both.
+ * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
+ */
+#include "socketio.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static http_server *http;
+static uv_signal_t sig_int, sig_term;
+
+static void echo_message(eio_socket *s, const char *data, size_t len, int binary, void *ud) {
+    eio_send(s, data, len, binary);
+}
+
+static void on_closed(void *ud) {
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+    uv_signal_stop(&sig_int);
+    uv_signal_stop(&sig_term);
+    http_server_shutdown(http, on_closed, NULL);
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
+               "                       [--max-http-buffer-size BYTES] [--eio3]\n"
+               "                       [--transports polling|websocket|both]\n");
+}
+
+int main(int argc, char **argv) {
+    int port = 3000, eio3 = 0, transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+    uint32_t ping_interval = 300, ping_timeout = 200;
+    size_t max_buffer = 1000000;
+    static const struct option long_opts[] = {
+        {"port", required_argument, 0, 'p'},
+        {"ping-interval", required_argument, 0, 'i'},
+        {"ping-timeout", required_argument, 0, 't'},
+        {"max-http-buffer-size", required_argument, 0, 'm'},
+        {"eio3", no_argument, 0, '3'},
+        {"transports", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': port = atoi(optarg); break;
+        case 'i': ping_interval = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 't': ping_timeout = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'm': max_buffer = strtoull(optarg, NULL, 10); break;
+        case '3': eio3 = 1; break;
+        case 'T':
+            transports = !strcmp(optarg, "polling")     ? EIO_TRANSPORT_POLLING
+                         : !strcmp(optarg, "websocket") ? EIO_TRANSPORT_WEBSOCKET
+                                                        : EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    uv_loop_t *loop = uv_default_loop();
+    http_server_options ho;
+    http_server_options_init(&ho);
+    ho.port = port;
+    ho.max_connections = 30000;
+    http = http_server_new(loop, &ho);
+
+    eio_options eo;
+    eio_options_init(&eo);
+    eo.path = "/engine.io/";
+    eo.ping_interval = ping_interval;
+    eo.ping_timeout = ping_timeout;
+    eo.max_http_buffer_size = max_buffer;
+    eo.allow_eio3 = eio3;
+    eo.transports = transports;
+    eo.cors.origin = "*";
+    eio_callbacks ecb = {.on_message = echo_message};
+    eio_server *eio = eio_server_new(loop, &eo, &ecb, NULL);
+    eio_server_attach(eio, http);
+
+    int r = http_server_listen(http);
+    if (r) {
+        fprintf(stderr, "sio-test-server: listen on port %d: %s\n", port, sio_strerror(r));
+        return 1;
+    }
+    printf("listening on %d\n", http_server_port(http));
+    fflush(stdout);
+    uv_signal_init(loop, &sig_int);
+    uv_signal_init(loop, &sig_term);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return uv_loop_close(loop) == 0 ? 0 : 3;
+}
