@@ -1,16 +1,290 @@
-/* socketio.h - the public API of socketio-c, the manual of the library.
+/* socketio.h - the public API of socketio-c: a Socket.IO v5 server in C.
  *
- * The library is layered; each layer has a small header of its own:
+ * The shape follows python-socketio, which this project grew from:
+ *
+ *     Python (socketio.AsyncServer)               socketio-c
+ *     sio = socketio.AsyncServer()                sio_server *sio = sio_server_new(loop, &opts);
+ *     app = web.Application()                     http_server *app = http_server_new(loop, &hopts);
+ *     sio.attach(app)                             sio_attach(sio, app);
+ *     @sio.on('msg', namespace='/chat')           sio_on(sio, "/chat", "msg", handler, userdata);
+ *     await sio.emit('ev', data, to=room)         sio_emit_to(sio, "/chat", room, NULL, "ev", args);
+ *     sio.enter_room(sid, room)                   sio_join(socket, room);
+ *     await sio.disconnect(sid, namespace='/chat') sio_disconnect(sio, sid, "/chat");
+ *
+ * Everything runs on one libuv loop; handlers are plain callbacks. JSON values
+ * are jansson values (json_t); binary data inside them are blobs
+ * (sio_blob_new / sio_blob_get). Functions return 0 or a negative error code
+ * (sio_strerror names it), libuv style.
+ *
+ * The lower layers have headers of their own, included here:
  *   socketio/common.h  error codes, logging
- *   socketio/http.h    HTTP/1.1 server, routing, static files
- * Including this header includes them all.
+ *   socketio/http.h    the HTTP/1.1 server ("the web app"), static files
+ *   socketio/ws.h      WebSocket connections
+ *   socketio/eio.h     the Engine.IO server
  */
 #ifndef SOCKETIO_H
 #define SOCKETIO_H
 
 #include "socketio/common.h"
+#include "socketio/eio.h"
 #include "socketio/http.h"
 #include "socketio/ws.h"
-#include "socketio/eio.h"
 
+#include <jansson.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The Socket.IO server. */
+typedef struct sio_server sio_server;
+/** One client's connection to one namespace. */
+typedef struct sio_socket sio_socket;
+/** An event received from a client, with its arguments (see sio_event_*). */
+typedef struct sio_event sio_event;
+/** A pending acknowledgement owed to a client (see sio_event_take_ack). */
+typedef struct sio_ack sio_ack;
+/** A broadcast being described: which sockets, with which flags (see sio_broadcast_*). */
+typedef struct sio_broadcast sio_broadcast;
+/** A middleware's decision handle (see sio_use). */
+typedef struct sio_next sio_next;
+
+/* ---- the server -------------------------------------------------------------------- */
+
+/** Options, named as in the reference server; start from sio_server_options_init(). */
+typedef struct sio_server_options {
+    eio_options eio;          /**< Engine.IO options; eio.path defaults to "/socket.io/" */
+    uint32_t connect_timeout; /**< `connectTimeout` ms: no namespace joined -> close (45000) */
+    int serve_client;         /**< `serveClient`: serve the client bundle at {path}socket.io.js (1) */
+    const char *client_dir;   /**< where socket.io-client's dist/ is (default: see sio_attach) */
+    uint32_t max_attachments; /**< binary attachments per packet, more closes the client (10) */
+} sio_server_options;
+
+void sio_server_options_init(sio_server_options *o);
+
+/** Creates a server on `loop`; options copied (NULL for the defaults). NULL on ENOMEM. */
+sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o);
+
+/**
+ * Attaches the server to the web app: serves the protocol at options.eio.path
+ * and, with serve_client, the official client bundle (socket.io.js,
+ * socket.io.min.js, socket.io.esm.min.js and their .map files, with ETags).
+ * The bundle is read from options.client_dir, else $SIO_CLIENT_DIR, else
+ * node_modules/socket.io-client/dist under the working directory or the
+ * source tree. The server closes with the app (http_server_shutdown):
+ * every socket is disconnected with reason "server shutting down".
+ */
+int sio_attach(sio_server *sio, http_server *app);
+
+/** Closes every client and frees the server; done (may be NULL) runs at the end. */
+void sio_server_close(sio_server *sio, void (*done)(void *userdata), void *userdata);
+
+/** The Engine.IO server underneath (valid after sio_server_new). */
+eio_server *sio_server_engine(sio_server *sio);
+
+/* ---- namespaces and handlers ----------------------------------------------------------- */
+
+/** A namespace's connection handler: the socket has joined. */
+typedef void (*sio_connect_cb)(sio_socket *s, void *userdata);
+/**
+ * A socket left, for `reason`: "client namespace disconnect", "server
+ * namespace disconnect", "transport close", "transport error", "ping
+ * timeout", "parse error" or "server shutting down". The socket is still
+ * readable during the call (id, rooms, data) but can no longer emit.
+ */
+typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *userdata);
+/** An event handler. `ev` and its arguments are valid during the call only. */
+typedef void (*sio_event_cb)(sio_socket *s, sio_event *ev, void *userdata);
+/**
+ * A middleware: runs when a socket connects, before it joins. It must, now or
+ * later (asynchronous checks are fine), call sio_next_accept or sio_next_reject
+ * exactly once.
+ */
+typedef void (*sio_middleware_cb)(sio_socket *s, sio_next *next, void *userdata);
+/** Chooses dynamic namespaces: return true to accept a namespace name (like io.of(/regex/)). */
+typedef bool (*sio_namespace_match_cb)(const char *name, void *userdata);
+
+/** Declares a namespace (handlers may also be added without it). 0 or a negative code. */
+int sio_namespace(sio_server *sio, const char *nsp);
+
+/**
+ * Declares a family of dynamic namespaces: a client may connect to any name
+ * `match` accepts. Handlers registered with sio_on & co. under `parent`
+ * (any label that starts with '/', e.g. "/dyn-*") apply to every namespace the
+ * match accepts.
+ */
+int sio_namespace_dynamic(sio_server *sio, const char *parent, sio_namespace_match_cb match,
+                          void *userdata);
+
+/** Adds a connection handler to a namespace (several run in order). */
+int sio_on_connect(sio_server *sio, const char *nsp, sio_connect_cb cb, void *userdata);
+/** Adds a disconnection handler to a namespace. */
+int sio_on_disconnect(sio_server *sio, const char *nsp, sio_disconnect_cb cb, void *userdata);
+/** Adds the handler of an event in a namespace (one per event name; a second replaces the first). */
+int sio_on(sio_server *sio, const char *nsp, const char *event, sio_event_cb cb, void *userdata);
+/** Adds a catch-all handler, called for events that have no handler of their own. */
+int sio_on_any(sio_server *sio, const char *nsp, sio_event_cb cb, void *userdata);
+/** Adds a middleware to a namespace (they run in the order added). */
+int sio_use(sio_server *sio, const char *nsp, sio_middleware_cb cb, void *userdata);
+
+/** Lets the connection go on to the next middleware (and then join). */
+void sio_next_accept(sio_next *next);
+/**
+ * Refuses the connection: the client gets CONNECT_ERROR with
+ * {"message": message, "data": data} (data may be NULL; it is not stolen).
+ */
+void sio_next_reject(sio_next *next, const char *message, const json_t *data);
+
+/* ---- events received ------------------------------------------------------------------ */
+
+/** The event's name. */
+const char *sio_event_name(const sio_event *ev);
+/** The number of arguments. */
+size_t sio_event_argc(const sio_event *ev);
+/**
+ * The arguments as raw JSON text, without the enclosing brackets, exactly as
+ * the client sent them (binary arguments appear as placeholders). Forwarding
+ * them (sio_emit_raw, sio_event_ack_raw, sio_broadcast_emit_raw) costs no
+ * parsing and no re-encoding.
+ */
+const char *sio_event_args_raw(const sio_event *ev, size_t *len);
+/** The arguments as a jansson array, built on the first call; owned by the event. */
+json_t *sio_event_args(sio_event *ev);
+/** Argument i (borrowed), or NULL. */
+json_t *sio_event_arg(sio_event *ev, size_t i);
+/** True when the client asked for an acknowledgement. */
+bool sio_event_wants_ack(const sio_event *ev);
+/** Acknowledges now with `args` (a jansson array, or NULL for none; not stolen). */
+int sio_event_ack(sio_event *ev, const json_t *args);
+/** Acknowledges with raw JSON argument text (no brackets), e.g. the event's own. */
+int sio_event_ack_raw(sio_event *ev, const char *args, size_t len);
+/**
+ * Keeps the acknowledgement for later (after the handler returns): answer it
+ * with sio_ack_send / sio_ack_send_raw, or drop it with sio_ack_free. NULL when
+ * the client asked for none.
+ */
+sio_ack *sio_event_take_ack(sio_event *ev);
+int sio_ack_send(sio_ack *ack, const json_t *args);
+int sio_ack_send_raw(sio_ack *ack, const char *args, size_t len);
+void sio_ack_free(sio_ack *ack);
+
+/* ---- sockets ------------------------------------------------------------------------- */
+
+/** The socket's id (per namespace connection, as in Socket.IO v5). */
+const char *sio_socket_id(const sio_socket *s);
+/** The namespace name. */
+const char *sio_socket_nsp(const sio_socket *s);
+/** The auth payload of the connection (an object, or NULL); borrowed. */
+json_t *sio_socket_auth(const sio_socket *s);
+/** The Engine.IO session underneath (shared by the client's namespaces). */
+eio_socket *sio_socket_engine(const sio_socket *s);
+/** The peer address of the handshake. */
+const char *sio_socket_remote_addr(const sio_socket *s);
+/** A header of the handshake request (case-insensitive), or NULL. */
+const char *sio_socket_header(const sio_socket *s, const char *name);
+/** True while connected. */
+bool sio_socket_connected(const sio_socket *s);
+/** The application's pointer for this socket. */
+void sio_socket_set_data(sio_socket *s, void *data);
+void *sio_socket_data(const sio_socket *s);
+/** Keeps a disconnected socket's memory alive (for asynchronous work); balance with sio_socket_unref. */
+void sio_socket_ref(sio_socket *s);
+void sio_socket_unref(sio_socket *s);
+
+/** Emits `event` to this socket with `args` (a jansson array or NULL; not stolen). */
+int sio_emit(sio_socket *s, const char *event, const json_t *args);
+/** Emits with raw JSON argument text (no brackets). */
+int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len);
+
+/**
+ * The client's answer to an emit with an acknowledgement: err is 0 with the
+ * answer's arguments (a jansson array, borrowed), SIO_ETIMEDOUT when
+ * timeout_ms passed first, or SIO_ECLOSED when the socket disconnected.
+ */
+typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *userdata);
+/** Emits and asks for an acknowledgement; timeout_ms 0 waits until disconnection. */
+int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_ack_cb cb,
+                      void *userdata, uint32_t timeout_ms);
+
+/** Joins a room. */
+int sio_join(sio_socket *s, const char *room);
+/** Leaves a room. */
+int sio_leave(sio_socket *s, const char *room);
+/** True if the socket is in the room (its own id counts as a room). */
+bool sio_in_room(const sio_socket *s, const char *room);
+/** Calls cb for each room of the socket (its own id first). */
+void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud), void *ud);
+
+/**
+ * Disconnects the socket from its namespace ("server namespace disconnect");
+ * with close_transport, also closes the whole client connection.
+ */
+void sio_socket_disconnect(sio_socket *s, bool close_transport);
+/** Disconnects socket `sid` of namespace `nsp` (python-socketio's sio.disconnect). */
+int sio_disconnect(sio_server *sio, const char *sid, const char *nsp);
+/** Finds a connected socket by id in a namespace. */
+sio_socket *sio_find(sio_server *sio, const char *nsp, const char *sid);
+
+/* ---- broadcasting --------------------------------------------------------------------- */
+
+/**
+ * Starts describing a broadcast in a namespace: every socket, narrowed with
+ * sio_broadcast_to and sio_broadcast_except, then sent with one of the
+ * sio_broadcast_emit* calls, which also free the description. A broadcast is
+ * encoded once and the same bytes are queued for every recipient.
+ */
+sio_broadcast *sio_broadcast_new(sio_server *sio, const char *nsp);
+/** A broadcast from a socket: its namespace, without the socket itself (socket.broadcast). */
+sio_broadcast *sio_socket_broadcast(sio_socket *s);
+/** Adds a room to send to (several rooms: their union). */
+sio_broadcast *sio_broadcast_to(sio_broadcast *b, const char *room);
+/** Adds a room whose sockets are left out. */
+sio_broadcast *sio_broadcast_except(sio_broadcast *b, const char *room);
+/** Drops the message for sockets that cannot take it right now (volatile). */
+sio_broadcast *sio_broadcast_volatile(sio_broadcast *b);
+/** Only this server's sockets, even with a multi-server adapter (local). */
+sio_broadcast *sio_broadcast_local(sio_broadcast *b);
+/** Permessage-deflate wish for this message (compress). */
+sio_broadcast *sio_broadcast_compress(sio_broadcast *b, bool compress);
+/** Acknowledgement deadline for sio_broadcast_emit_with_ack (timeout). */
+sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms);
+
+/** Sends `event` with `args` (array or NULL). Returns the number of recipients, or an error. */
+int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args);
+/** The same with raw JSON argument text. */
+int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args, size_t len);
+
+/**
+ * The answers to a broadcast with acknowledgements: err 0 when every
+ * recipient answered, SIO_ETIMEDOUT when the timeout came first; `responses`
+ * (borrowed) holds one array of arguments per answer received.
+ */
+typedef void (*sio_broadcast_ack_cb)(int err, json_t *responses, void *userdata);
+int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
+                                sio_broadcast_ack_cb cb, void *userdata);
+
+/** Calls cb for every matching socket (fetchSockets). Returns the count. */
+int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud), void *ud);
+/** Makes every matching socket join `room` (socketsJoin). */
+int sio_broadcast_join(sio_broadcast *b, const char *room);
+/** Makes every matching socket leave `room` (socketsLeave). */
+int sio_broadcast_leave(sio_broadcast *b, const char *room);
+/** Disconnects every matching socket (disconnectSockets). */
+int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
+
+/** Shortcut: emits to a namespace, to `room` (NULL: everyone) except socket `skip_sid` (may be NULL). */
+int sio_emit_to(sio_server *sio, const char *nsp, const char *room, const char *skip_sid,
+                const char *event, const json_t *args);
+
+/* ---- binary data ---------------------------------------------------------------------- */
+
+/** A new binary value (a copy of data) to place in emitted arguments. */
+json_t *sio_blob_new(const void *data, size_t len);
+/** True when v is binary; then *data and *len describe its bytes (owned by v). */
+bool sio_blob_get(const json_t *v, const char **data, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -54,6 +54,8 @@ typedef void (*http_shutdown_cb)(http_server *s, void *userdata);
 
 /** Registers a callback run at the start of http_server_shutdown(). 0 or SIO_ENOMEM. */
 int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata);
+/** Removes a callback added with http_server_on_shutdown (same cb and userdata). */
+void http_server_off_shutdown(http_server *s, http_shutdown_cb cb, void *userdata);
 
 /** Called once the server has closed every connection and freed itself. */
 typedef void (*http_closed_cb)(void *userdata);

@@ -609,16 +609,33 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
     sio_buf open = SIO_BUF_INIT;
     open_packet(srv, s, !websocket, &open);
     if (websocket) {
-        ws_conn *c = ws_accept(srv->ws, req, &ws_transport_cb, s);
+        /* the application hears of the session while the request is still
+         * readable; what it sends meanwhile waits in the queue */
+        s->busy++;
+        if (srv->cb.on_open) srv->cb.on_open(s, req, srv->ud);
+        ws_conn *c = s->state == S_OPEN ? ws_accept(srv->ws, req, &ws_transport_cb, s) : NULL;
         if (!c) {
-            sio_map_remove(&srv->sessions, s->sid, 20);
-            free(s);
-            srv->live--;
+            if (s->state == S_OPEN) session_close(s, "transport error");
+            else send_error(srv, req, EIO_ERR_FORBIDDEN);
             sio_buf_free(&open);
+            session_release(s);
             return;
         }
         s->ws = c;
         ws_send2(c, 0, "0", 1, open.data, open.len);
+        for (uint32_t i = 0; i < s->qlen; i++) {
+            eio_qent *e = &s->q[i];
+            if (e->binary && s->protocol == 3)
+                ws_send2(c, 1, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off);
+            else
+                ws_send_frame(c, e->buf);
+        }
+        queue_clear(s);
+        hb_arm(s);
+        ws_conn_start(c);
+        sio_buf_free(&open);
+        session_release(s);
+        return;
     } else {
         sio_buf body = SIO_BUF_INIT;
         eio_payload_writer w;
@@ -642,16 +659,7 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         sio_buf_free(&open);
         if (s->state == S_OPEN) hb_arm(s);
         session_release(s);
-        return;
     }
-    sio_buf_free(&open);
-    s->busy++;
-    if (srv->cb.on_open) srv->cb.on_open(s, req, srv->ud);
-    if (s->state == S_OPEN) {
-        hb_arm(s);
-        ws_conn_start(s->ws);
-    }
-    session_release(s);
 }
 
 static void preflight(eio_server *srv, http_req *req) {
@@ -866,6 +874,7 @@ static void server_maybe_done(eio_server *srv) {
 void eio_server_close(eio_server *srv, void (*done)(void *userdata), void *userdata) {
     if (srv->closing) return;
     srv->closing = 1;
+    if (srv->http) http_server_off_shutdown(srv->http, on_http_shutdown, srv);
     srv->done = done;
     srv->done_ud = userdata;
     /* close every session; the map changes under us, so take one at a time */

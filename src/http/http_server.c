@@ -73,6 +73,16 @@ int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata)
     return 0;
 }
 
+void http_server_off_shutdown(http_server *s, http_shutdown_cb cb, void *userdata) {
+    for (unsigned i = 0; i < s->nhooks; i++) {
+        if (s->hooks[i].cb == cb && s->hooks[i].userdata == userdata) {
+            memmove(&s->hooks[i], &s->hooks[i + 1], (s->nhooks - i - 1) * sizeof *s->hooks);
+            s->nhooks--;
+            return;
+        }
+    }
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
     http_server *s = listener->data;
     if (status < 0) {
@@ -176,7 +186,17 @@ void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata) {
     s->closed_ud = userdata;
     s->pending_closes++;
     uv_close((uv_handle_t *)&s->listener, server_handle_closed);
-    for (unsigned i = 0; i < s->nhooks; i++) s->hooks[i].cb(s, s->hooks[i].userdata);
+    /* a hook may remove itself or others: run from a copy, each one still registered */
+    unsigned n = s->nhooks;
+    http_shutdown_hook *copy = n ? malloc(n * sizeof *copy) : NULL;
+    if (copy) memcpy(copy, s->hooks, n * sizeof *copy);
+    for (unsigned i = 0; copy && i < n; i++) {
+        int still = 0;
+        for (unsigned k = 0; k < s->nhooks; k++)
+            if (s->hooks[k].cb == copy[i].cb && s->hooks[k].userdata == copy[i].userdata) still = 1;
+        if (still) copy[i].cb(s, copy[i].userdata);
+    }
+    free(copy);
     /* idle connections go now; busy ones close after their response */
     http_conn *next;
     for (http_conn *c = s->conns; c; c = next) {

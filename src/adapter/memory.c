@@ -1,0 +1,241 @@
+/* adapter/memory.c - the in-memory adapter: rooms of one process.
+ *
+ * A room is an array of its sockets; each socket records, per room, its slot
+ * in that array, so joining and leaving are O(1) and a broadcast to a room
+ * walks a dense array. Rooms are found by name in a keyed hash map and
+ * vanish with their last member. De-duplication across several rooms uses a
+ * generation mark on the socket instead of a set per broadcast.
+ */
+#include "adapter/adapter.h"
+#include "sio/sio_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct mem_room {
+    char *name;
+    size_t name_len;
+    sio_socket **members;
+    uint32_t n, cap;
+} mem_room;
+
+typedef struct mem_adapter {
+    sio_nsp *nsp;
+    sio_map rooms; /* name -> mem_room* */
+} mem_adapter;
+
+static void *mem_create(sio_nsp *nsp) {
+    mem_adapter *a = calloc(1, sizeof *a);
+    if (a) a->nsp = nsp;
+    return a;
+}
+
+static void room_free(mem_room *r) {
+    free(r->members);
+    free(r->name);
+    free(r);
+}
+
+static void mem_destroy(void *adapter) {
+    mem_adapter *a = adapter;
+    sio_map_iter it;
+    sio_map_iter_init(&it, &a->rooms);
+    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it)) room_free(e->value);
+    sio_map_free(&a->rooms);
+    free(a);
+}
+
+static int membership_find(const sio_socket *s, const mem_room *r) {
+    for (uint32_t i = 0; i < s->nrooms; i++)
+        if (s->rooms[i].room == r) return (int)i;
+    return -1;
+}
+
+static int mem_join(void *adapter, sio_socket *s, const char *room) {
+    mem_adapter *a = adapter;
+    size_t len = strlen(room);
+    if (strcmp(room, s->id) == 0) return 0; /* always in its own room */
+    mem_room *r = sio_map_get(&a->rooms, room, len);
+    if (r && membership_find(s, r) >= 0) return 0;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r || !(r->name = strdup(room)) || sio_map_put(&a->rooms, room, len, r) != 0) {
+            if (r) free(r->name);
+            free(r);
+            return SIO_ENOMEM;
+        }
+        r->name_len = len;
+    }
+    if (r->n == r->cap) {
+        uint32_t cap = r->cap ? r->cap * 2 : 4;
+        sio_socket **m = realloc(r->members, cap * sizeof *m);
+        if (!m) return SIO_ENOMEM;
+        r->members = m;
+        r->cap = cap;
+    }
+    if (s->nrooms == s->caprooms) {
+        uint32_t cap = s->caprooms ? s->caprooms * 2 : 2;
+        sio_adapter_membership *m = realloc(s->rooms, cap * sizeof *m);
+        if (!m) return SIO_ENOMEM;
+        s->rooms = m;
+        s->caprooms = cap;
+    }
+    s->rooms[s->nrooms++] = (sio_adapter_membership){r, r->n};
+    r->members[r->n++] = s;
+    return 0;
+}
+
+/* Removes membership k of socket s. */
+static void leave_at(mem_adapter *a, sio_socket *s, uint32_t k) {
+    mem_room *r = s->rooms[k].room;
+    uint32_t slot = s->rooms[k].index;
+    /* move the room's last member into the freed slot and fix its record */
+    sio_socket *last = r->members[--r->n];
+    if (last != s) {
+        r->members[slot] = last;
+        int j = membership_find(last, r);
+        last->rooms[j].index = slot;
+    }
+    s->rooms[k] = s->rooms[--s->nrooms];
+    if (r->n == 0) {
+        sio_map_remove(&a->rooms, r->name, r->name_len);
+        room_free(r);
+    }
+}
+
+static int mem_leave(void *adapter, sio_socket *s, const char *room) {
+    mem_adapter *a = adapter;
+    mem_room *r = sio_map_get(&a->rooms, room, strlen(room));
+    if (!r) return 0;
+    int k = membership_find(s, r);
+    if (k >= 0) leave_at(a, s, (uint32_t)k);
+    return 0;
+}
+
+static void mem_leave_all(void *adapter, sio_socket *s) {
+    mem_adapter *a = adapter;
+    while (s->nrooms) leave_at(a, s, s->nrooms - 1);
+    free(s->rooms);
+    s->rooms = NULL;
+    s->caprooms = 0;
+}
+
+static int mem_has(void *adapter, const sio_socket *s, const char *room) {
+    mem_adapter *a = adapter;
+    if (strcmp(room, s->id) == 0) return 1;
+    mem_room *r = sio_map_get(&a->rooms, room, strlen(room));
+    return r && membership_find(s, r) >= 0;
+}
+
+static void mem_rooms_of(void *adapter, const sio_socket *s, void (*cb)(const char *, void *),
+                         void *ud) {
+    cb(s->id, ud);
+    for (uint32_t i = 0; i < s->nrooms; i++) cb(((mem_room *)s->rooms[i].room)->name, ud);
+}
+
+/* Marks every socket of the target's except-rooms with `mark`. */
+static void mark_excluded(mem_adapter *a, const sio_bcast_target *t, uint32_t mark) {
+    for (size_t i = 0; i < t->nexcept; i++) {
+        mem_room *r = sio_map_get(&a->rooms, t->except[i], strlen(t->except[i]));
+        if (r) {
+            for (uint32_t k = 0; k < r->n; k++) r->members[k]->mark = mark;
+        } else {
+            sio_socket *s = sio_map_get(&a->nsp->sockets, t->except[i], strlen(t->except[i]));
+            if (s) s->mark = mark;
+        }
+    }
+}
+
+static size_t visit(sio_socket *s, const sio_bcast_target *t, uint32_t excluded, uint32_t seen,
+                    const sio_prepared *p) {
+    if (s->mark == excluded || s->mark == seen || s == t->skip || s->state != SOCK_CONNECTED) return 0;
+    s->mark = seen;
+    return (size_t)sio_socket_send_prepared(s, p, t->volatile_);
+}
+
+/* Sends p to every target socket. Sending never runs application code, so
+ * the rooms cannot change during the walk. */
+static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_prepared *p) {
+    mem_adapter *a = adapter;
+    sio_server *srv = a->nsp->srv;
+    uint32_t excluded = ++srv->mark_gen;
+    uint32_t seen = ++srv->mark_gen;
+    if (srv->mark_gen > UINT32_MAX - 4) srv->mark_gen = 1; /* marks older than this are stale */
+    mark_excluded(a, t, excluded);
+    size_t count = 0;
+    if (t->nrooms == 0) {
+        for (size_t i = 0; i < a->nsp->nall; i++) count += visit(a->nsp->all[i], t, excluded, seen, p);
+        return count;
+    }
+    for (size_t i = 0; i < t->nrooms; i++) {
+        mem_room *r = sio_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
+        if (r) {
+            for (uint32_t k = 0; k < r->n; k++) count += visit(r->members[k], t, excluded, seen, p);
+        } else {
+            sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
+            if (s) count += visit(s, t, excluded, seen, p);
+        }
+    }
+    return count;
+}
+
+static size_t mem_each(void *adapter, const sio_bcast_target *t, sio_adapter_each_cb cb, void *ud) {
+    /* collect first: cb may change rooms or disconnect (socketsLeave, disconnectSockets) */
+    mem_adapter *a = adapter;
+    sio_socket **list = NULL;
+    size_t n = 0, cap = 0;
+    sio_server *srv = a->nsp->srv;
+    uint32_t excluded = ++srv->mark_gen;
+    uint32_t seen = ++srv->mark_gen;
+    mark_excluded(a, t, excluded);
+#define GATHER(sock)                                                                               \
+    do {                                                                                           \
+        sio_socket *s_ = (sock);                                                                   \
+        if (s_->mark != excluded && s_->mark != seen && s_ != t->skip &&                           \
+            s_->state == SOCK_CONNECTED) {                                                         \
+            s_->mark = seen;                                                                       \
+            if (n == cap) {                                                                        \
+                cap = cap ? cap * 2 : 16;                                                          \
+                sio_socket **l_ = realloc(list, cap * sizeof *l_);                                 \
+                if (!l_) goto out;                                                                 \
+                list = l_;                                                                         \
+            }                                                                                      \
+            list[n++] = s_;                                                                        \
+            sio_socket_ref(s_);                                                                    \
+        }                                                                                          \
+    } while (0)
+    if (t->nrooms == 0) {
+        for (size_t i = 0; i < a->nsp->nall; i++) GATHER(a->nsp->all[i]);
+    } else {
+        for (size_t i = 0; i < t->nrooms; i++) {
+            mem_room *r = sio_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
+            if (r) {
+                for (uint32_t k = 0; k < r->n; k++) GATHER(r->members[k]);
+            } else {
+                sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
+                if (s) GATHER(s);
+            }
+        }
+    }
+#undef GATHER
+out:
+    for (size_t i = 0; i < n; i++) {
+        if (list[i]->state == SOCK_CONNECTED) cb(list[i], ud);
+        sio_socket_unref(list[i]);
+    }
+    free(list);
+    return n;
+}
+
+const sio_adapter_ops sio_memory_adapter = {
+    .name = "memory",
+    .create = mem_create,
+    .destroy = mem_destroy,
+    .join = mem_join,
+    .leave = mem_leave,
+    .leave_all = mem_leave_all,
+    .has = mem_has,
+    .rooms_of = mem_rooms_of,
+    .each = mem_each,
+    .broadcast = mem_broadcast,
+};

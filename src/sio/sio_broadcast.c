@@ -1,0 +1,274 @@
+/* sio/sio_broadcast.c - broadcast operators: to/except rooms, volatile,
+ * local, compress, timeout; emit (with or without acknowledgements),
+ * fetchSockets, socketsJoin/Leave, disconnectSockets.
+ *
+ * A broadcast is encoded once: the packet text becomes one Engine.IO message
+ * (a complete WebSocket frame, see eio_msg_new) and every recipient's queue
+ * takes a reference to it. The adapter decides who the recipients are.
+ */
+#include "sio/sio_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BCAST_MAX_ROOMS 64
+
+struct sio_broadcast {
+    sio_nsp *nsp;
+    const char *rooms[BCAST_MAX_ROOMS];
+    const char *except[BCAST_MAX_ROOMS];
+    char *copies[2 * BCAST_MAX_ROOMS + 1];
+    unsigned ncopies;
+    sio_bcast_target t;
+    uint32_t timeout_ms;
+    int invalid;
+};
+
+struct sio_bcast_ack {
+    sio_broadcast_ack_cb cb;
+    void *userdata;
+    json_t *responses;
+    size_t expected, answered;
+    sio_timer timer;
+    sio_server *srv;
+    int done;
+};
+
+sio_broadcast *sio_broadcast_new(sio_server *srv, const char *nsp) {
+    sio_broadcast *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->nsp = sio_nsp_get(srv, nsp ? nsp : "/", strlen(nsp ? nsp : "/"), 0);
+    if (!b->nsp) b->invalid = 1;
+    b->t.rooms = b->rooms;
+    b->t.except = b->except;
+    return b;
+}
+
+sio_broadcast *sio_socket_broadcast(sio_socket *s) {
+    sio_broadcast *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->nsp = s->nsp;
+    b->t.rooms = b->rooms;
+    b->t.except = b->except;
+    b->t.skip = s;
+    return b;
+}
+
+static const char *keep(sio_broadcast *b, const char *room) {
+    if (b->ncopies >= sizeof b->copies / sizeof b->copies[0]) return NULL;
+    char *c = strdup(room);
+    if (c) b->copies[b->ncopies++] = c;
+    return c;
+}
+
+sio_broadcast *sio_broadcast_to(sio_broadcast *b, const char *room) {
+    if (!b) return NULL;
+    const char *r = room ? keep(b, room) : NULL;
+    if (!r || b->t.nrooms >= BCAST_MAX_ROOMS)
+        b->invalid = 1;
+    else
+        b->rooms[b->t.nrooms++] = r;
+    return b;
+}
+
+sio_broadcast *sio_broadcast_except(sio_broadcast *b, const char *room) {
+    if (!b) return NULL;
+    const char *r = room ? keep(b, room) : NULL;
+    if (!r || b->t.nexcept >= BCAST_MAX_ROOMS)
+        b->invalid = 1;
+    else
+        b->except[b->t.nexcept++] = r;
+    return b;
+}
+
+sio_broadcast *sio_broadcast_volatile(sio_broadcast *b) {
+    if (b) b->t.volatile_ = 1;
+    return b;
+}
+
+sio_broadcast *sio_broadcast_local(sio_broadcast *b) {
+    if (b) b->t.local = 1;
+    return b;
+}
+
+sio_broadcast *sio_broadcast_compress(sio_broadcast *b, bool compress) {
+    if (b) b->t.compress = compress;
+    return b;
+}
+
+sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms) {
+    if (b) b->timeout_ms = timeout_ms;
+    return b;
+}
+
+static void bcast_free(sio_broadcast *b) {
+    for (unsigned i = 0; i < b->ncopies; i++) free(b->copies[i]);
+    free(b);
+}
+
+/* Encodes the packet once and hands it to the adapter. */
+static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
+                      size_t raw_len, uint64_t id) {
+    sio_nsp *nsp = b->nsp;
+    sio_buf *out = &nsp->srv->scratch;
+    out->len = 0;
+    sio_attachments atts = SIO_ATTACHMENTS_INIT;
+    int r = raw ? sio_encode_event_raw(out, nsp->name, nsp->name_len, id, event, strlen(event), raw,
+                                       raw_len, 0)
+                : sio_encode_event(out, nsp->name, nsp->name_len, id, event, strlen(event), args,
+                                   &atts);
+    if (r) {
+        sio_attachments_free(&atts);
+        return r;
+    }
+    sio_prepared p = {.msg = eio_msg_new(out->data, out->len, 0)};
+    eio_msg *att_msgs[16];
+    eio_msg **am = atts.count <= 16 ? att_msgs : malloc(atts.count * sizeof *am);
+    if (!p.msg || !am) {
+        if (p.msg) eio_msg_release(p.msg);
+        if (am && am != att_msgs) free(am);
+        sio_attachments_free(&atts);
+        return SIO_ENOMEM;
+    }
+    for (size_t i = 0; i < atts.count; i++) am[i] = eio_msg_new(atts.bufs[i].base, atts.bufs[i].len, 1);
+    p.atts = am;
+    p.natts = atts.count;
+    size_t n = nsp->adapter_ops->broadcast(nsp->adapter, &b->t, &p);
+    eio_msg_release(p.msg);
+    for (size_t i = 0; i < atts.count; i++) eio_msg_release(am[i]);
+    if (am != att_msgs) free(am);
+    sio_attachments_free(&atts);
+    return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
+int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args) {
+    if (!b) return SIO_ENOMEM;
+    int r = b->invalid || !event ? SIO_EINVAL : bcast_send(b, event, args, NULL, 0, SIO_NO_ID);
+    bcast_free(b);
+    return r;
+}
+
+int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args, size_t len) {
+    if (!b) return SIO_ENOMEM;
+    int r = b->invalid || !event ? SIO_EINVAL
+                                 : bcast_send(b, event, NULL, args ? args : "", args ? len : 0,
+                                              SIO_NO_ID);
+    bcast_free(b);
+    return r;
+}
+
+int sio_emit_to(sio_server *srv, const char *nsp, const char *room, const char *skip_sid,
+                const char *event, const json_t *args) {
+    sio_broadcast *b = sio_broadcast_new(srv, nsp);
+    if (room) sio_broadcast_to(b, room);
+    if (skip_sid) sio_broadcast_except(b, skip_sid);
+    return sio_broadcast_emit(b, event, args);
+}
+
+/* ---- broadcast with acknowledgements --------------------------------------------------------- */
+
+static void bcast_ack_end(sio_bcast_ack *a, int err) {
+    if (a->done) return;
+    a->done = 1;
+    sio_timer_stop(&a->srv->wheel, &a->timer);
+    a->cb(err, a->responses, a->userdata);
+}
+
+static void bcast_ack_maybe_free(sio_bcast_ack *a) {
+    /* every recipient's pending entry points here: free with the last one */
+    if (a->done && a->answered >= a->expected) {
+        json_decref(a->responses);
+        free(a);
+    }
+}
+
+static void bcast_ack_timeout(sio_timer *t) {
+    sio_bcast_ack *a = (sio_bcast_ack *)((char *)t - offsetof(sio_bcast_ack, timer));
+    bcast_ack_end(a, SIO_ETIMEDOUT);
+    bcast_ack_maybe_free(a);
+}
+
+void sio_bcast_ack_answer(sio_bcast_ack *a, int err, json_t *args) {
+    a->answered++;
+    if (!a->done && err == 0 && args) json_array_append(a->responses, args);
+    if (!a->done && a->answered >= a->expected) bcast_ack_end(a, 0);
+    bcast_ack_maybe_free(a);
+}
+
+typedef struct ack_reg_ctx {
+    sio_bcast_ack *ack;
+    uint64_t id;
+} ack_reg_ctx;
+
+static void register_one(sio_socket *s, void *ud) {
+    ack_reg_ctx *ctx = ud;
+    if (sio_ack_register(s, ctx->id, NULL, NULL, 0, ctx->ack)) ctx->ack->expected++;
+}
+
+int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
+                                sio_broadcast_ack_cb cb, void *userdata) {
+    if (!b) return SIO_ENOMEM;
+    if (b->invalid || !event || !cb) {
+        bcast_free(b);
+        return SIO_EINVAL;
+    }
+    sio_nsp *nsp = b->nsp;
+    sio_bcast_ack *a = calloc(1, sizeof *a);
+    if (!a || !(a->responses = json_array())) {
+        free(a);
+        bcast_free(b);
+        return SIO_ENOMEM;
+    }
+    a->cb = cb;
+    a->userdata = userdata;
+    a->srv = nsp->srv;
+    sio_timer_init(&a->timer);
+    uint64_t id = nsp->next_ack_id++;
+    uint32_t timeout = b->timeout_ms;
+    /* register on the recipients first (one id for all, as the reference does), then send */
+    ack_reg_ctx ctx = {a, id};
+    nsp->adapter_ops->each(nsp->adapter, &b->t, register_one, &ctx);
+    int r = bcast_send(b, event, args, NULL, 0, id);
+    bcast_free(b);
+    if (a->expected == 0) {
+        bcast_ack_end(a, 0);
+        bcast_ack_maybe_free(a);
+        return r < 0 ? r : 0;
+    }
+    /* without a timeout, disconnections answer for the sockets that never do */
+    if (timeout) sio_timer_start(&nsp->srv->wheel, &a->timer, timeout, bcast_ack_timeout);
+    return r;
+}
+
+/* ---- fetchSockets & co ---------------------------------------------------------------------- */
+
+int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud), void *ud) {
+    if (!b) return SIO_ENOMEM;
+    int r = b->invalid ? SIO_EINVAL : (int)b->nsp->adapter_ops->each(b->nsp->adapter, &b->t, cb, ud);
+    bcast_free(b);
+    return r;
+}
+
+static void join_one(sio_socket *s, void *ud) {
+    sio_join(s, ud);
+}
+
+static void leave_one(sio_socket *s, void *ud) {
+    sio_leave(s, ud);
+}
+
+static void disconnect_one(sio_socket *s, void *ud) {
+    sio_socket_disconnect(s, *(bool *)ud);
+}
+
+int sio_broadcast_join(sio_broadcast *b, const char *room) {
+    return sio_broadcast_fetch_sockets(b, join_one, (void *)room);
+}
+
+int sio_broadcast_leave(sio_broadcast *b, const char *room) {
+    return sio_broadcast_fetch_sockets(b, leave_one, (void *)room);
+}
+
+int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport) {
+    return sio_broadcast_fetch_sockets(b, disconnect_one, &close_transport);
+}

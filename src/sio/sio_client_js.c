@@ -1,0 +1,111 @@
+/* sio/sio_client_js.c - serves the official socket.io-client bundle at
+ * {path}socket.io.js, .min.js, .esm.min.js and their source maps, as the
+ * reference server does (serveClient). The files come from the npm package
+ * (installed by the bootstrap, never committed), are read once at attach
+ * time and served from memory with an ETag, so a browser revalidates with a
+ * 304.
+ */
+#include "sio/sio_internal.h"
+#include "util/log.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SIO_SOURCE_DIR
+#define SIO_SOURCE_DIR "."
+#endif
+
+static const struct {
+    const char *name;
+    const char *type;
+} bundle[] = {
+    {"socket.io.js", "application/javascript; charset=utf-8"},
+    {"socket.io.js.map", "application/json; charset=utf-8"},
+    {"socket.io.min.js", "application/javascript; charset=utf-8"},
+    {"socket.io.min.js.map", "application/json; charset=utf-8"},
+    {"socket.io.esm.min.js", "application/javascript; charset=utf-8"},
+    {"socket.io.esm.min.js.map", "application/json; charset=utf-8"},
+};
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    sio_buf b = SIO_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sio_buf_append(&b, chunk, n);
+    fclose(f);
+    return sio_buf_detach(&b, len);
+}
+
+static void serve_file(http_req *req, void *ud) {
+    sio_client_file *f = ud;
+    const char *inm = http_req_header(req, "if-none-match");
+    http_res_header(req, "ETag", f->etag);
+    http_res_header(req, "Cache-Control", "public, max-age=0");
+    if (inm && strstr(inm, f->etag)) {
+        http_res_status(req, 304);
+        http_res_end(req, NULL, 0);
+        return;
+    }
+    http_res_header(req, "Content-Type", f->content_type);
+    http_res_end(req, f->data, f->len);
+}
+
+static const char *find_dir(sio_server *srv, char *buf, size_t cap) {
+    const char *candidates[3] = {srv->client_dir, getenv("SIO_CLIENT_DIR"), NULL};
+    for (int i = 0; i < 2; i++)
+        if (candidates[i]) return candidates[i];
+    const char *bases[] = {".", SIO_SOURCE_DIR};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(buf, cap, "%s/node_modules/socket.io-client/dist", bases[i]);
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/socket.io.js", buf);
+        FILE *f = fopen(probe, "rb");
+        if (f) {
+            fclose(f);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+int sio_client_js_attach(sio_server *srv) {
+    char dirbuf[4096];
+    const char *dir = find_dir(srv, dirbuf, sizeof dirbuf);
+    if (!dir) {
+        LOG_WARN("socket.io", "client bundle not found (npm socket.io-client): not serving %ssocket.io.js",
+                 srv->path);
+        return SIO_ENOTFOUND;
+    }
+    for (size_t i = 0; i < sizeof bundle / sizeof bundle[0]; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, bundle[i].name);
+        size_t len;
+        char *data = read_file(path, &len);
+        if (!data) continue;
+        sio_client_file *f = &srv->files[srv->nfiles++];
+        f->url_name = bundle[i].name;
+        f->data = data;
+        f->len = len;
+        f->content_type = bundle[i].type;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL);
+        snprintf(f->etag, sizeof f->etag, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", md[0], md[1], md[2],
+                 md[3], md[4], md[5], md[6], md[7]);
+        char url[512];
+        snprintf(url, sizeof url, "%s%s", srv->path, bundle[i].name);
+        http_route r = {.method = "GET", .path = url, .handler = serve_file, .userdata = f};
+        http_server_route(srv->http, &r);
+    }
+    LOG_DEBUG("socket.io", "serving %u client files from %s", srv->nfiles, dir);
+    return 0;
+}
+
+void sio_client_js_free(sio_server *srv) {
+    for (unsigned i = 0; i < srv->nfiles; i++) free(srv->files[i].data);
+    srv->nfiles = 0;
+}

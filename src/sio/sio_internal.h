@@ -1,0 +1,199 @@
+/* sio/sio_internal.h - the Socket.IO layer's private structures, shared by:
+ *   sio_server.c     server, attach, Engine.IO callbacks, clients, packet dispatch
+ *   sio_namespace.c  namespaces (static and dynamic) and their handler tables
+ *   sio_socket.c     sockets: connect (middlewares), emit, acks, rooms, disconnect
+ *   sio_event.c      received events: lazy arguments, acknowledgements
+ *   sio_broadcast.c  broadcast operators over the adapter
+ *   sio_client_js.c  serving the official client bundle
+ *
+ * Object graph: a sio_client is one Engine.IO session; it holds one
+ * sio_socket per namespace it joined. A sio_nsp holds its sockets (by id and in
+ * an array for iteration) and its adapter (rooms). Sockets are refcounted:
+ * the namespace membership is one reference, ack handles and the
+ * application may hold more, so a socket's memory outlives its disconnection
+ * until the last reference goes.
+ */
+#ifndef SIO_SIO_INTERNAL_H
+#define SIO_SIO_INTERNAL_H
+
+#include "socketio.h"
+
+#include "adapter/adapter.h"
+#include "sio/sio_packet.h"
+#include "util/buf.h"
+#include "util/map.h"
+#include "util/timer_wheel.h"
+
+typedef struct sio_client sio_client;
+typedef struct sio_nsp sio_nsp;
+
+typedef struct sio_handler {
+    union {
+        sio_connect_cb connect;
+        sio_disconnect_cb disconnect;
+        sio_event_cb event;
+        sio_middleware_cb middleware;
+    } cb;
+    void *userdata;
+} sio_handler;
+
+typedef struct sio_handler_list {
+    sio_handler *items;
+    unsigned n;
+} sio_handler_list;
+
+/* The handlers of a namespace, or of a family of dynamic namespaces. */
+typedef struct sio_handlers {
+    sio_handler_list connect, disconnect, middleware;
+    sio_map events; /* name -> sio_handler* */
+    sio_handler any;
+} sio_handlers;
+
+struct sio_nsp {
+    sio_server *srv;
+    char *name;
+    size_t name_len;
+    sio_handlers own;
+    sio_handlers *h; /* &own, or the family's for a dynamic namespace */
+    sio_map sockets; /* id -> sio_socket* (connected) */
+    sio_socket **all;
+    size_t nall, capall;
+    uint64_t next_ack_id;
+    const sio_adapter_ops *adapter_ops;
+    void *adapter;
+};
+
+typedef struct sio_family {
+    char *parent;
+    sio_namespace_match_cb match;
+    void *userdata;
+    sio_handlers handlers;
+} sio_family;
+
+typedef struct sio_pending_ack sio_pending_ack;
+typedef struct sio_bcast_ack sio_bcast_ack;
+
+struct sio_pending_ack {
+    sio_pending_ack *next;
+    sio_socket *socket;
+    uint64_t id;
+    sio_ack_cb cb;
+    void *userdata;
+    sio_bcast_ack *bcast; /* set for a broadcast's acknowledgement */
+    sio_timer timer;
+};
+
+enum sio_socket_state { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_DISCONNECTED };
+
+struct sio_socket {
+    sio_client *client;
+    sio_nsp *nsp;
+    sio_socket *next_in_client;
+    char id[24];
+    uint32_t refs;
+    uint8_t state;
+    uint32_t mark; /* broadcast de-duplication */
+    size_t all_index;
+    json_t *auth;
+    void *data;
+    sio_adapter_membership *rooms; /* the adapter's bookkeeping */
+    uint32_t nrooms, caprooms;
+    sio_pending_ack *acks;
+};
+
+struct sio_client {
+    sio_server *srv;
+    eio_socket *eio;
+    sio_socket *sockets;
+    sio_binary bin;
+    sio_timer connect_timer;
+    char *headers; /* the handshake's headers: "name\0value\0...\0" */
+    char remote[48];
+    uint32_t refs;
+    uint8_t closed;
+    uint8_t joined; /* some namespace was joined */
+};
+
+typedef struct sio_client_file {
+    const char *url_name; /* "socket.io.js" */
+    char *data;
+    size_t len;
+    char etag[40];
+    const char *content_type;
+} sio_client_file;
+
+struct sio_server {
+    uv_loop_t *loop;
+    sio_server_options opts;
+    char *path;
+    char *client_dir;
+    eio_server *eio;
+    http_server *http;
+    sio_map nsps; /* name -> sio_nsp* */
+    sio_family **families;
+    unsigned nfamilies;
+    sio_wheel wheel;
+    uint32_t mark_gen;
+    int closing;
+    sio_buf scratch; /* reused encode buffer for the hot path */
+    sio_client_file files[6];
+    unsigned nfiles;
+    void (*done)(void *);
+    void *done_ud;
+    unsigned pending_closes;
+};
+
+struct sio_event {
+    sio_socket *socket;
+    const sio_packet *pkt;
+    sio_rcbuf *const *atts;
+    uint32_t natts;
+    json_t *args;
+    char *name; /* NUL-terminated copy, made on demand */
+    uint8_t acked;
+};
+
+struct sio_ack {
+    sio_socket *socket;
+    uint64_t id;
+};
+
+struct sio_next {
+    sio_socket *socket;
+    unsigned index;
+};
+
+/* sio_namespace.c */
+sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create);
+sio_handlers *sio_handlers_for(sio_server *srv, const char *nsp, int create);
+void sio_nsp_free(sio_nsp *nsp);
+void sio_families_free(sio_server *srv);
+sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len);
+void sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s);
+void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s);
+
+/* sio_socket.c */
+void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth);
+void sio_socket_close(sio_socket *s, const char *reason, int send_packet);
+int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachments *atts);
+void sio_socket_handle_ack(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts,
+                           uint32_t natts);
+sio_pending_ack *sio_ack_register(sio_socket *s, uint64_t id, sio_ack_cb cb, void *ud,
+                                  uint32_t timeout_ms, sio_bcast_ack *bcast);
+
+/* sio_event.c */
+void sio_event_dispatch(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts,
+                        uint32_t natts);
+
+/* sio_broadcast.c */
+void sio_bcast_ack_answer(sio_bcast_ack *b, int err, json_t *args);
+
+/* sio_server.c */
+void sio_client_close(sio_client *c, const char *reason);
+void sio_client_unref(sio_client *c);
+
+/* sio_client_js.c */
+int sio_client_js_attach(sio_server *srv);
+void sio_client_js_free(sio_server *srv);
+
+#endif

@@ -1,0 +1,190 @@
+/* sio/sio_namespace.c - namespaces: static ones made on first mention,
+ * dynamic ones made when a client asks for a name a family's matcher accepts;
+ * their handler tables; the registration API (sio_on & co.).
+ */
+#include "sio/sio_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void handlers_free(sio_handlers *h) {
+    free(h->connect.items);
+    free(h->disconnect.items);
+    free(h->middleware.items);
+    sio_map_iter it;
+    sio_map_iter_init(&it, &h->events);
+    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it)) free(e->value);
+    sio_map_free(&h->events);
+}
+
+static int list_add(sio_handler_list *l, sio_handler h) {
+    sio_handler *items = realloc(l->items, (l->n + 1) * sizeof *items);
+    if (!items) return SIO_ENOMEM;
+    l->items = items;
+    items[l->n++] = h;
+    return 0;
+}
+
+static int valid_nsp_name(const char *name) {
+    return name && name[0] == '/' && !strchr(name, ',');
+}
+
+sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create) {
+    sio_nsp *nsp = sio_map_get(&srv->nsps, name, len);
+    if (nsp || !create) return nsp;
+    nsp = calloc(1, sizeof *nsp);
+    if (!nsp) return NULL;
+    nsp->srv = srv;
+    nsp->name = malloc(len + 1);
+    if (!nsp->name) {
+        free(nsp);
+        return NULL;
+    }
+    memcpy(nsp->name, name, len);
+    nsp->name[len] = '\0';
+    nsp->name_len = len;
+    nsp->h = &nsp->own;
+    nsp->adapter_ops = &sio_memory_adapter;
+    nsp->adapter = nsp->adapter_ops->create(nsp);
+    if (!nsp->adapter || sio_map_put(&srv->nsps, nsp->name, len, nsp) != 0) {
+        if (nsp->adapter) nsp->adapter_ops->destroy(nsp->adapter);
+        free(nsp->name);
+        free(nsp);
+        return NULL;
+    }
+    return nsp;
+}
+
+void sio_nsp_free(sio_nsp *nsp) {
+    handlers_free(&nsp->own);
+    sio_map_free(&nsp->sockets);
+    free(nsp->all);
+    nsp->adapter_ops->destroy(nsp->adapter);
+    free(nsp->name);
+    free(nsp);
+}
+
+void sio_families_free(sio_server *srv) {
+    for (unsigned i = 0; i < srv->nfamilies; i++) {
+        handlers_free(&srv->families[i]->handlers);
+        free(srv->families[i]->parent);
+        free(srv->families[i]);
+    }
+    free(srv->families);
+    srv->families = NULL;
+    srv->nfamilies = 0;
+}
+
+void sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s) {
+    if (nsp->nall == nsp->capall) {
+        size_t cap = nsp->capall ? nsp->capall * 2 : 16;
+        sio_socket **a = realloc(nsp->all, cap * sizeof *a);
+        if (!a) return;
+        nsp->all = a;
+        nsp->capall = cap;
+    }
+    s->all_index = nsp->nall;
+    nsp->all[nsp->nall++] = s;
+    sio_map_put(&nsp->sockets, s->id, strlen(s->id), s);
+}
+
+void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s) {
+    if (sio_map_remove(&nsp->sockets, s->id, strlen(s->id)) != s) return;
+    sio_socket *last = nsp->all[--nsp->nall];
+    nsp->all[s->all_index] = last;
+    last->all_index = s->all_index;
+}
+
+/* The handler table for registrations under `nsp`: a dynamic family's, or a
+ * static namespace's (created if needed). */
+sio_handlers *sio_handlers_for(sio_server *srv, const char *nsp, int create) {
+    if (!valid_nsp_name(nsp)) return NULL;
+    for (unsigned i = 0; i < srv->nfamilies; i++)
+        if (strcmp(srv->families[i]->parent, nsp) == 0) return &srv->families[i]->handlers;
+    sio_nsp *n = sio_nsp_get(srv, nsp, strlen(nsp), create);
+    return n ? &n->own : NULL;
+}
+
+int sio_namespace(sio_server *srv, const char *nsp) {
+    return sio_handlers_for(srv, nsp, 1) ? 0 : SIO_EINVAL;
+}
+
+int sio_namespace_dynamic(sio_server *srv, const char *parent, sio_namespace_match_cb match,
+                          void *userdata) {
+    if (!valid_nsp_name(parent) || !match) return SIO_EINVAL;
+    sio_family **f = realloc(srv->families, (srv->nfamilies + 1) * sizeof *f);
+    if (!f) return SIO_ENOMEM;
+    srv->families = f;
+    sio_family *fam = calloc(1, sizeof *fam);
+    if (!fam || !(fam->parent = strdup(parent))) {
+        free(fam);
+        return SIO_ENOMEM;
+    }
+    fam->match = match;
+    fam->userdata = userdata;
+    f[srv->nfamilies++] = fam;
+    return 0;
+}
+
+/* Finds or, for a name a dynamic family accepts, creates the namespace a client asked for. */
+sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len) {
+    sio_nsp *nsp = sio_nsp_get(srv, name, len, 0);
+    if (nsp) return nsp;
+    if (!srv->nfamilies || len > 512) return NULL;
+    char *copy = malloc(len + 1);
+    if (!copy) return NULL;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    for (unsigned i = 0; i < srv->nfamilies; i++) {
+        if (srv->families[i]->match(copy, srv->families[i]->userdata)) {
+            nsp = sio_nsp_get(srv, name, len, 1);
+            if (nsp) nsp->h = &srv->families[i]->handlers;
+            break;
+        }
+    }
+    free(copy);
+    return nsp;
+}
+
+int sio_on_connect(sio_server *srv, const char *nsp, sio_connect_cb cb, void *userdata) {
+    sio_handlers *h = sio_handlers_for(srv, nsp, 1);
+    if (!h || !cb) return SIO_EINVAL;
+    return list_add(&h->connect, (sio_handler){.cb.connect = cb, .userdata = userdata});
+}
+
+int sio_on_disconnect(sio_server *srv, const char *nsp, sio_disconnect_cb cb, void *userdata) {
+    sio_handlers *h = sio_handlers_for(srv, nsp, 1);
+    if (!h || !cb) return SIO_EINVAL;
+    return list_add(&h->disconnect, (sio_handler){.cb.disconnect = cb, .userdata = userdata});
+}
+
+int sio_use(sio_server *srv, const char *nsp, sio_middleware_cb cb, void *userdata) {
+    sio_handlers *h = sio_handlers_for(srv, nsp, 1);
+    if (!h || !cb) return SIO_EINVAL;
+    return list_add(&h->middleware, (sio_handler){.cb.middleware = cb, .userdata = userdata});
+}
+
+int sio_on(sio_server *srv, const char *nsp, const char *event, sio_event_cb cb, void *userdata) {
+    sio_handlers *h = sio_handlers_for(srv, nsp, 1);
+    if (!h || !cb || !event || sio_event_name_reserved(event, strlen(event))) return SIO_EINVAL;
+    sio_handler *e = sio_map_get(&h->events, event, strlen(event));
+    if (!e) {
+        e = malloc(sizeof *e);
+        if (!e) return SIO_ENOMEM;
+        if (sio_map_put(&h->events, event, strlen(event), e) != 0) {
+            free(e);
+            return SIO_ENOMEM;
+        }
+    }
+    e->cb.event = cb;
+    e->userdata = userdata;
+    return 0;
+}
+
+int sio_on_any(sio_server *srv, const char *nsp, sio_event_cb cb, void *userdata) {
+    sio_handlers *h = sio_handlers_for(srv, nsp, 1);
+    if (!h || !cb) return SIO_EINVAL;
+    h->any.cb.event = cb;
+    h->any.userdata = userdata;
+    return 0;
+}
