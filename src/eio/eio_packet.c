@@ -88,7 +88,7 @@ int eio_ws_decode(char *frame, size_t len, bool binary, int version, eio_packet 
         return 0;
     }
     pkt->type = EIO_MESSAGE;
-    pkt->data = frame;
+    pkt->data = len ? frame : ""; /* an empty frame may come as NULL */
     pkt->len = len;
     return 0;
 }
@@ -122,7 +122,7 @@ int eio_ws_encode(sio_buf *out, int version, const eio_packet *pkt) {
 void eio_payload_iter_init(eio_payload_iter *it, eio_payload_format format, char *data, size_t len,
                            unsigned max_packets) {
     it->p = data;
-    it->end = data + len;
+    it->end = len ? data + len : data; /* data may be NULL when len is 0 (an empty sio_buf) */
     it->format = format;
     it->count = 0;
     it->max_packets = max_packets ? max_packets : EIO_DEFAULT_MAX_PACKETS;

@@ -121,8 +121,7 @@ typedef struct ph_level {
     uint32_t num;
 } ph_level;
 
-static void ph_member_value(ph_level *l, sio_json_tok t, const char *tok, size_t len,
-                            uint8_t flags) {
+static void ph_member_value(ph_level *l, sio_json_tok t, const char *tok, size_t len) {
     if (l->key == 1) {
         l->ph = t == SIO_JSON_TRUE;
     } else if (l->key == 2) {
@@ -134,7 +133,6 @@ static void ph_member_value(ph_level *l, sio_json_tok t, const char *tok, size_t
                 l->num = (uint32_t)d;
             }
         }
-        (void)flags;
     }
     l->key = 0;
 }
@@ -176,7 +174,7 @@ static int check_placeholders(const char *s, size_t len, uint32_t natts) {
         }
         /* a value starts: it is a member of the enclosing object, if any */
         if (d > 0 && lv[d - 1].is_obj)
-            ph_member_value(&lv[d - 1], t, s + lx.start, lx.end - lx.start, lx.flags);
+            ph_member_value(&lv[d - 1], t, s + lx.start, lx.end - lx.start);
         if (t == SIO_JSON_ARRAY || t == SIO_JSON_OBJECT) {
             if (d == cap) {
                 ph_level *bigger = malloc(sizeof *lv * cap * 2);

@@ -227,7 +227,9 @@ static void test_ws_v4(void) {
     CHECK_INT(eio_ws_decode(b64, 5, false, 4, &p), 0);
     CHECK(p.binary && p.len == 3 && memcmp(p.data, "\x01\x02\x03", 3) == 0);
     CHECK_INT(eio_ws_decode(text, 0, false, 4, &p), SIO_EPROTO);
-    CHECK_INT(eio_ws_decode(bin, 0, true, 4, &p), 0); /* an empty binary message */
+    CHECK_INT(eio_ws_decode(bin, 0, true, 4, &p), 0);  /* an empty binary message */
+    CHECK_INT(eio_ws_decode(NULL, 0, true, 4, &p), 0); /* regression (fuzz): from an empty buf */
+    CHECK(p.data != NULL && p.len == 0);
 
     sio_buf b = SIO_BUF_INIT;
     eio_packet pong = {EIO_PONG, false, "probe", 5}, msg = {EIO_MESSAGE, true, "\x00\x01", 2};
@@ -340,6 +342,13 @@ static void test_v3_binary_payloads(void) {
     /* an empty body holds no packets */
     CHECK_INT(decode_all(EIO_PAYLOAD_V3_BINARY, "", 0, NULL, 0, 0, &got), 0);
     CHECK_INT(got, 0);
+    /* regression (fuzz): an empty sio_buf has a NULL data pointer */
+    eio_payload_iter it;
+    eio_packet pkt;
+    eio_payload_iter_init(&it, EIO_PAYLOAD_V3_BINARY, NULL, 0, 0);
+    CHECK_INT(eio_payload_next(&it, &pkt), 0);
+    eio_payload_iter_init(&it, EIO_PAYLOAD_V4, NULL, 0, 0);
+    CHECK_INT(eio_payload_next(&it, &pkt), SIO_EPROTO);
 }
 
 static void test_v3_binary_malformed(void) {

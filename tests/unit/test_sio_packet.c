@@ -318,6 +318,9 @@ static void test_reference_valid_edge_cases(void) {
     bool empty = json_is_array(args) && json_array_size(args) == 0;
     json_decref(args);
     CHECK(empty);
+    /* the reference reads an id after any type, CONNECT included */
+    CHECK_INT(decode(&p, "01"), 0);
+    CHECK_INT(p.id, 1);
     /* a namespace without a comma runs to the end */
     CHECK_INT(decode(&p, "0/admin"), 0);
     CHECK_SPAN(p.nsp, p.nsp_len, "/admin");
