@@ -70,6 +70,10 @@ static void probe_cb(sio_timer *t) {
     p->fired_at = uv_now(&wheel_loop);
 }
 
+static void guard_fire(uv_timer_t *t) {
+    uv_timer_stop(t);
+}
+
 static void stop_other_cb(sio_timer *t) {
     struct wheel_probe *p = (struct wheel_probe *)t;
     p->fired++;
@@ -93,7 +97,7 @@ static void test_timer_wheel_fires_in_order_never_early(void) {
     /* wheel's libuv timer is unref'd; keep the loop alive with a guard timer */
     uv_timer_t guard;
     uv_timer_init(&wheel_loop, &guard);
-    uv_timer_start(&guard, (uv_timer_cb)uv_timer_stop, 400, 0);
+    uv_timer_start(&guard, guard_fire, 400, 0);
     uv_run(&wheel_loop, UV_RUN_DEFAULT);
     for (int i = 0; i < 4; i++) {
         CHECK_INT(p[i].fired, 1);
@@ -109,7 +113,7 @@ static void test_timer_wheel_fires_in_order_never_early(void) {
     sio_timer_init(&q[1].t);
     sio_timer_start(&wheel, &q[0].t, 20, stop_other_cb);
     sio_timer_start(&wheel, &q[1].t, 20, probe_cb);
-    uv_timer_start(&guard, (uv_timer_cb)uv_timer_stop, 100, 0);
+    uv_timer_start(&guard, guard_fire, 100, 0);
     uv_run(&wheel_loop, UV_RUN_DEFAULT);
     CHECK_INT(q[0].fired, 1);
     CHECK_INT(q[1].fired, 0);
