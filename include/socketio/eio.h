@@ -101,6 +101,13 @@ void *eio_socket_userdata(const eio_socket *s);
 /** Bytes queued for the session and not yet written. */
 size_t eio_socket_queued(const eio_socket *s);
 
+/**
+ * True when a message sent now would leave at once: over WebSocket, no write
+ * is waiting on the kernel; over polling, a GET is waiting. Volatile
+ * broadcasts skip sessions that are not writable.
+ */
+int eio_socket_writable(const eio_socket *s);
+
 /** Sends one message (copied). 0 or a negative error (SIO_ECLOSED). */
 int eio_send(eio_socket *s, const char *data, size_t len, int binary);
 /** Encodes a message once for many sessions; release with eio_msg_release. */

@@ -913,6 +913,12 @@ size_t eio_socket_queued(const eio_socket *s) {
     return s->qbytes + (s->ws ? ws_conn_queued(s->ws) : 0);
 }
 
+int eio_socket_writable(const eio_socket *s) {
+    if (s->state != S_OPEN) return 0;
+    if (s->transport == T_WEBSOCKET) return s->ws && ws_conn_writable(s->ws);
+    return s->poll != NULL;
+}
+
 void eio_socket_close(eio_socket *s) {
     session_close(s, "forced close");
 }

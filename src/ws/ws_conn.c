@@ -554,6 +554,10 @@ size_t ws_conn_queued(const ws_conn *c) {
     return c->qbytes + c->inflight;
 }
 
+int ws_conn_writable(const ws_conn *c) {
+    return c->state == WS_OPEN && c->inflight == 0;
+}
+
 int ws_conn_deflate(const ws_conn *c) {
     return c->deflate != NULL;
 }
