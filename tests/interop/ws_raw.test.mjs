@@ -5,6 +5,7 @@
 // connection must still be served. The server is ws-echo-server (tests/helpers).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import { startServer } from './lib/server.mjs';
 import { connect, ResponseReader, sleep } from './lib/rawhttp.mjs';
@@ -238,6 +239,55 @@ test('message over the maximum size: 1009', async () => {
   assert.equal(f.payload.length, MAX_MESSAGE);
   socket.destroy();
 });
+
+test('a failed connection: the close frame arrives while the client keeps sending, then a bounded linger', async () => {
+  const lg = await startServer('ws-echo-server', ['--max-message', '65536', '--close-timeout', '600']);
+  try {
+    // allowHalfOpen: this client does not end its side when the server half-closes
+    const socket = await new Promise((resolve, reject) => {
+      const s = net.connect({ port: lg.port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const reader = new FrameReader(socket);
+    socket.write(handshakeRequest());
+    assert.equal((await reader.handshake()).status, 101);
+    // declare 8 MB, then stream payload: the server refuses it from the header
+    socket.write(frame({ opcode: OP.BINARY, payload: Buffer.alloc(8 << 20) }).subarray(0, 14));
+    const chunk = Buffer.alloc(64 * 1024, 0x55);
+    let f;
+    let t0 = 0;
+    const closeFrame = reader.nextClose(5000).then((x) => { f = x; t0 = Date.now(); });
+    let endedAt = 0;
+    socket.on('end', () => { endedAt = Date.now(); });
+    // keep sending (at most 400 chunks, 2 s) until the server has closed
+    for (let i = 0; i < 400 && !reader.closed; i++) {
+      socket.write(chunk);
+      await sleep(5);
+    }
+    await closeFrame;
+    assert.ok(f, 'the close frame was not lost to a reset');
+    assert.equal(f.code, 1009);
+    await reader.waitClose(5000);
+    const lingered = Date.now() - t0;
+    assert.ok(endedAt && endedAt - t0 < 400, 'the server half-closes once the close frame is out');
+    assert.ok(lingered >= 400 && lingered < 3000, `closed ${lingered} ms after the close frame (timeout 600)`);
+    socket.destroy();
+    const st = await openRawStats(lg.port);
+    assert.equal(st.connections, 1);
+  } finally {
+    assert.equal((await lg.stop()).code, 0);
+  }
+});
+
+// The echo server's counters, on a fresh raw connection.
+async function openRawStats(port) {
+  const { socket, reader, res } = await openRaw(port);
+  assert.equal(res.status, 101);
+  socket.write(frame({ opcode: OP.TEXT, payload: 'stats' }));
+  const f = await reader.next();
+  socket.destroy();
+  return JSON.parse(f.payload.toString());
+}
 
 // ---- valid framing the server must accept ------------------------------------------
 
