@@ -83,7 +83,9 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
 int eio_server_attach(eio_server *s, http_server *http);
 /**
  * Closes every session (reason "server shutting down") and frees the server
- * once all transports are closed; done may be NULL.
+ * once all transports are closed; done may be NULL. Called again while the
+ * server is closing (it also closes with the HTTP server it is attached to),
+ * it only sets `done` if no earlier call did.
  */
 void eio_server_close(eio_server *s, void (*done)(void *userdata), void *userdata);
 /** Open sessions. */

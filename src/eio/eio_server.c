@@ -872,7 +872,15 @@ static void server_maybe_done(eio_server *srv) {
 }
 
 void eio_server_close(eio_server *srv, void (*done)(void *userdata), void *userdata) {
-    if (srv->closing) return;
+    if (srv->closing) {
+        /* already closing (e.g. from the HTTP server's shutdown): a caller that
+         * wants to hear of the end still does, unless one already asked */
+        if (!srv->done) {
+            srv->done = done;
+            srv->done_ud = userdata;
+        }
+        return;
+    }
     srv->closing = 1;
     if (srv->http) http_server_off_shutdown(srv->http, on_http_shutdown, srv);
     srv->done = done;
