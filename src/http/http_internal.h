@@ -72,6 +72,7 @@ struct http_conn {
     uint8_t feeding;     /* inside conn_feed: don't recurse */
     uint8_t read_stopped;
     uint8_t taken; /* the socket was handed to another layer */
+    uint8_t lingering; /* half-closed after the last response, dropping input */
     uint32_t writes_pending;
     http_req *req;       /* the request being read or handled */
     uv_idle_t *drain_idle; /* set while a pipelined request waits for the next loop turn */
