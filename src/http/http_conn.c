@@ -173,6 +173,7 @@ static int on_headers_complete(http_parser *p) {
     const char *m = http_method_str((enum http_method)p->method);
     snprintf(req->method, sizeof req->method, "%s", m);
     req->is_head = p->method == HTTP_HEAD;
+    req->http_minor = (uint8_t)p->http_minor;
     const char *target = req->head.data;
     const char *q = strchr(target, '?');
     req->path_len = (uint32_t)(q ? (size_t)(q - target) : strlen(target));

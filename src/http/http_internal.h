@@ -97,6 +97,7 @@ struct http_req {
     uint8_t keep_alive;
     uint8_t head_sent;
     uint8_t is_head;   /* HEAD request: no body on the wire */
+    uint8_t http_minor; /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
     uint8_t complete;  /* the whole request has been read */
     uint8_t dispatched;
     char method[16];

@@ -451,6 +451,7 @@ int ws_handshake_check(const http_req *req) {
     const char *key = http_req_header(req, "sec-websocket-key");
     const char *version = http_req_header(req, "sec-websocket-version");
     if (strcmp(http_req_method(req), "GET") != 0) return 400;
+    if (http_req_http_minor(req) < 1) return 400; /* RFC 6455 4.1: HTTP/1.1 or later */
     if (!upgrade || !ws_header_has_token(upgrade, strlen(upgrade), "websocket")) return 400;
     if (!connection || !ws_header_has_token(connection, strlen(connection), "upgrade")) return 400;
     if (!version || strcmp(version, "13") != 0) return 426;

@@ -418,6 +418,12 @@ test('missing or invalid Sec-WebSocket-Key: 400', async () => {
   await assertServes();
 });
 
+test('an HTTP/1.0 upgrade request is refused: RFC 6455 needs HTTP/1.1', async () => {
+  const res = await handshakeStatus(handshakeRequest().replace('HTTP/1.1', 'HTTP/1.0'));
+  assert.equal(res.status, 400);
+  await assertServes();
+});
+
 test('Sec-WebSocket-Version other than 13: 426 with Sec-WebSocket-Version: 13', async () => {
   for (const v of ['8', '12', '14', 'x']) {
     const res = await handshakeStatus({ headers: { 'Sec-WebSocket-Version': v } });
