@@ -50,13 +50,14 @@ struct eio_socket {
     uint8_t hb;
     uint8_t dirty;
     uint8_t upgrading;
-    uint8_t b64; /* v3 polling client that cannot take binary payloads */
+    uint8_t probed; /* "3probe" was sent on the websocket being upgraded to */
+    uint8_t b64;    /* v3 polling client that cannot take binary payloads */
     uint8_t busy;
     sio_timer hb_timer;
     sio_timer up_timer;
-    http_req *poll;  /* a GET waiting for packets */
-    ws_conn *ws;     /* the websocket transport */
-    ws_conn *probe;  /* a websocket being upgraded to */
+    http_req *poll; /* a GET waiting for packets */
+    ws_conn *ws;    /* the websocket transport */
+    ws_conn *probe; /* a websocket being upgraded to */
     eio_qent *q;
     uint32_t qlen, qcap;
     size_t qbytes;
@@ -281,16 +282,18 @@ static void poll_respond(eio_socket *s) {
         if (e->binary)
             p = (eio_packet){.type = EIO_MESSAGE, .binary = true, .data = d, .len = len};
         else
-            p = (eio_packet){.type = (eio_packet_type)(d[0] - '0'), .binary = false, .data = d + 1,
+            p = (eio_packet){.type = (eio_packet_type)(d[0] - '0'),
+                             .binary = false,
+                             .data = d + 1,
                              .len = len - 1};
         eio_payload_write(&w, &p);
     }
     eio_payload_finish(&w);
     queue_clear(s);
     cors_headers(s->srv, req);
-    http_res_header(req, "Content-Type", fmt == EIO_PAYLOAD_V3_BINARY
-                                             ? "application/octet-stream"
-                                             : "text/plain; charset=UTF-8");
+    http_res_header(req, "Content-Type",
+                    fmt == EIO_PAYLOAD_V3_BINARY ? "application/octet-stream"
+                                                 : "text/plain; charset=UTF-8");
     http_res_end(req, body.data, body.len);
     sio_buf_free(&body);
 }
@@ -337,7 +340,8 @@ static void hb_fire(sio_timer *t) {
     session_send(s, srv->m_ping);
 }
 
-/* ---- incoming packets -------------------------------------------------------------------------- */
+/* ---- incoming packets --------------------------------------------------------------------------
+ */
 
 /* Handles one packet from either transport; returns 0, or -1 if the session closed. */
 static int session_packet(eio_socket *s, const eio_packet *p) {
@@ -355,10 +359,15 @@ static int session_packet(eio_socket *s, const eio_packet *p) {
             hb_arm(s);
         }
         break;
-    case EIO_CLOSE: session_close(s, "transport close"); break;
+    case EIO_CLOSE:
+        session_close(s, "transport close");
+        break;
     case EIO_NOOP:
-    case EIO_UPGRADE: break;
-    default: session_close(s, "parse error"); break;
+    case EIO_UPGRADE:
+        break;
+    default:
+        session_close(s, "parse error");
+        break;
     }
     return s->state == S_OPEN ? 0 : -1;
 }
@@ -393,7 +402,8 @@ static void cors_headers(eio_server *srv, http_req *req) {
         }
         http_res_header(req, "Vary", "Origin");
     }
-    if (srv->opts.cors.credentials) http_res_header(req, "Access-Control-Allow-Credentials", "true");
+    if (srv->opts.cors.credentials)
+        http_res_header(req, "Access-Control-Allow-Credentials", "true");
 }
 
 static void send_error(eio_server *srv, http_req *req, int code) {
@@ -401,7 +411,8 @@ static void send_error(eio_server *srv, http_req *req, int code) {
     http_res_send(req, eio_error_status(code), "application/json", eio_error_body(code));
 }
 
-/* ---- polling transport ------------------------------------------------------------------------- */
+/* ---- polling transport -------------------------------------------------------------------------
+ */
 
 static void poll_aborted(http_req *req, void *ud) {
     eio_socket *s = ud;
@@ -418,6 +429,10 @@ static void polling_get(eio_socket *s, http_req *req) {
     }
     s->poll = req;
     http_req_on_abort(req, poll_aborted, s);
+    /* a GET the client sent before it saw "3probe" must not wait for data:
+     * the client completes the upgrade only once its polling has paused */
+    if (s->probe && s->probed && !s->qlen)
+        queue_push(s, s->srv->m_noop, MSG_HDR(s->srv->m_noop), 0);
     if (s->qlen) session_mark_dirty(s); /* answered at the end of this iteration */
 }
 
@@ -454,9 +469,11 @@ static void polling_post(eio_socket *s, http_req *req) {
     session_release(s);
 }
 
-/* ---- websocket transport ------------------------------------------------------------------------ */
+/* ---- websocket transport ------------------------------------------------------------------------
+ */
 
-static void ws_transport_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
+static void ws_transport_message(ws_conn *c, int binary, const uint8_t *data, size_t len,
+                                 void *ud) {
     eio_socket *s = ud;
     if (!s || s->state != S_OPEN) return;
     eio_packet p;
@@ -492,6 +509,7 @@ static void upgrade_timeout(sio_timer *t) {
     ws_close(s->probe, 1000, "upgrade timeout");
     s->probe = NULL;
     s->upgrading = 0;
+    s->probed = 0;
 }
 
 static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
@@ -500,6 +518,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     eio_server *srv = s->srv;
     if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
         ws_send_frame(c, srv->m_probe);
+        s->probed = 1;
         /* release a waiting GET so the client can pause polling */
         queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
         if (s->poll) session_mark_dirty(s);
@@ -509,6 +528,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         sio_timer_stop(&srv->wheel, &s->up_timer);
         s->probe = NULL;
         s->upgrading = 0;
+        s->probed = 0;
         s->transport = T_WEBSOCKET;
         s->ws = c;
         ws_conn_set_callbacks(c, &ws_transport_cb);
@@ -534,6 +554,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     ws_close(c, 1002, "unexpected packet during upgrade");
     s->probe = NULL;
     s->upgrading = 0;
+    s->probed = 0;
     sio_timer_stop(&srv->wheel, &s->up_timer);
 }
 
@@ -542,6 +563,7 @@ static void ws_probe_close(ws_conn *c, int code, const char *reason, void *ud) {
     if (!s) return;
     s->probe = NULL;
     s->upgrading = 0;
+    s->probed = 0;
     sio_timer_stop(&s->srv->wheel, &s->up_timer);
 }
 
@@ -550,7 +572,8 @@ static const ws_callbacks ws_probe_cb = {
     .on_close = ws_probe_close,
 };
 
-/* ---- handshake ---------------------------------------------------------------------------------- */
+/* ---- handshake ----------------------------------------------------------------------------------
+ */
 
 static eio_socket *session_new(eio_server *srv, int protocol, int transport) {
     eio_socket *s = calloc(1, sizeof *s);
@@ -615,8 +638,10 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         if (srv->cb.on_open) srv->cb.on_open(s, req, srv->ud);
         ws_conn *c = s->state == S_OPEN ? ws_accept(srv->ws, req, &ws_transport_cb, s) : NULL;
         if (!c) {
-            if (s->state == S_OPEN) session_close(s, "transport error");
-            else send_error(srv, req, EIO_ERR_FORBIDDEN);
+            if (s->state == S_OPEN)
+                session_close(s, "transport error");
+            else
+                send_error(srv, req, EIO_ERR_FORBIDDEN);
             sio_buf_free(&open);
             session_release(s);
             return;
@@ -744,14 +769,16 @@ static void eio_handle(http_req *req, void *ud) {
         send_error(srv, req, EIO_ERR_BAD_REQUEST);
         return;
     }
-    if (srv->opts.allow_request && srv->opts.allow_request(req, srv->opts.allow_request_userdata) != 0) {
+    if (srv->opts.allow_request &&
+        srv->opts.allow_request(req, srv->opts.allow_request_userdata) != 0) {
         send_error(srv, req, EIO_ERR_FORBIDDEN);
         return;
     }
     handshake(srv, req, protocol, websocket);
 }
 
-/* ---- server ----------------------------------------------------------------------------------- */
+/* ---- server -----------------------------------------------------------------------------------
+ */
 
 static char *dup_or_null(const char *s) {
     return s ? strdup(s) : NULL;
@@ -895,7 +922,8 @@ void eio_server_close(eio_server *srv, void (*done)(void *userdata), void *userd
     server_maybe_done(srv);
 }
 
-/* ---- accessors -------------------------------------------------------------------------------- */
+/* ---- accessors --------------------------------------------------------------------------------
+ */
 
 const char *eio_socket_id(const eio_socket *s) {
     return s->sid;
