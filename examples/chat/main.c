@@ -1,10 +1,17 @@
-/* sio-chat: the chat app of socketio-c - the web app serving the chat page
- * (examples/chat/client/) on one event loop.
+/* sio-chat: the chat app of socketio-c, the C version of the original
+ * Python app: one event loop running the web app (the HTTP server serving
+ * the page in client/) and the Socket.IO server attached to it, carrying the
+ * chat over namespace /chat, with the history in SQLite.
  *
- * The Socket.IO part (namespace /chat) arrives with the Socket.IO layer; until
- * then this program serves the page with the HTTP layer alone.
+ *     Python                                       here
+ *     sio = socketio.AsyncServer()                 sio_server_new(loop, &so)
+ *     app = web.Application()                      http_server_new(loop, &ho)
+ *     sio.attach(app)                              sio_attach(sio, http)
+ *     app.router.add_static / index.html           http_server_static(http, "/", dir, NULL)
+ *     @sio.on('msg_to_server', namespace='/chat')  chat_register() in chat.c
+ *     web.run_app(app)                             uv_run(loop, UV_RUN_DEFAULT)
  */
-#include "socketio.h"
+#include "chat.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -15,43 +22,58 @@
 #define SIO_CHAT_DEFAULT_STATIC "examples/chat/client"
 #endif
 
-static http_server *server;
+static http_server *http;
+static chat_app app;
 static uv_signal_t sig_int, sig_term;
+static int closing_steps;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: sio-chat [options]\n"
-               "  --host ADDR        address to listen on (default 127.0.0.1)\n"
-               "  --port N           port (default 8080)\n"
-               "  --static-dir DIR   the page's folder (default " SIO_CHAT_DEFAULT_STATIC ")\n"
-               "  --log-level LEVEL  debug, info, warn, error (default info)\n"
-               "  --help             this text\n");
+    fprintf(f,
+            "usage: sio-chat [options]\n"
+            "  --host ADDR        address to listen on (default 127.0.0.1; env SIO_CHAT_HOST)\n"
+            "  --port N           port (default 8080; env PORT)\n"
+            "  --db PATH          SQLite history (default chat.db; \":memory:\" keeps nothing)\n"
+            "  --static-dir DIR   the page's folder (default " SIO_CHAT_DEFAULT_STATIC ")\n"
+            "  --log-level LEVEL  debug, info, warn, error (default info)\n"
+            "  --help             this text\n");
 }
 
-static void on_closed(void *ud) {
+static void step_done(void *ud) {
+    if (--closing_steps > 0) return;
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
+}
+
+static void on_http_closed(void *ud) {
+    /* every socket is gone: now drain the history queue and close the database */
+    chat_store_close(app.store, step_done, NULL);
+    step_done(NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
     fprintf(stderr, "sio-chat: %s, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
     uv_signal_stop(&sig_int);
     uv_signal_stop(&sig_term);
-    http_server_shutdown(server, on_closed, NULL);
+    closing_steps = 2;
+    http_server_shutdown(http, on_http_closed, NULL);
 }
 
 int main(int argc, char **argv) {
-    const char *host = "127.0.0.1", *static_dir = SIO_CHAT_DEFAULT_STATIC;
-    int port = 8080;
+    const char *host = getenv("SIO_CHAT_HOST") ? getenv("SIO_CHAT_HOST") : "127.0.0.1";
+    const char *static_dir = SIO_CHAT_DEFAULT_STATIC, *db = "chat.db";
+    int port = getenv("PORT") ? atoi(getenv("PORT")) : 8080;
     static const struct option long_opts[] = {
-        {"host", required_argument, 0, 'h'},      {"port", required_argument, 0, 'p'},
-        {"static-dir", required_argument, 0, 's'}, {"log-level", required_argument, 0, 'l'},
-        {"help", no_argument, 0, '?'},            {0, 0, 0, 0},
+        {"host", required_argument, 0, 'h'},       {"port", required_argument, 0, 'p'},
+        {"db", required_argument, 0, 'd'},         {"static-dir", required_argument, 0, 's'},
+        {"log-level", required_argument, 0, 'l'},  {"help", no_argument, 0, 'H'},
+        {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
+        case 'd': db = optarg; break;
         case 's': static_dir = optarg; break;
         case 'l': {
             int l = sio_log_level_parse(optarg);
@@ -62,28 +84,47 @@ int main(int argc, char **argv) {
             sio_log_set(NULL, (sio_log_level)l, NULL);
             break;
         }
-        default: usage(c == '?' && optind > 0 && !strcmp(argv[optind - 1], "--help") ? stdout : stderr);
-                 return c == '?' && !strcmp(argv[optind - 1], "--help") ? 0 : 2;
+        case 'H': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
+
     uv_loop_t *loop = uv_default_loop();
-    http_server_options o;
-    http_server_options_init(&o);
-    o.host = host;
-    o.port = port;
-    server = http_server_new(loop, &o);
-    int r = http_server_static(server, "/", static_dir, NULL);
+    const char *err = NULL;
+    app.store = chat_store_open(loop, db, &err);
+    if (!app.store) {
+        fprintf(stderr, "sio-chat: cannot open %s: %s\n", db, err);
+        return 1;
+    }
+
+    /* app = web.Application() */
+    http_server_options ho;
+    http_server_options_init(&ho);
+    ho.host = host;
+    ho.port = port;
+    http = http_server_new(loop, &ho);
+    int r = http_server_static(http, "/", static_dir, NULL);
     if (r) {
         fprintf(stderr, "sio-chat: cannot serve %s: %s\n", static_dir, sio_strerror(r));
         return 1;
     }
-    if ((r = http_server_listen(server)) != 0) {
+
+    /* sio = socketio.AsyncServer(); sio.attach(app) */
+    sio_server_options so;
+    sio_server_options_init(&so);
+    app.sio = sio_server_new(loop, &so);
+    if (!app.sio || chat_register(&app) != 0 || sio_attach(app.sio, http) != 0) {
+        fprintf(stderr, "sio-chat: cannot start the Socket.IO server\n");
+        return 1;
+    }
+
+    if ((r = http_server_listen(http)) != 0) {
         fprintf(stderr, "sio-chat: cannot listen on %s:%d: %s\n", host, port, sio_strerror(r));
         return 1;
     }
-    printf("sio-chat: listening on %d\n", http_server_port(server));
-    printf("sio-chat: open http://%s:%d/\n", strchr(host, ':') ? "[::1]" : host,
-           http_server_port(server));
+    printf("sio-chat: listening on %d\n", http_server_port(http));
+    printf("sio-chat: open http://%s:%d/ in a browser\n", strchr(host, ':') ? "[::1]" : host,
+           http_server_port(http));
     fflush(stdout);
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);

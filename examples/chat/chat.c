@@ -1,0 +1,300 @@
+/* examples/chat/chat.c - the chat's Socket.IO handlers on namespace /chat
+ * (the protocol is examples/chat/PROTOCOL.md).
+ *
+ * This is the C counterpart of the original Python app's
+ *     @sio.on('msg_to_server', namespace='/chat')
+ *     async def msg_to_server(sid, data): ...
+ * Every handler checks its input (names, rooms, text, rate), answers through
+ * the acknowledgement, and never trusts the client: text is stored and sent
+ * as text, the page renders it as text.
+ */
+#include "chat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NAME_MAX_CHARS 32
+#define TEXT_MAX_CHARS 2000
+#define ROOM_MAX 32
+#define RATE_COUNT 20
+#define RATE_WINDOW_MS 10000
+#define HISTORY_LIMIT 50
+
+typedef struct chat_user {
+    char name[4 * NAME_MAX_CHARS + 1];
+    char room[ROOM_MAX + 1];
+    int64_t sent[RATE_COUNT]; /* times of the last messages, a ring */
+    unsigned sent_next, sent_count;
+} chat_user;
+
+static chat_app *app;
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- input checks --------------------------------------------------------------------- */
+
+/* Trims ASCII white space in place; returns the new start, sets *len. */
+static const char *trim(const char *s, size_t *len) {
+    size_t n = *len;
+    while (n && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
+    *len = n;
+    return s;
+}
+
+/* Unicode characters in UTF-8 text (jansson strings are valid UTF-8). */
+static size_t utf8_chars(const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
+    return n;
+}
+
+static int has_control(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 1;
+    return 0;
+}
+
+int chat_room_valid(const char *room) {
+    size_t n = strlen(room);
+    if (n < 1 || n > ROOM_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = room[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return 0;
+    }
+    return 1;
+}
+
+static void ack_error(sio_event *ev, const char *message) {
+    json_t *args = json_pack("[{ss}]", "error", message);
+    sio_event_ack(ev, args);
+    json_decref(args);
+}
+
+/* ---- members ------------------------------------------------------------------------- */
+
+static void add_member(sio_socket *s, void *ud) {
+    chat_user *u = sio_socket_data(s);
+    if (u) json_array_append_new(ud, json_string(u->name));
+}
+
+static json_t *room_members(const char *room) {
+    json_t *names = json_array();
+    sio_broadcast_fetch_sockets(sio_broadcast_to(sio_broadcast_new(app->sio, "/chat"), room),
+                                add_member, names);
+    return names;
+}
+
+/* {name, room, ts} to the others in the room */
+static void notify_room(sio_socket *s, const char *event, const char *room) {
+    chat_user *u = sio_socket_data(s);
+    json_t *args = json_pack("[{ss ss sI}]", "name", u->name, "room", room, "ts", (json_int_t)now_ms());
+    sio_broadcast_emit(sio_broadcast_to(sio_socket_broadcast(s), room), event, args);
+    json_decref(args);
+}
+
+/* ---- connection ------------------------------------------------------------------------- */
+
+static void check_name(sio_socket *s, sio_next *next, void *ud) {
+    json_t *auth = sio_socket_auth(s);
+    json_t *name = auth ? json_object_get(auth, "name") : NULL;
+    if (!json_is_string(name)) {
+        sio_next_reject(next, "name required", NULL);
+        return;
+    }
+    size_t len = json_string_length(name);
+    const char *n = trim(json_string_value(name), &len);
+    size_t chars = utf8_chars(n, len);
+    if (chars < 1 || chars > NAME_MAX_CHARS || has_control(n, len) || memchr(n, '\0', len)) {
+        sio_next_reject(next, chars == 0 ? "name required" : "name must be 1-32 characters", NULL);
+        return;
+    }
+    chat_user *u = calloc(1, sizeof *u);
+    if (!u) {
+        sio_next_reject(next, "server busy", NULL);
+        return;
+    }
+    memcpy(u->name, n, len);
+    sio_socket_set_data(s, u);
+    sio_next_accept(next);
+}
+
+static void on_connect(sio_socket *s, void *ud) {
+    chat_user *u = sio_socket_data(s);
+    snprintf(u->room, sizeof u->room, "lobby");
+    sio_join(s, u->room);
+    fprintf(stderr, "sio-chat: %s connected from %s (%s)\n", u->name, sio_socket_remote_addr(s),
+            sio_socket_id(s));
+    notify_room(s, "user_joined", u->room);
+}
+
+static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
+    chat_user *u = sio_socket_data(s);
+    if (!u) return;
+    fprintf(stderr, "sio-chat: %s disconnected (%s)\n", u->name, reason);
+    notify_room(s, "user_left", u->room);
+    sio_socket_set_data(s, NULL);
+    free(u);
+}
+
+/* ---- join ----------------------------------------------------------------------------------- */
+
+typedef struct join_ctx {
+    sio_ack *ack;
+    sio_socket *socket;
+    char room[ROOM_MAX + 1];
+} join_ctx;
+
+static void join_history(json_t *messages, void *ud) {
+    join_ctx *j = ud;
+    if (!messages) {
+        json_t *args = json_pack("[{ss}]", "error", "history unavailable");
+        sio_ack_send(j->ack, args);
+        json_decref(args);
+    } else {
+        json_t *members = sio_socket_connected(j->socket) ? room_members(j->room) : json_array();
+        json_t *args = json_pack("[{sb ss sO so}]", "ok", 1, "room", j->room, "history", messages,
+                                 "members", members);
+        sio_ack_send(j->ack, args);
+        json_decref(args);
+    }
+    sio_socket_unref(j->socket);
+    free(j);
+}
+
+static void on_join(sio_socket *s, sio_event *ev, void *ud) {
+    chat_user *u = sio_socket_data(s);
+    json_t *room = sio_event_arg(ev, 0);
+    if (!json_is_string(room) || !chat_room_valid(json_string_value(room))) {
+        ack_error(ev, "room names are 1-32 characters: a-z, 0-9 and -");
+        return;
+    }
+    const char *r = json_string_value(room);
+    if (strcmp(r, u->room) != 0) {
+        notify_room(s, "user_left", u->room);
+        sio_leave(s, u->room);
+        snprintf(u->room, sizeof u->room, "%s", r);
+        sio_join(s, u->room);
+        notify_room(s, "user_joined", u->room);
+    }
+    if (!sio_event_wants_ack(ev)) return;
+    join_ctx *j = calloc(1, sizeof *j);
+    if (!j) return;
+    j->ack = sio_event_take_ack(ev);
+    j->socket = s;
+    sio_socket_ref(s);
+    snprintf(j->room, sizeof j->room, "%s", r);
+    if (chat_store_history(app->store, r, 0, HISTORY_LIMIT, join_history, j) != 0) join_history(NULL, j);
+}
+
+/* ---- history (filling a gap after a reconnection) --------------------------------------------- */
+
+static void history_done(json_t *messages, void *ud) {
+    sio_ack *ack = ud;
+    json_t *args = messages ? json_pack("[{sb sO}]", "ok", 1, "messages", messages)
+                            : json_pack("[{ss}]", "error", "history unavailable");
+    sio_ack_send(ack, args);
+    json_decref(args);
+}
+
+static void on_history(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *q = sio_event_arg(ev, 0);
+    json_t *room = json_object_get(q, "room");
+    json_t *after = json_object_get(q, "after");
+    if (!json_is_string(room) || !chat_room_valid(json_string_value(room)) ||
+        (after && !json_is_integer(after))) {
+        ack_error(ev, "history needs {room, after}");
+        return;
+    }
+    sio_ack *ack = sio_event_take_ack(ev);
+    if (!ack) return;
+    json_int_t a = after ? json_integer_value(after) : 0;
+    if (chat_store_history(app->store, json_string_value(room), a > 0 ? a : 0, HISTORY_LIMIT,
+                           history_done, ack) != 0)
+        history_done(NULL, ack);
+}
+
+/* ---- messages ------------------------------------------------------------------------------------ */
+
+static int rate_limited(chat_user *u, int64_t now) {
+    if (u->sent_count == RATE_COUNT && now - u->sent[u->sent_next] < RATE_WINDOW_MS) return 1;
+    u->sent[u->sent_next] = now;
+    u->sent_next = (u->sent_next + 1) % RATE_COUNT;
+    if (u->sent_count < RATE_COUNT) u->sent_count++;
+    return 0;
+}
+
+static void on_message(sio_socket *s, sio_event *ev, void *ud) {
+    chat_user *u = sio_socket_data(s);
+    json_t *msg = sio_event_arg(ev, 0);
+    json_t *room = json_object_get(msg, "room");
+    json_t *text = json_object_get(msg, "text");
+    if (!json_is_string(room) || !json_is_string(text)) {
+        ack_error(ev, "a message is {room, text}");
+        return;
+    }
+    if (strcmp(json_string_value(room), u->room) != 0) {
+        ack_error(ev, "not in room");
+        return;
+    }
+    size_t len = json_string_length(text);
+    const char *t = trim(json_string_value(text), &len);
+    size_t chars = utf8_chars(t, len);
+    if (chars < 1 || chars > TEXT_MAX_CHARS || memchr(t, '\0', len)) {
+        ack_error(ev, "text must be 1-2000 characters");
+        return;
+    }
+    int64_t ts = now_ms();
+    if (rate_limited(u, ts)) {
+        ack_error(ev, "rate limit: at most 20 messages in 10 seconds");
+        return;
+    }
+    char *clean = strndup(t, len);
+    int64_t id = chat_store_next_id(app->store);
+    if (!clean || chat_store_append(app->store, id, u->room, u->name, clean, ts) != 0) {
+        free(clean);
+        ack_error(ev, "server busy");
+        return;
+    }
+    json_t *out = json_pack("[{sI ss ss ss sI}]", "id", (json_int_t)id, "room", u->room, "name",
+                            u->name, "text", clean, "ts", (json_int_t)ts);
+    free(clean);
+    sio_broadcast_emit(sio_broadcast_to(sio_broadcast_new(app->sio, "/chat"), u->room),
+                       "msg_to_client", out);
+    json_decref(out);
+    json_t *ack = json_pack("[{sb sI sI}]", "ok", 1, "id", (json_int_t)id, "ts", (json_int_t)ts);
+    sio_event_ack(ev, ack);
+    json_decref(ack);
+}
+
+static void on_typing(sio_socket *s, sio_event *ev, void *ud) {
+    chat_user *u = sio_socket_data(s);
+    json_t *q = sio_event_arg(ev, 0);
+    json_t *room = json_object_get(q, "room");
+    if (!json_is_string(room) || strcmp(json_string_value(room), u->room) != 0) return;
+    json_t *args = json_pack("[{ss ss sb}]", "name", u->name, "room", u->room, "typing",
+                             json_is_true(json_object_get(q, "typing")));
+    sio_broadcast_emit(sio_broadcast_volatile(sio_broadcast_to(sio_socket_broadcast(s), u->room)),
+                       "typing", args);
+    json_decref(args);
+}
+
+int chat_register(chat_app *a) {
+    app = a;
+    int r = 0;
+    r |= sio_use(a->sio, "/chat", check_name, NULL);
+    r |= sio_on_connect(a->sio, "/chat", on_connect, NULL);
+    r |= sio_on_disconnect(a->sio, "/chat", on_disconnect, NULL);
+    r |= sio_on(a->sio, "/chat", "join", on_join, NULL);
+    r |= sio_on(a->sio, "/chat", "history", on_history, NULL);
+    r |= sio_on(a->sio, "/chat", "msg_to_server", on_message, NULL);
+    r |= sio_on(a->sio, "/chat", "typing", on_typing, NULL);
+    return r;
+}
