@@ -45,6 +45,7 @@ const state = {
   typers: new Map(),        // name -> timer that forgets them
   typing: { active: false, sentAt: 0, idle: 0 },   // what this page told the others
   joinSeq: 0,               // the latest join asked for; older answers are ignored
+  pending: null,            // {room, messages}: live messages of a room being joined, before its ack
   sendErrorTimer: 0,
 };
 
@@ -233,8 +234,13 @@ function onChangeName() {
 async function enterRoom(room, { keep = false } = {}) {
   const seq = ++state.joinSeq;
   const after = state.lastId;
+  // The history is read off the server's loop, so a live message of the new
+  // room may come before the ack: keep those aside until the view is ready.
+  const pending = { room, messages: [] };
+  state.pending = pending;
   const res = await request('join', room);
   if (seq !== state.joinSeq) return true;   // a later join took over
+  state.pending = null;
   if (res.error || !res.ok) {
     showRoomError(`Cannot join #${room}: ${res.error || 'refused'}`);
     return false;
@@ -243,6 +249,7 @@ async function enterRoom(room, { keep = false } = {}) {
   state.joined = true;
   setMembers(Array.isArray(res.members) ? res.members : []);
   addMessages(Array.isArray(res.history) ? res.history : [], { bulk: true });
+  addMessages(pending.messages);
   if (keep && after > 0) await fillGap(room, after);
   return true;
 }
@@ -391,7 +398,11 @@ function scrollToBottom() {
 }
 
 function onMessage(m) {
-  if (!isMessage(m) || m.room !== state.room) return;
+  if (!isMessage(m)) return;
+  if (m.room !== state.room) {
+    if (state.pending && state.pending.room === m.room) state.pending.messages.push(m);
+    return;
+  }
   removeTyper(m.name);
   addMessages([m]);
 }
