@@ -83,7 +83,9 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
 int eio_server_attach(eio_server *s, http_server *http);
 /**
  * Closes every session (reason "server shutting down") and frees the server
- * once all transports are closed; done may be NULL.
+ * once all transports are closed; done may be NULL. Called again while the
+ * server is closing (it also closes with the HTTP server it is attached to),
+ * it only sets `done` if no earlier call did.
  */
 void eio_server_close(eio_server *s, void (*done)(void *userdata), void *userdata);
 /** Open sessions. */
@@ -100,6 +102,13 @@ void eio_socket_set_userdata(eio_socket *s, void *userdata);
 void *eio_socket_userdata(const eio_socket *s);
 /** Bytes queued for the session and not yet written. */
 size_t eio_socket_queued(const eio_socket *s);
+
+/**
+ * True when a message sent now would leave at once: over WebSocket, no write
+ * is waiting on the kernel; over polling, a GET is waiting. Volatile
+ * broadcasts skip sessions that are not writable.
+ */
+int eio_socket_writable(const eio_socket *s);
 
 /** Sends one message (copied). 0 or a negative error (SIO_ECLOSED). */
 int eio_send(eio_socket *s, const char *data, size_t len, int binary);

@@ -122,6 +122,8 @@ int http_req_header_at(const http_req *req, unsigned index, const char **name, c
 const char *http_req_body(const http_req *req, size_t *len);
 /** The peer's address as text ("127.0.0.1"). */
 const char *http_req_remote_addr(const http_req *req);
+/** The minor HTTP version: 0 for HTTP/1.0, 1 for HTTP/1.1. */
+int http_req_http_minor(const http_req *req);
 /** True when the request asked to upgrade the connection (Upgrade + Connection: upgrade). */
 int http_req_is_upgrade(const http_req *req);
 /** The server the request came to. */

@@ -25,7 +25,8 @@ typedef struct sio_rcbuf ws_frame;
 /** Limits and behaviour of a ws_server; start from ws_options_init(). */
 typedef struct ws_options {
     size_t max_message_size;   /**< largest message received, else close 1009 (default 1,000,000) */
-    size_t max_queue_bytes;    /**< output not yet written; a slower reader is cut off (1 MiB) */
+    size_t max_queue_bytes;    /**< output not yet written; a slower reader is cut off (1 MiB).
+                                    An empty queue always takes one frame, however large. */
     uint32_t close_timeout_ms; /**< wait for the peer's close frame this long (default 5000) */
     int permessage_deflate;    /**< accept permessage-deflate offers (default 0: off) */
     size_t deflate_threshold;  /**< messages shorter than this go uncompressed (1024) */
@@ -38,7 +39,8 @@ void ws_options_init(ws_options *o);
 
 /** What a connection reports. Each callback may call any ws_* function on the connection. */
 typedef struct ws_callbacks {
-    /** A whole message: binary 0 for text (valid UTF-8), 1 for binary. data is valid during the call. */
+    /** A whole message: binary 0 for text (valid UTF-8), 1 for binary. data is valid during the
+     * call. */
     void (*on_message)(ws_conn *c, int binary, const uint8_t *data, size_t len, void *userdata);
     /**
      * The connection is gone: code is the peer's close code, ours, or 1006 when
@@ -83,6 +85,8 @@ void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb);
 void *ws_conn_userdata(const ws_conn *c);
 /** Bytes queued or being written. */
 size_t ws_conn_queued(const ws_conn *c);
+/** 1 when the kernel took everything written so far (no write waiting): a volatile message may go. */
+int ws_conn_writable(const ws_conn *c);
 /** 1 when permessage-deflate was negotiated. */
 int ws_conn_deflate(const ws_conn *c);
 

@@ -872,7 +872,15 @@ static void server_maybe_done(eio_server *srv) {
 }
 
 void eio_server_close(eio_server *srv, void (*done)(void *userdata), void *userdata) {
-    if (srv->closing) return;
+    if (srv->closing) {
+        /* already closing (e.g. from the HTTP server's shutdown): a caller that
+         * wants to hear of the end still does, unless one already asked */
+        if (!srv->done) {
+            srv->done = done;
+            srv->done_ud = userdata;
+        }
+        return;
+    }
     srv->closing = 1;
     if (srv->http) http_server_off_shutdown(srv->http, on_http_shutdown, srv);
     srv->done = done;
@@ -911,6 +919,12 @@ void *eio_socket_userdata(const eio_socket *s) {
 
 size_t eio_socket_queued(const eio_socket *s) {
     return s->qbytes + (s->ws ? ws_conn_queued(s->ws) : 0);
+}
+
+int eio_socket_writable(const eio_socket *s) {
+    if (s->state != S_OPEN) return 0;
+    if (s->transport == T_WEBSOCKET) return s->ws && ws_conn_writable(s->ws);
+    return s->poll != NULL;
 }
 
 void eio_socket_close(eio_socket *s) {

@@ -27,11 +27,42 @@ typedef struct http_write_req {
 
 static void conn_feed(http_conn *c, char *data, size_t len);
 static void conn_drain(http_conn *c);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+    free(req);
+}
+
+/* Ends a connection after its last response: half-close (our FIN follows the
+ * response), then read and drop what the peer still sends until it closes or
+ * the idle deadline passes. Closing with unread input would make the kernel
+ * send a reset, which can destroy the response still in flight (a 413 sent
+ * while the body is arriving, say). */
+static void conn_linger(http_conn *c) {
+    if (c->closing || c->lingering) return;
+    c->lingering = 1;
+    sio_buf_free(&c->pending);
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req || uv_shutdown(req, (uv_stream_t *)c->tcp, on_shutdown) != 0) {
+        free(req);
+        http_conn_close(c);
+        return;
+    }
+    if (c->read_stopped) {
+        c->read_stopped = 0;
+        uv_read_start((uv_stream_t *)c->tcp, sio_slab_alloc, on_read);
+    }
+    http_conn_set_state(c, CONN_IDLE);
+}
 
 /* ---- timeouts ------------------------------------------------------------------ */
 
 static void conn_timeout(sio_timer *t) {
     http_conn *c = (http_conn *)((char *)t - offsetof(http_conn, timer));
+    if (c->lingering) {
+        http_conn_close(c);
+        return;
+    }
     c->server->stats.timeouts++;
     if (c->state == CONN_IDLE || c->writes_pending) {
         http_conn_close(c);
@@ -142,6 +173,7 @@ static int on_headers_complete(http_parser *p) {
     const char *m = http_method_str((enum http_method)p->method);
     snprintf(req->method, sizeof req->method, "%s", m);
     req->is_head = p->method == HTTP_HEAD;
+    req->http_minor = (uint8_t)p->http_minor;
     const char *target = req->head.data;
     const char *q = strchr(target, '?');
     req->path_len = (uint32_t)(q ? (size_t)(q - target) : strlen(target));
@@ -288,7 +320,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         http_conn_close(c);
         return;
     }
-    if (nread == 0 || c->closing) return;
+    if (nread == 0 || c->closing || c->lingering) return; /* lingering: input is dropped */
     if (c->pending.len) {
         sio_buf_append(&c->pending, buf->base, (size_t)nread);
         conn_drain(c);
@@ -327,7 +359,7 @@ void http_conn_request_done(http_conn *c, int close_after) {
     if (c->closing) return;
     if (close_after) c->close_after = 1;
     if (c->close_after) {
-        if (!c->writes_pending) http_conn_close(c);
+        if (!c->writes_pending) conn_linger(c);
         return;
     }
     http_conn_set_state(c, CONN_IDLE);
@@ -359,7 +391,7 @@ static void on_write(uv_write_t *w, int status) {
         http_conn_close(c);
         return;
     }
-    if (c->close_after && !c->writes_pending && !c->req) http_conn_close(c);
+    if (c->close_after && !c->writes_pending && !c->req) conn_linger(c);
 }
 
 int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,

@@ -72,6 +72,7 @@ struct http_conn {
     uint8_t feeding;     /* inside conn_feed: don't recurse */
     uint8_t read_stopped;
     uint8_t taken; /* the socket was handed to another layer */
+    uint8_t lingering; /* half-closed after the last response, dropping input */
     uint32_t writes_pending;
     http_req *req;       /* the request being read or handled */
     uv_idle_t *drain_idle; /* set while a pipelined request waits for the next loop turn */
@@ -96,6 +97,7 @@ struct http_req {
     uint8_t keep_alive;
     uint8_t head_sent;
     uint8_t is_head;   /* HEAD request: no body on the wire */
+    uint8_t http_minor; /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
     uint8_t complete;  /* the whole request has been read */
     uint8_t dispatched;
     char method[16];

@@ -128,6 +128,10 @@ const char *http_req_remote_addr(const http_req *req) {
     return r->remote;
 }
 
+int http_req_http_minor(const http_req *req) {
+    return req->http_minor;
+}
+
 int http_req_is_upgrade(const http_req *req) {
     return req->upgrade;
 }

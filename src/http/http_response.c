@@ -169,8 +169,7 @@ void http_conn_send_error(http_conn *c, int status, int close) {
         http_req_free(req);
     }
     if (close) {
-        c->close_after = 1;
-        uv_read_stop((uv_stream_t *)c->tcp);
+        c->close_after = 1; /* then linger: see conn_linger */
         /* bound the time the peer may take to read the error */
         http_conn_set_state(c, CONN_IDLE);
     }

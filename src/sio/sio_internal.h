@@ -105,7 +105,7 @@ struct sio_client {
     sio_server *srv;
     eio_socket *eio;
     sio_socket *sockets;
-    sio_binary bin;
+    sio_binary *bin; /* binary packet being collected; allocated on first use */
     sio_timer connect_timer;
     char *headers; /* the handshake's headers: "name\0value\0...\0" */
     char remote[48];

@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void sio_server_options_init(sio_server_options *o) {
     memset(o, 0, sizeof *o);
@@ -29,7 +30,10 @@ void sio_server_options_init(sio_server_options *o) {
 
 void sio_client_unref(sio_client *c) {
     if (--c->refs) return;
-    sio_binary_reset(&c->bin);
+    if (c->bin) {
+        sio_binary_reset(c->bin);
+        free(c->bin);
+    }
     free(c->headers);
     free(c);
 }
@@ -71,12 +75,15 @@ static void on_eio_open(eio_socket *e, http_req *req, void *ud) {
     c->srv = srv;
     c->eio = e;
     c->refs = 1;
-    c->bin = (sio_binary)SIO_BINARY_INIT;
     snprintf(c->remote, sizeof c->remote, "%s", http_req_remote_addr(req));
     /* keep the handshake headers for sio_socket_header */
     sio_buf h = SIO_BUF_INIT;
     const char *name, *value;
     for (unsigned i = 0; http_req_header_at(req, i, &name, &value); i++) {
+        /* the WebSocket handshake's own headers mean nothing to handlers */
+        if (strncasecmp(name, "sec-websocket-", 14) == 0 || strcasecmp(name, "upgrade") == 0 ||
+            strcasecmp(name, "connection") == 0)
+            continue;
         sio_buf_append(&h, name, strlen(name) + 1);
         sio_buf_append(&h, value, strlen(value) + 1);
     }
@@ -147,19 +154,19 @@ static void on_eio_message(eio_socket *e, const char *data, size_t len, int bina
     c->refs++;
     if (binary) {
         /* an attachment of the binary packet being collected */
-        sio_rcbuf *att = sio_binary_active(&c->bin) ? sio_rcbuf_copy(data, len) : NULL;
-        int r = att ? sio_binary_add(&c->bin, att) : SIO_EPROTO;
+        sio_rcbuf *att = c->bin && sio_binary_active(c->bin) ? sio_rcbuf_copy(data, len) : NULL;
+        int r = att ? sio_binary_add(c->bin, att) : SIO_EPROTO;
         if (att) sio_rcbuf_unref(att);
         if (r < 0) {
             sio_client_close(c, "parse error");
         } else if (r == 1) {
-            client_dispatch(c, &c->bin.packet, c->bin.atts, c->bin.count);
-            sio_binary_reset(&c->bin);
+            client_dispatch(c, &c->bin->packet, c->bin->atts, c->bin->count);
+            sio_binary_reset(c->bin);
         }
         sio_client_unref(c);
         return;
     }
-    if (sio_binary_active(&c->bin)) {
+    if (c->bin && sio_binary_active(c->bin)) {
         /* text in the middle of a binary packet's attachments */
         sio_client_close(c, "parse error");
         sio_client_unref(c);
@@ -172,7 +179,9 @@ static void on_eio_message(eio_socket *e, const char *data, size_t len, int bina
         LOG_DEBUG("socket.io", "bad packet from %s: closing", eio_socket_id(e));
         sio_client_close(c, "parse error");
     } else if (sio_packet_is_binary(p.type)) {
-        if (sio_binary_start(&c->bin, &p) != 0) sio_client_close(c, "parse error");
+        /* the collector is allocated for the first binary packet only */
+        if (!c->bin && (c->bin = malloc(sizeof *c->bin)) != NULL) *c->bin = (sio_binary)SIO_BINARY_INIT;
+        if (!c->bin || sio_binary_start(c->bin, &p) != 0) sio_client_close(c, "parse error");
     } else {
         client_dispatch(c, &p, NULL, 0);
     }

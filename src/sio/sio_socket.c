@@ -51,7 +51,7 @@ int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachm
 int sio_socket_send_prepared(sio_socket *s, const sio_prepared *p, int volatile_) {
     if (s->state != SOCK_CONNECTED || !s->client || !s->client->eio) return 0;
     eio_socket *e = s->client->eio;
-    if (volatile_ && eio_socket_queued(e) > 0) return 0; /* not writable now: drop */
+    if (volatile_ && !eio_socket_writable(e)) return 0; /* cannot take it now: drop */
     if (eio_send_msg(e, p->msg) != 0) return 0;
     for (size_t i = 0; i < p->natts; i++) eio_send_msg(e, p->atts[i]);
     return 1;

@@ -57,15 +57,17 @@ struct ws_conn {
     sio_timer timer;
     sio_rcbuf **q; /* queued frames, oldest first */
     uint32_t qlen, qcap;
-    size_t qbytes;     /* bytes in q */
-    size_t inflight;   /* bytes handed to uv_write and not completed */
-    char *leftover;    /* bytes that came with the handshake */
+    size_t qbytes;   /* bytes in q */
+    size_t inflight; /* bytes handed to uv_write and not completed */
+    char *leftover;  /* bytes that came with the handshake */
     size_t leftover_len;
     uint16_t close_code;
     uint8_t state;
     uint8_t dirty;
     uint8_t close_after_flush; /* close TCP once the queue is written */
     uint8_t reported;          /* on_close was called */
+    uint8_t linger;            /* failed: half-close once flushed, then discard input until EOF */
+    uint8_t shut;              /* the write side was shut down (uv_shutdown) */
 };
 
 typedef struct ws_write_req {
@@ -147,7 +149,11 @@ static void conn_mark_dirty(ws_conn *c) {
 
 static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
     if (c->state == WS_CLOSED) return SIO_ECLOSED;
-    if (c->qbytes + c->inflight + f->len > c->srv->opts.max_queue_bytes) {
+    /* A connection with nothing pending is not a slow reader: one frame larger
+     * than the limit (a message of up to max_message_size echoed back, say) is
+     * still queued alone; only output piling up behind it counts. */
+    size_t pending = c->qbytes + c->inflight;
+    if (pending && pending + f->len > c->srv->opts.max_queue_bytes) {
         LOG_WARN("ws", "output queue over %zu bytes: disconnecting a slow reader",
                  c->srv->opts.max_queue_bytes);
         conn_destroy(c, WS_CLOSE_POLICY, "slow reader");
@@ -168,6 +174,29 @@ static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
 
 static void conn_flush(ws_conn *c);
 
+static void on_shutdown(uv_shutdown_t *req, int status) {
+    ws_conn *c = req->handle->data;
+    free(req);
+    if (status < 0 && c->state != WS_CLOSED) conn_destroy(c, c->close_code, uv_strerror(status));
+}
+
+/* The output is all written and the connection is to close: close TCP now,
+ * or, after a protocol error (c->linger), shut down the write side and wait
+ * for the peer's EOF (on_read), or the close timeout. */
+static void conn_flushed_close(ws_conn *c) {
+    if (!c->linger) {
+        conn_destroy(c, c->close_code, "closed");
+        return;
+    }
+    if (c->shut) return;
+    c->shut = 1;
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req || uv_shutdown(req, (uv_stream_t *)c->tcp, on_shutdown) != 0) {
+        free(req);
+        conn_destroy(c, c->close_code, "closed");
+    }
+}
+
 static void on_written(uv_write_t *w, int status) {
     ws_write_req *wr = (ws_write_req *)w;
     ws_conn *c = wr->c;
@@ -182,7 +211,7 @@ static void on_written(uv_write_t *w, int status) {
     if (c->qlen)
         conn_flush(c);
     else if (c->close_after_flush && !c->inflight)
-        conn_destroy(c, c->close_code, "closed");
+        conn_flushed_close(c);
 }
 
 /* Writes what is queued: try_write first, uv_write for the rest. */
@@ -248,7 +277,7 @@ static void conn_flush(ws_conn *c) {
         return;
     }
     if (c->state != WS_CLOSED && !c->qlen && !c->inflight && c->close_after_flush)
-        conn_destroy(c, c->close_code, "closed");
+        conn_flushed_close(c);
 }
 
 static void flush_all(uv_check_t *h) {
@@ -388,12 +417,18 @@ static void conn_protocol_error(ws_conn *c) {
     conn_report_close(c, code, why);
     c->state = WS_CLOSING;
     c->close_after_flush = 1;
+    /* Keep reading (and discarding) instead of closing as soon as the close
+     * frame is written: closing a socket with unread input sends a RST, which
+     * can destroy the close frame in the peer's receive buffer, so a client
+     * still sending (a message over the limit, say) would see 1006 instead of
+     * our code. A half-close then tells the peer we are done (RFC 6455 7.1.1). */
+    c->linger = 1;
     sio_timer_start(&c->srv->wheel, &c->timer, c->srv->opts.close_timeout_ms, close_timeout);
-    uv_read_stop((uv_stream_t *)c->tcp);
     conn_mark_dirty(c);
 }
 
 static void conn_feed(ws_conn *c, uint8_t *data, size_t len) {
+    if (c->linger) return; /* failed: input is discarded until EOF */
     int r = ws_parser_feed(&c->parser, data, len);
     if (r < 0 && c->state != WS_CLOSED) conn_protocol_error(c);
 }
@@ -416,6 +451,7 @@ int ws_handshake_check(const http_req *req) {
     const char *key = http_req_header(req, "sec-websocket-key");
     const char *version = http_req_header(req, "sec-websocket-version");
     if (strcmp(http_req_method(req), "GET") != 0) return 400;
+    if (http_req_http_minor(req) < 1) return 400; /* RFC 6455 4.1: HTTP/1.1 or later */
     if (!upgrade || !ws_header_has_token(upgrade, strlen(upgrade), "websocket")) return 400;
     if (!connection || !ws_header_has_token(connection, strlen(connection), "upgrade")) return 400;
     if (!version || strcmp(version, "13") != 0) return 426;
@@ -554,6 +590,10 @@ size_t ws_conn_queued(const ws_conn *c) {
     return c->qbytes + c->inflight;
 }
 
+int ws_conn_writable(const ws_conn *c) {
+    return c->state == WS_OPEN && c->inflight == 0;
+}
+
 int ws_conn_deflate(const ws_conn *c) {
     return c->deflate != NULL;
 }
@@ -590,8 +630,7 @@ void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata
     ws_conn *next;
     for (ws_conn *c = ws->conns; c; c = next) {
         next = c->next;
-        if (c->state == WS_OPEN)
-            ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+        if (c->state == WS_OPEN) ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
     }
     server_maybe_done(ws);
 }

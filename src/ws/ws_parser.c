@@ -247,6 +247,18 @@ static int check_text_from(ws_parser *p, size_t from) {
     return 0;
 }
 
+/*
+ * Inflating failed. Errors are reported in stream order, whatever the split of
+ * the input: invalid UTF-8 in the bytes inflated before the failure (up to the
+ * limit) comes first, as it would have had those bytes been inflated by an
+ * earlier call.
+ */
+static int inflate_failed(ws_parser *p, size_t from, int r) {
+    if (p->buf.len > max_message(p)) p->buf.len = max_message(p);
+    if (check_text_from(p, from)) return fail(p, E_UTF8);
+    return fail(p, inflate_error(r));
+}
+
 /* The last payload byte of a data frame is in: deliver the message when the
  * frame was its last. */
 static int data_frame_end(ws_parser *p) {
@@ -255,7 +267,7 @@ static int data_frame_end(ws_parser *p) {
     if (p->msg & MSG_DEFLATE) {
         size_t from = p->buf.len;
         int r = ws_inflate_finish(p->deflate, &p->buf, max_message(p));
-        if (r) return fail(p, inflate_error(r));
+        if (r) return inflate_failed(p, from, r);
         if (check_text_from(p, from)) return fail(p, E_UTF8);
     }
     if ((p->msg & MSG_OPCODE) == WS_OP_TEXT && !sio_utf8_complete(p->utf8)) return fail(p, E_UTF8);
@@ -304,7 +316,7 @@ static int data_payload(ws_parser *p, uint8_t *d, size_t n) {
     if (p->msg & MSG_DEFLATE) {
         size_t from = p->buf.len;
         int r = ws_inflate_append(p->deflate, d, n, &p->buf, max_message(p));
-        if (r) return fail(p, inflate_error(r));
+        if (r) return inflate_failed(p, from, r);
         if (check_text_from(p, from)) return fail(p, E_UTF8);
     } else if (last && (p->frame & HDR_FIN) && (p->frame & HDR_OPCODE) && p->buf.len == 0) {
         /* A whole single-frame message in this buffer: deliver it in place.

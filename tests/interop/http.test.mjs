@@ -201,6 +201,16 @@ test('status codes: 404, 405 with Allow, 413, 431, 400, 417', async () => {
   // 413 on a declared length over the route's limit, before the body is sent
   let res = await request(srv.port, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n');
   assert.equal(res.status, 413);
+  // 413 while the body is still arriving: the answer must survive (no reset from unread input)
+  for (let i = 0; i < 5; i++) {
+    const big = await connect(srv.port);
+    const brd = new ResponseReader(big);
+    big.write(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n`);
+    big.write(Buffer.alloc(200000, 97));
+    const r413 = await brd.next();
+    assert.equal(r413.status, 413);
+    await brd.waitClose();
+  }
   // 413 on a chunked body that grows over the limit
   const s = await connect(srv.port);
   const rd = new ResponseReader(s);

@@ -749,6 +749,36 @@ static void test_deflate_errors(void) {
     ws_deflate_free(d);
 }
 
+/* Errors come in stream order whatever the split: invalid UTF-8 early in a
+ * compressed text that also inflates past the limit is a 1007, even when one
+ * inflate call produced both (found by fuzzing). */
+static void test_deflate_error_order(void) {
+    ws_deflate_params p = dflt;
+    ws_deflate *d = ws_deflate_new(&p, -1, 0);
+    char text[2000];
+    memset(text, 'a', sizeof text);
+    text[10] = (char)0xff;
+    sio_buf z = SIO_BUF_INIT;
+    CHECK_INT(ws_deflate_message(d, text, sizeof text, &z), 0);
+    stream s = {0};
+    frame(&s, 0xC1, z.data, z.len);
+    ws_parser_config lim = config;
+    lim.max_message_size = 300;
+    CHECK(expect_error(&s, &lim, 1007, "", &dflt));
+    /* valid text: the limit */
+    text[10] = 'a';
+    ws_deflate_free(d);
+    d = ws_deflate_new(&p, -1, 0);
+    z.len = 0;
+    CHECK_INT(ws_deflate_message(d, text, sizeof text, &z), 0);
+    s.len = 0;
+    frame(&s, 0xC1, z.data, z.len);
+    CHECK(expect_error(&s, &lim, 1009, "", &dflt));
+    free(s.data);
+    sio_buf_free(&z);
+    ws_deflate_free(d);
+}
+
 /* A tiny compressed message that inflates past the limit: stopped at it. */
 static void test_deflate_zip_bomb(void) {
     ws_deflate_params p = dflt;
@@ -795,6 +825,7 @@ int main(void) {
     RUN(test_stop_with_buffered_message);
     RUN(test_deflate_messages);
     RUN(test_deflate_errors);
+    RUN(test_deflate_error_order);
     RUN(test_deflate_zip_bomb);
     return CHECK_DONE();
 }
