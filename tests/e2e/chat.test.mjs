@@ -3,8 +3,8 @@
 //
 // The tests run in order and share one server and two desktop users, Ana and
 // Bruno, each in their own browser context (own storage, own connection):
-// invalid name, chatting, typing indicator, text-only rendering, reload,
-// phone layout, rooms, inline ack errors, and a server restart on the same
+// invalid name, chatting, typing indicator, reload, phone layout,
+// text-only rendering, rooms, inline ack errors, and a server restart on the same
 // port and database. Screenshots land in $SIO_BUILD_DIR/e2e-screenshots/;
 // with SIO_UPDATE_SCREENSHOT=1 the desktop one is also copied to
 // docs/images/chat.png.
@@ -243,15 +243,6 @@ test('the typing indicator shows in the other page and stops', async () => {
   assert.equal(await typing.textContent(), '');
 });
 
-test('user text is rendered as text, never as markup', async () => {
-  const evil = '<b>bold?</b> & <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>';
-  await send(bruno.page, evil);
-  const m = await seen(ana.page, '<b>bold?</b>');
-  assert.equal(await m.locator('.bubble').textContent(), evil);
-  assert.equal(await m.locator('.bubble *').count(), 0, 'no element was created from the text');
-  assert.equal(await ana.page.evaluate(() => window.pwned), undefined);
-});
-
 test('a reload shows the history, without duplicates', async () => {
   const before = await idsShown(bruno.page);
   await bruno.page.reload();
@@ -290,6 +281,15 @@ test('a phone-sized window gets the compact layout', async () => {
   } finally {
     await carla.context.close();
   }
+});
+
+test('user text is rendered as text, never as markup', async () => {
+  const evil = '<b>bold?</b> & <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>';
+  await send(bruno.page, evil);
+  const m = await seen(ana.page, '<b>bold?</b>');
+  assert.equal(await m.locator('.bubble').textContent(), evil);
+  assert.equal(await m.locator('.bubble *').count(), 0, 'no element was created from the text');
+  assert.equal(await ana.page.evaluate(() => window.pwned), undefined);
 });
 
 test('rooms are isolated from each other', async () => {
