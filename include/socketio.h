@@ -1,4 +1,5 @@
-/* socketio.h - the public API of socketio-c: a Socket.IO v5 server in C.
+/** @file socketio.h
+ * the public API of socketio-c: a Socket.IO v5 server in C.
  *
  * The shape follows python-socketio, which this project grew from:
  *
@@ -61,6 +62,7 @@ typedef struct sio_server_options {
     uint32_t max_attachments; /**< binary attachments per packet, more closes the client (10) */
 } sio_server_options;
 
+/** Fills `o` with the defaults (in parentheses above). */
 void sio_server_options_init(sio_server_options *o);
 
 /** Creates a server on `loop`; options copied (NULL for the defaults). NULL on ENOMEM. */
@@ -165,8 +167,11 @@ int sio_event_ack_raw(sio_event *ev, const char *args, size_t len);
  * the client asked for none.
  */
 sio_ack *sio_event_take_ack(sio_event *ev);
+/** Answers a kept acknowledgement with `args` (array or NULL; not stolen), then frees it. */
 int sio_ack_send(sio_ack *ack, const json_t *args);
+/** Answers a kept acknowledgement with raw JSON argument text (no brackets), then frees it. */
 int sio_ack_send_raw(sio_ack *ack, const char *args, size_t len);
+/** Drops a kept acknowledgement without answering it (NULL is fine). */
 void sio_ack_free(sio_ack *ack);
 
 /* ---- sockets ------------------------------------------------------------------------- */
@@ -187,9 +192,11 @@ const char *sio_socket_header(const sio_socket *s, const char *name);
 bool sio_socket_connected(const sio_socket *s);
 /** The application's pointer for this socket. */
 void sio_socket_set_data(sio_socket *s, void *data);
+/** The pointer set with sio_socket_set_data (NULL until then). */
 void *sio_socket_data(const sio_socket *s);
 /** Keeps a disconnected socket's memory alive (for asynchronous work); balance with sio_socket_unref. */
 void sio_socket_ref(sio_socket *s);
+/** Drops a reference taken with sio_socket_ref; the last one frees the socket. */
 void sio_socket_unref(sio_socket *s);
 
 /** Emits `event` to this socket with `args` (a jansson array or NULL; not stolen). */
@@ -261,6 +268,12 @@ int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args
  * (borrowed) holds one array of arguments per answer received.
  */
 typedef void (*sio_broadcast_ack_cb)(int err, json_t *responses, void *userdata);
+/**
+ * Sends `event` with `args` (array or NULL) and asks every recipient for an
+ * acknowledgement; `cb` runs once, when all have answered (or disconnected),
+ * or when the sio_broadcast_timeout deadline passes; at once when there is no
+ * recipient. Returns the number of recipients, or an error.
+ */
 int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
                                 sio_broadcast_ack_cb cb, void *userdata);
 
