@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the documentation into OUT (default build/docs):
+#   OUT/doxygen/xml   the public headers' comments, read by breathe
+#   OUT/html          the site
+#   OUT/man           man pages of the programs (section 1)
+# Every warning is an error: doxygen's (an undocumented public symbol, a
+# @param naming no parameter) and Sphinx's (-W: a broken reference, a missing
+# include, a public symbol missing from the API reference).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=$(realpath -m "${1:-$src/build/docs}")
+mkdir -p "$out"
+
+export SIO_SOURCE_DIR="$src" SIO_DOXYGEN_OUT="$out/doxygen"
+rm -rf "$out/doxygen"
+doxygen "$src/docs/Doxyfile"
+
+export SIO_DOXYGEN_XML="$out/doxygen/xml"
+# -E: a fresh environment each time, so every page is read and every warning shows
+for builder in html man; do
+  sphinx-build -E -W --keep-going -q -b "$builder" -d "$out/doctrees" "$src/docs" "$out/$builder"
+done
+echo "docs: $out/html/index.html and $out/man/"
