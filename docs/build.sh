@@ -11,6 +11,11 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out=$(realpath -m "${1:-$src/build/docs}")
 mkdir -p "$out"
 
+# The Python samples are not compiled by CMake: check that they at least parse.
+for py in "$src"/docs/samples/*.py; do
+  python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' "$py"
+done
+
 export SIO_SOURCE_DIR="$src" SIO_DOXYGEN_OUT="$out/doxygen"
 rm -rf "$out/doxygen"
 doxygen "$src/docs/Doxyfile"

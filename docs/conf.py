@@ -79,8 +79,9 @@ class IncludeIfExists(Directive):
         env.note_dependency(rel)
         container = nodes.container()
         if os.path.isfile(path):
-            include = [f".. include:: {path}", "   :parser: myst_parser.sphinx_"]
-            self.state.nested_parse(StringList(include, source=path), 0, container)
+            include = [f".. include:: {self.arguments[0]}", "   :parser: myst_parser.sphinx_"]
+            source, line = self.state_machine.get_source_and_line(self.lineno)
+            self.state.nested_parse(StringList(include, source=source), 0, container)
             return container.children
         self.state.nested_parse(self.content, self.content_offset, container)
         return container.children
