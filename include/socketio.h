@@ -123,7 +123,15 @@ int sio_namespace_dynamic(sio_server *sio, const char *parent, sio_namespace_mat
 int sio_on_connect(sio_server *sio, const char *nsp, sio_connect_cb cb, void *userdata);
 /** Adds a disconnection handler to a namespace. */
 int sio_on_disconnect(sio_server *sio, const char *nsp, sio_disconnect_cb cb, void *userdata);
-/** Adds the handler of an event in a namespace (one per event name; a second replaces the first). */
+/**
+ * Adds the handler of an event in a namespace (one per event name; a second replaces the first).
+ * @param sio      the server
+ * @param nsp      the namespace, e.g. "/chat" (python-socketio's namespace='/chat')
+ * @param event    the event name; reserved names ("connect", "disconnect", ...) are refused
+ * @param cb       called for each such event
+ * @param userdata passed to cb
+ * @return 0, SIO_EINVAL or SIO_ENOMEM
+ */
 int sio_on(sio_server *sio, const char *nsp, const char *event, sio_event_cb cb, void *userdata);
 /** Adds a catch-all handler, called for events that have no handler of their own. */
 int sio_on_any(sio_server *sio, const char *nsp, sio_event_cb cb, void *userdata);
@@ -210,7 +218,17 @@ int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len)
  * timeout_ms passed first, or SIO_ECLOSED when the socket disconnected.
  */
 typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *userdata);
-/** Emits and asks for an acknowledgement; timeout_ms 0 waits until disconnection. */
+/**
+ * Emits and asks for an acknowledgement; timeout_ms 0 waits until disconnection.
+ * @param s          the socket
+ * @param event      the event name
+ * @param args       a jansson array or NULL (not stolen)
+ * @param cb         called once: with the answer, SIO_ETIMEDOUT or SIO_ECLOSED
+ * @param userdata   passed to cb
+ * @param timeout_ms how long to wait for the answer, in milliseconds
+ * @return 0, or a negative error code (SIO_ECLOSED when not connected); cb is
+ *         called only after 0
+ */
 int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_ack_cb cb,
                       void *userdata, uint32_t timeout_ms);
 
