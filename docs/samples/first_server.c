@@ -6,8 +6,8 @@
 
 static void on_msg(sio_socket *s, sio_event *ev, void *userdata) {
     size_t len;
-    const char *args = sio_event_args_raw(ev, &len); /* the arguments as the client sent them */
-    sio_emit_raw(s, "msg_to_client", args, len);     /* straight back to the sender */
+    const char *args = sio_event_args_raw(ev, &len); /* as the client sent them */
+    sio_emit_raw(s, "msg_to_client", args, len);     /* back to the sender */
 }
 
 int main(void) {
