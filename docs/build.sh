@@ -21,8 +21,8 @@ rm -rf "$out/doxygen"
 doxygen "$src/docs/Doxyfile"
 
 export SIO_DOXYGEN_XML="$out/doxygen/xml"
-# -E: a fresh environment each time, so every page is read and every warning shows
-for builder in html man; do
-  sphinx-build -E -W --keep-going -q -b "$builder" -d "$out/doctrees" "$src/docs" "$out/$builder"
-done
+# -E: a fresh environment, so every page is read and every warning shows; the
+# man builder then reuses that environment (nothing changed in between).
+sphinx-build -E -W --keep-going -q -b html -d "$out/doctrees" "$src/docs" "$out/html"
+sphinx-build -W --keep-going -q -b man -d "$out/doctrees" "$src/docs" "$out/man"
 echo "docs: $out/html/index.html and $out/man/"

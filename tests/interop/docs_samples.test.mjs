@@ -229,5 +229,5 @@ test('shutdown: SIGTERM closes connected clients and exits 0 with nothing left o
   const gone = next(s, 'disconnect');
   srv.child.kill('SIGTERM');
   await gone;
-  assert.deepEqual(await srv.exited, { code: 0, signal: null });
+  assert.deepEqual(await srv.exited, { code: 0, signal: null }, srv.stderr());
 });
