@@ -35,6 +35,7 @@ html_theme = "furo"
 html_title = "socketio-c"
 html_static_path = []
 html_show_sourcelink = False
+html_copy_source = False
 
 # ---- breathe ------------------------------------------------------------------
 DOXYGEN_XML = os.environ.get("SIO_DOXYGEN_XML", os.path.join(ROOT, "build", "docs", "doxygen", "xml"))
