@@ -1,11 +1,12 @@
 # Thin wrapper over CMake: the two commands a user needs, and a few more.
 #   make run    installs what is missing, builds, starts the chat app on :8080
 #   make test   installs what is missing, builds with ASan+UBSan, runs every test
+#   make docs   builds the documentation: build/docs/html and build/docs/man
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 TEST_BUILD ?= build/asan
 
-.PHONY: all bootstrap build run test test-build fuzz clean format
+.PHONY: all bootstrap build run test test-build docs fuzz clean format
 
 all: build
 
@@ -20,11 +21,14 @@ run: build
 	@bash scripts/run-chat.sh $(BUILD)/bin
 
 test-build: bootstrap
-	CC=clang cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_SANITIZE=ON -DSIO_FUZZ=ON
+	CC=clang cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_SANITIZE=ON -DSIO_FUZZ=ON -DSIO_DOCS=ON
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 
 test: test-build
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+docs: bootstrap
+	bash docs/build.sh $(BUILD)/docs
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,4 +1,5 @@
-/* socketio.h - the public API of socketio-c: a Socket.IO v5 server in C.
+/** @file socketio.h
+ * the public API of socketio-c: a Socket.IO v5 server in C.
  *
  * The shape follows python-socketio, which this project grew from:
  *
@@ -61,6 +62,7 @@ typedef struct sio_server_options {
     uint32_t max_attachments; /**< binary attachments per packet, more closes the client (10) */
 } sio_server_options;
 
+/** Fills `o` with the defaults (in parentheses above). */
 void sio_server_options_init(sio_server_options *o);
 
 /** Creates a server on `loop`; options copied (NULL for the defaults). NULL on ENOMEM. */
@@ -121,7 +123,15 @@ int sio_namespace_dynamic(sio_server *sio, const char *parent, sio_namespace_mat
 int sio_on_connect(sio_server *sio, const char *nsp, sio_connect_cb cb, void *userdata);
 /** Adds a disconnection handler to a namespace. */
 int sio_on_disconnect(sio_server *sio, const char *nsp, sio_disconnect_cb cb, void *userdata);
-/** Adds the handler of an event in a namespace (one per event name; a second replaces the first). */
+/**
+ * Adds the handler of an event in a namespace (one per event name; a second replaces the first).
+ * @param sio      the server
+ * @param nsp      the namespace, e.g. "/chat" (python-socketio's namespace='/chat')
+ * @param event    the event name; reserved names ("connect", "disconnect", ...) are refused
+ * @param cb       called for each such event
+ * @param userdata passed to cb
+ * @return 0, SIO_EINVAL or SIO_ENOMEM
+ */
 int sio_on(sio_server *sio, const char *nsp, const char *event, sio_event_cb cb, void *userdata);
 /** Adds a catch-all handler, called for events that have no handler of their own. */
 int sio_on_any(sio_server *sio, const char *nsp, sio_event_cb cb, void *userdata);
@@ -165,8 +175,11 @@ int sio_event_ack_raw(sio_event *ev, const char *args, size_t len);
  * the client asked for none.
  */
 sio_ack *sio_event_take_ack(sio_event *ev);
+/** Answers a kept acknowledgement with `args` (array or NULL; not stolen), then frees it. */
 int sio_ack_send(sio_ack *ack, const json_t *args);
+/** Answers a kept acknowledgement with raw JSON argument text (no brackets), then frees it. */
 int sio_ack_send_raw(sio_ack *ack, const char *args, size_t len);
+/** Drops a kept acknowledgement without answering it (NULL is fine). */
 void sio_ack_free(sio_ack *ack);
 
 /* ---- sockets ------------------------------------------------------------------------- */
@@ -187,9 +200,11 @@ const char *sio_socket_header(const sio_socket *s, const char *name);
 bool sio_socket_connected(const sio_socket *s);
 /** The application's pointer for this socket. */
 void sio_socket_set_data(sio_socket *s, void *data);
+/** The pointer set with sio_socket_set_data (NULL until then). */
 void *sio_socket_data(const sio_socket *s);
 /** Keeps a disconnected socket's memory alive (for asynchronous work); balance with sio_socket_unref. */
 void sio_socket_ref(sio_socket *s);
+/** Drops a reference taken with sio_socket_ref; the last one frees the socket. */
 void sio_socket_unref(sio_socket *s);
 
 /** Emits `event` to this socket with `args` (a jansson array or NULL; not stolen). */
@@ -203,7 +218,17 @@ int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len)
  * timeout_ms passed first, or SIO_ECLOSED when the socket disconnected.
  */
 typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *userdata);
-/** Emits and asks for an acknowledgement; timeout_ms 0 waits until disconnection. */
+/**
+ * Emits and asks for an acknowledgement; timeout_ms 0 waits until disconnection.
+ * @param s          the socket
+ * @param event      the event name
+ * @param args       a jansson array or NULL (not stolen)
+ * @param cb         called once: with the answer, SIO_ETIMEDOUT or SIO_ECLOSED
+ * @param userdata   passed to cb
+ * @param timeout_ms how long to wait for the answer, in milliseconds
+ * @return 0, or a negative error code (SIO_ECLOSED when not connected); cb is
+ *         called only after 0
+ */
 int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_ack_cb cb,
                       void *userdata, uint32_t timeout_ms);
 
@@ -261,6 +286,12 @@ int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args
  * (borrowed) holds one array of arguments per answer received.
  */
 typedef void (*sio_broadcast_ack_cb)(int err, json_t *responses, void *userdata);
+/**
+ * Sends `event` with `args` (array or NULL) and asks every recipient for an
+ * acknowledgement; `cb` runs once, when all have answered (or disconnected),
+ * or when the sio_broadcast_timeout deadline passes; at once when there is no
+ * recipient. Returns the number of recipients, or an error.
+ */
 int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
                                 sio_broadcast_ack_cb cb, void *userdata);
 

@@ -1,4 +1,5 @@
-/* socketio/common.h - what every layer of socketio-c shares: error codes,
+/** @file socketio/common.h
+ * what every layer of socketio-c shares: error codes,
  * logging, and the event loop type.
  *
  * Errors follow libuv: functions return 0 (or a non-negative count) on success
@@ -20,7 +21,7 @@ extern "C" {
 
 /** Library-specific error codes (all negative, below any errno value). */
 enum sio_error {
-    SIO_EBASE = -30000,
+    SIO_EBASE = -30000,     /**< the base of the library's codes (never returned) */
     SIO_EPROTO = -30001,    /**< the peer broke the protocol */
     SIO_ETOOBIG = -30002,   /**< a message or body is over its configured limit */
     SIO_ECLOSED = -30003,   /**< the connection or session is closed */
@@ -36,11 +37,11 @@ const char *sio_strerror(int err);
 
 /** Log levels, from the most to the least verbose. */
 typedef enum sio_log_level {
-    SIO_LOG_DEBUG = 0,
-    SIO_LOG_INFO = 1,
-    SIO_LOG_WARN = 2,
-    SIO_LOG_ERROR = 3,
-    SIO_LOG_OFF = 4,
+    SIO_LOG_DEBUG = 0, /**< detail for debugging */
+    SIO_LOG_INFO = 1,  /**< normal events */
+    SIO_LOG_WARN = 2,  /**< something went wrong; the server goes on */
+    SIO_LOG_ERROR = 3, /**< a failure */
+    SIO_LOG_OFF = 4,   /**< nothing is written (as a level for sio_log_set) */
 } sio_log_level;
 
 /**

@@ -1,4 +1,5 @@
-/* socketio/eio.h - the Engine.IO v4 server (with v3 for old clients when
+/** @file socketio/eio.h
+ * the Engine.IO v4 server (with v3 for old clients when
  * allowed): sessions over HTTP long-polling and WebSocket, the upgrade from
  * one to the other, and the heartbeat.
  *
@@ -18,15 +19,17 @@
 extern "C" {
 #endif
 
+/** The Engine.IO server. */
 typedef struct eio_server eio_server;
+/** One client session (its id is the handshake's sid). */
 typedef struct eio_socket eio_socket;
 /** A message encoded once for any number of sessions (refcounted). */
 typedef struct sio_rcbuf eio_msg;
 
 /** Transports, for eio_options.transports. */
 enum eio_transport {
-    EIO_TRANSPORT_POLLING = 1,
-    EIO_TRANSPORT_WEBSOCKET = 2,
+    EIO_TRANSPORT_POLLING = 1,   /**< HTTP long-polling */
+    EIO_TRANSPORT_WEBSOCKET = 2, /**< WebSocket */
 };
 
 /** Cross-origin settings of the polling transport (NULL origin: no CORS headers). */
@@ -57,9 +60,10 @@ typedef struct eio_options {
     const char *cookie;          /**< `cookie`: the cookie's name (e.g. "io"), NULL for none */
     int per_message_deflate;     /**< `perMessageDeflate` (default 0) */
     eio_allow_request_cb allow_request; /**< `allowRequest` */
-    void *allow_request_userdata;
+    void *allow_request_userdata;       /**< passed to allow_request */
 } eio_options;
 
+/** Fills `o` with the defaults listed in eio_options. */
 void eio_options_init(eio_options *o);
 
 /** What the server reports. */
@@ -93,12 +97,15 @@ size_t eio_server_sessions(const eio_server *s);
 /** Finds a session by id. */
 eio_socket *eio_server_find(const eio_server *s, const char *sid);
 
+/** The session id (sid). */
 const char *eio_socket_id(const eio_socket *s);
 /** "polling" or "websocket". */
 const char *eio_socket_transport(const eio_socket *s);
 /** 4, or 3 for an Engine.IO v3 client. */
 int eio_socket_protocol(const eio_socket *s);
+/** Sets the application's pointer for this session. */
 void eio_socket_set_userdata(eio_socket *s, void *userdata);
+/** The pointer set with eio_socket_set_userdata (NULL until then). */
 void *eio_socket_userdata(const eio_socket *s);
 /** Bytes queued for the session and not yet written. */
 size_t eio_socket_queued(const eio_socket *s);
@@ -118,6 +125,7 @@ eio_msg *eio_msg_new(const char *data, size_t len, int binary);
 eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, int binary);
 /** Queues a shared message on a session (takes its own reference). */
 int eio_send_msg(eio_socket *s, eio_msg *m);
+/** Drops the caller's reference to a shared message. */
 void eio_msg_release(eio_msg *m);
 /** Closes the session from the server side (reason "forced close"). */
 void eio_socket_close(eio_socket *s);

@@ -1,4 +1,5 @@
-/* socketio/http.h - the HTTP/1.1 server: listening, routing, requests,
+/** @file socketio/http.h
+ * the HTTP/1.1 server: listening, routing, requests,
  * responses, static files and the hand-over of upgraded connections.
  *
  * One server runs on one libuv loop. Handlers are plain callbacks; a handler
@@ -16,7 +17,9 @@
 extern "C" {
 #endif
 
+/** The HTTP/1.1 server ("the web app"). */
 typedef struct http_server http_server;
+/** One request and its response, from its handler until the response ends. */
 typedef struct http_req http_req;
 
 /** Limits and timeouts of the HTTP server; start from http_server_options_init(). */
@@ -70,13 +73,14 @@ void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata);
 
 /** Live counters. */
 typedef struct http_server_stats {
-    uint64_t connections_open;
-    uint64_t connections_total;
-    uint64_t requests_total;
+    uint64_t connections_open;     /**< HTTP connections open now (upgraded ones not counted) */
+    uint64_t connections_total;    /**< connections accepted so far */
+    uint64_t requests_total;       /**< requests handed to a handler so far */
     uint64_t connections_rejected; /**< closed at accept: max_connections reached */
     uint64_t timeouts;             /**< connections cut off by a head, body or idle timeout */
 } http_server_stats;
 
+/** Copies the server's counters into `out`. */
 void http_server_get_stats(const http_server *s, http_server_stats *out);
 
 /* ---- routing -------------------------------------------------------------- */
@@ -90,8 +94,8 @@ typedef struct http_route {
     const char *path;   /**< "/socket.io/" */
     int prefix;         /**< match every path starting with `path` */
     size_t max_body;    /**< body limit for this route; 0 for the server's default */
-    http_handler_cb handler;
-    void *userdata;
+    http_handler_cb handler; /**< called with each matching request */
+    void *userdata;          /**< passed to handler */
 } http_route;
 
 /**
@@ -102,6 +106,7 @@ int http_server_route(http_server *s, const http_route *route);
 
 /* ---- requests --------------------------------------------------------------- */
 
+/** The request method, e.g. "GET". */
 const char *http_req_method(const http_req *req);
 /** The request target as sent, e.g. "/socket.io/?EIO=4&transport=polling". */
 const char *http_req_target(const http_req *req);
@@ -135,6 +140,7 @@ http_server *http_req_server(const http_req *req);
  * handler that kept it must forget it.
  */
 typedef void (*http_abort_cb)(http_req *req, void *userdata);
+/** Sets the request's abort callback (one per request; a second call replaces it). */
 void http_req_on_abort(http_req *req, http_abort_cb cb, void *userdata);
 
 /* ---- responses -------------------------------------------------------------- */
@@ -154,8 +160,17 @@ int http_res_send(http_req *req, int status, const char *content_type, const cha
  * written (back-pressure). http_res_finish ends the response.
  */
 typedef void (*http_write_cb)(http_req *req, int status, void *userdata);
+/** Sends the head (status, headers, Content-Length: content_length). */
 int http_res_begin(http_req *req, uint64_t content_length);
+/**
+ * Sends a piece of the body. `data` is not copied: it must stay valid until
+ * `cb` runs. Writing past the announced length is SIO_EINVAL.
+ */
 int http_res_write(http_req *req, const void *data, size_t len, http_write_cb cb, void *userdata);
+/**
+ * Ends a streamed response and frees the request; a body shorter than
+ * announced closes the connection after it.
+ */
 int http_res_finish(http_req *req);
 
 /**
@@ -170,6 +185,7 @@ uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_
 
 /* ---- static files ------------------------------------------------------------ */
 
+/** Options of http_server_static (NULL for the defaults). */
 typedef struct http_static_options {
     const char *cache_control; /**< default "public, max-age=0" */
     const char *index;         /**< file served for a directory (default "index.html") */

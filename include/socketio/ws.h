@@ -1,4 +1,5 @@
-/* socketio/ws.h - WebSocket connections (RFC 6455, permessage-deflate RFC 7692)
+/** @file socketio/ws.h
+ * WebSocket connections (RFC 6455, permessage-deflate RFC 7692)
  * on connections upgraded from the HTTP server.
  *
  * A ws_server holds what all its connections share: limits, the timer wheel
@@ -17,7 +18,9 @@
 extern "C" {
 #endif
 
+/** A WebSocket context: limits and write batching shared by its connections. */
 typedef struct ws_server ws_server;
+/** One WebSocket connection. */
 typedef struct ws_conn ws_conn;
 /** An encoded, refcounted server frame (see ws_frame_new). */
 typedef struct sio_rcbuf ws_frame;
@@ -32,9 +35,10 @@ typedef struct ws_options {
     size_t deflate_threshold;  /**< messages shorter than this go uncompressed (1024) */
     /** Picks a subprotocol from the client's Sec-WebSocket-Protocol list, or NULL for none. */
     const char *(*select_subprotocol)(const char *offered, void *userdata);
-    void *subprotocol_userdata;
+    void *subprotocol_userdata; /**< passed to select_subprotocol */
 } ws_options;
 
+/** Fills `o` with the defaults listed in ws_options. */
 void ws_options_init(ws_options *o);
 
 /** What a connection reports. Each callback may call any ws_* function on the connection. */
@@ -79,9 +83,11 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
 /** Starts delivering messages (including bytes that came with the handshake). */
 void ws_conn_start(ws_conn *c);
 
+/** Sets the userdata passed to the callbacks (first set by ws_accept). */
 void ws_conn_set_userdata(ws_conn *c, void *userdata);
 /** Replaces the callbacks (the table must outlive the connection). */
 void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb);
+/** The connection's userdata. */
 void *ws_conn_userdata(const ws_conn *c);
 /** Bytes queued or being written. */
 size_t ws_conn_queued(const ws_conn *c);
