@@ -8,7 +8,8 @@
  *
  * Flags: --port N, --ping-interval MS, --ping-timeout MS,
  * --max-http-buffer-size BYTES, --eio3 (also accept Engine.IO v3 clients),
- * --transports polling|websocket|both.
+ * --transports polling|websocket|both, --forbid-header NAME (refuse handshakes
+ * carrying that header with 403, through eio_options.allow_request).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
 #include "socketio.h"
@@ -25,6 +26,11 @@ static void echo_message(eio_socket *s, const char *data, size_t len, int binary
     eio_send(s, data, len, binary);
 }
 
+/* allow_request: refuses a handshake that carries the header named by ud */
+static int forbid_header(const http_req *req, void *ud) {
+    return http_req_header(req, ud) != NULL;
+}
+
 static void on_closed(void *ud) {
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
@@ -39,13 +45,15 @@ static void on_signal(uv_signal_t *s, int signum) {
 static void usage(FILE *f) {
     fprintf(f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
                "                       [--max-http-buffer-size BYTES] [--eio3]\n"
-               "                       [--transports polling|websocket|both]\n");
+               "                       [--transports polling|websocket|both]\n"
+               "                       [--forbid-header NAME]\n");
 }
 
 int main(int argc, char **argv) {
     int port = 3000, eio3 = 0, transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
     uint32_t ping_interval = 300, ping_timeout = 200;
     size_t max_buffer = 1000000;
+    const char *forbidden = NULL;
     static const struct option long_opts[] = {
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
@@ -53,6 +61,7 @@ int main(int argc, char **argv) {
         {"max-http-buffer-size", required_argument, 0, 'm'},
         {"eio3", no_argument, 0, '3'},
         {"transports", required_argument, 0, 'T'},
+        {"forbid-header", required_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -69,6 +78,7 @@ int main(int argc, char **argv) {
                          : !strcmp(optarg, "websocket") ? EIO_TRANSPORT_WEBSOCKET
                                                         : EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
             break;
+        case 'f': forbidden = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -89,6 +99,10 @@ int main(int argc, char **argv) {
     eo.allow_eio3 = eio3;
     eo.transports = transports;
     eo.cors.origin = "*";
+    if (forbidden) {
+        eo.allow_request = forbid_header;
+        eo.allow_request_userdata = (void *)forbidden;
+    }
     eio_callbacks ecb = {.on_message = echo_message};
     eio_server *eio = eio_server_new(loop, &eo, &ecb, NULL);
     eio_server_attach(eio, http);

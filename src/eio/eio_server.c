@@ -132,6 +132,14 @@ static eio_msg *control_msg(const char *text) {
     return f;
 }
 
+/* A control packet with data, e.g. the v3 pong "3probe" answering "2probe". */
+static eio_msg *control_msg_data(char type, const char *data, size_t len) {
+    ws_iov parts[2] = {{&type, 1}, {data, len}};
+    sio_rcbuf *f = ws_frame_encodev(WS_OP_TEXT, 0, parts, 2);
+    if (f) f->flags = (uint32_t)(f->len - 1 - len);
+    return f;
+}
+
 /* ---- session lifetime -------------------------------------------------------------------- */
 
 static void server_maybe_done(eio_server *srv);
@@ -351,7 +359,16 @@ static int session_packet(eio_socket *s, const eio_packet *p) {
         break;
     case EIO_PING:
         if (s->protocol == 3) {
-            session_send(s, srv->m_pong);
+            /* v3: the client pings, and the pong carries the ping's data */
+            if (p->len == 0 || p->binary) {
+                session_send(s, srv->m_pong);
+            } else {
+                eio_msg *m = control_msg_data('3', p->data, p->len);
+                if (m) {
+                    session_send(s, m);
+                    sio_rcbuf_unref(m);
+                }
+            }
             hb_arm(s);
         }
         break;
@@ -421,15 +438,20 @@ static void polling_get(eio_socket *s, http_req *req) {
     if (s->qlen) session_mark_dirty(s); /* answered at the end of this iteration */
 }
 
+/* A POST over maxHttpBufferSize never reaches polling_post: the HTTP layer
+ * refuses it with 413 (the route's max_body), and tells us here so that the
+ * session ends too, as with the reference server. */
+static void body_too_large(http_req *req, void *ud) {
+    eio_server *srv = ud;
+    const char *sid = http_req_query(req, "sid");
+    eio_socket *s = sid ? sio_map_get(&srv->sessions, sid, strlen(sid)) : NULL;
+    if (s && s->transport == T_POLLING) session_close(s, "transport error");
+}
+
 static void polling_post(eio_socket *s, http_req *req) {
     eio_server *srv = s->srv;
     size_t len;
     const char *body = http_req_body(req, &len);
-    if (len > srv->opts.max_http_buffer_size) {
-        send_error(srv, req, EIO_ERR_BAD_REQUEST);
-        session_close(s, "transport error");
-        return;
-    }
     /* the decoder writes base64 binary in place: work on the request's own buffer */
     char *data = (char *)body;
     const char *ct = http_req_header(req, "content-type");
@@ -773,6 +795,11 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     ws_options wo;
     ws_options_init(&wo);
     wo.max_message_size = srv->opts.max_http_buffer_size;
+    /* The slow-reader limit must leave room for a few of the largest messages:
+     * libuv reads up to 2 MiB from a socket per loop iteration, so an echo of
+     * two max-size messages can be queued before the first writev. */
+    if (wo.max_queue_bytes < 4 * srv->opts.max_http_buffer_size)
+        wo.max_queue_bytes = 4 * srv->opts.max_http_buffer_size;
     wo.permessage_deflate = srv->opts.per_message_deflate;
     srv->ws = ws_server_new(loop, &wo);
     srv->m_ping = control_msg("2");
@@ -801,9 +828,10 @@ int eio_server_attach(eio_server *srv, http_server *http) {
     http_route r = {.method = NULL,
                     .path = srv->path,
                     .prefix = 1,
-                    .max_body = srv->opts.max_http_buffer_size + 1024,
+                    .max_body = srv->opts.max_http_buffer_size,
                     .handler = eio_handle,
-                    .userdata = srv};
+                    .userdata = srv,
+                    .on_too_large = body_too_large};
     int rc = http_server_route(http, &r);
     if (rc) return rc;
     return http_server_on_shutdown(http, on_http_shutdown, srv);
