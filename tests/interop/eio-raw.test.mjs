@@ -12,7 +12,8 @@ const PING_INTERVAL = 10000;
 const PING_TIMEOUT = 5000;
 const MAX = 1000;
 let srv; // long heartbeat (no test has to pong), maxHttpBufferSize 1000, --forbid-header
-let fast; // pingInterval 100, pingTimeout 100
+let fast; // pingInterval 100, pingTimeout 100: for ping timeouts
+let beat; // pingInterval 100, pingTimeout 1000: frequent pings, but a late pong on a loaded machine is fine
 
 before(async () => {
   srv = await startServer('sio-test-server', [
@@ -20,13 +21,16 @@ before(async () => {
     '--max-http-buffer-size', String(MAX), '--forbid-header', 'x-forbidden',
   ]);
   fast = await startServer('sio-test-server', ['--ping-interval', '100', '--ping-timeout', '100']);
+  beat = await startServer('sio-test-server', ['--ping-interval', '100', '--ping-timeout', '1000']);
 });
 
 after(async () => {
   const a = await srv.stop();
   const b = await fast.stop();
+  const c = await beat.stop();
   assert.equal(a.code, 0, 'server exits cleanly (and leak-free under ASan)');
   assert.equal(b.code, 0, 'fast-ping server exits cleanly (and leak-free under ASan)');
+  assert.equal(c.code, 0, 'heartbeat server exits cleanly (and leak-free under ASan)');
 });
 
 const ERRORS = {
@@ -388,32 +392,33 @@ test('transport close: a dropped websocket or a dropped waiting GET ends the ses
 // ---- heartbeat --------------------------------------------------------------------------------
 
 test('heartbeat (polling): "2" every pingInterval; answering "3" keeps the session', async () => {
-  const { open, sid } = await handshake(fast.port);
+  const { open, sid } = await handshake(beat.port);
   assert.equal(open.pingInterval, 100);
-  assert.equal(open.pingTimeout, 100);
-  const c = await HttpConn.open(fast.port);
+  assert.equal(open.pingTimeout, 1000);
+  const c = await HttpConn.open(beat.port);
+  const N = 14; // 1.4 s or more: longer than pingInterval + pingTimeout
   const t0 = Date.now();
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < N; i++) {
     const g = await c.send('GET', pollQuery(sid));
     assert.equal(g.body, '2', `ping ${i}`);
-    assert.equal((await post(fast.port, sid, '3')).body, 'ok');
+    assert.equal((await post(beat.port, sid, '3')).body, 'ok');
   }
   const elapsed = Date.now() - t0;
-  // the server never pings early: 8 pings take at least 8 intervals (minus timer slack)
-  assert.ok(elapsed >= 8 * 100 - 40, `8 pings in ${elapsed} ms`);
-  assert.equal((await post(fast.port, sid, '4alive')).body, 'ok');
+  // the server never pings early: N pings take at least N intervals (minus timer slack)
+  assert.ok(elapsed >= N * 100 - 40, `${N} pings in ${elapsed} ms`);
+  assert.equal((await post(beat.port, sid, '4alive')).body, 'ok');
   const g = await c.send('GET', pollQuery(sid));
   assert.ok(g.body === '4alive' || g.body === `2${SEP}4alive` || g.body === `4alive${SEP}2`,
     `the session still echoes: ${JSON.stringify(g.body)}`);
-  await post(fast.port, sid, '1');
+  await post(beat.port, sid, '1');
   c.close();
 });
 
 test('heartbeat (websocket): "2" every pingInterval; answering "3" keeps the session', async () => {
-  const ws = await WsPeer.open(fast.port, 'EIO=4&transport=websocket');
+  const ws = await WsPeer.open(beat.port, 'EIO=4&transport=websocket');
   await ws.next();
-  for (let i = 0; i < 8; i++) {
-    assert.equal(await ws.next(2000), '2', `ping ${i}`);
+  for (let i = 0; i < 14; i++) {
+    assert.equal(await ws.next(3000), '2', `ping ${i}`);
     ws.send('3');
   }
   ws.send('4alive');
@@ -514,4 +519,32 @@ test('a failed probe leaves the session on polling', async () => {
   await sleep(50);
   assert.ok(await alive(srv.port, sid), 'a dropped probe does not end the session');
   await post(srv.port, sid, '1');
+});
+
+// ---- websocket transport details ---------------------------------------------------------------------
+
+test('websocket: a fragmented message is one packet; a ping frame in between is answered', async () => {
+  const ws = await WsPeer.open(srv.port, 'EIO=4&transport=websocket');
+  await ws.next();
+  let pongs = 0;
+  ws.ws.on('pong', () => { pongs++; });
+  ws.ws.send('4frag', { fin: false });
+  ws.ws.ping('x');
+  ws.ws.send('mented ✓', { fin: true });
+  assert.equal(await ws.next(), '4fragmented ✓');
+  assert.equal(pongs, 1, 'the control frame between fragments was answered');
+  ws.close();
+  await ws.waitClose();
+});
+
+test('websocket: an unknown packet type or invalid UTF-8 ends the session', async () => {
+  for (const [what, bad] of [['packet type 9', '9nine'], ['an empty text frame', ''],
+    ['invalid UTF-8', Buffer.from([0x34, 0xc3, 0x28])]]) {
+    const ws = await WsPeer.open(srv.port, 'EIO=4&transport=websocket');
+    const sid = JSON.parse((await ws.next()).slice(1)).sid;
+    ws.ws.send(bad, { binary: false });
+    const closed = await ws.waitClose();
+    assert.ok(closed.code === 1000 || closed.code === 1007, `${what}: closed with ${closed.code}`);
+    assertError(await once(srv.port, 'GET', pollQuery(sid)), 1, `${what}: the session is gone`);
+  }
 });

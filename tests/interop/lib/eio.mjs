@@ -18,6 +18,7 @@ export class HttpConn {
     c.port = port;
     c.socket = await connect(port);
     c.reader = new ResponseReader(c.socket);
+    c.lastUsed = Date.now();
     return c;
   }
   // Sends the request and returns a promise of its response (null if the connection closed).
@@ -26,8 +27,13 @@ export class HttpConn {
     let head = `${method} ${PATH}?${query} HTTP/1.1\r\nHost: 127.0.0.1:${this.port}\r\n`;
     for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
     if (buf) head += `Content-Length: ${buf.length}\r\n`;
+    const idle = Date.now() - this.lastUsed;
     this.socket.write(buf ? Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), buf]) : head + '\r\n');
-    return this.reader.next(timeoutMs);
+    return this.reader.next(timeoutMs).then((res) => {
+      this.lastUsed = Date.now();
+      if (res === null) this.lastClose = `closed after ${idle} ms idle and ${Date.now() - this.lastUsed} ms waiting`;
+      return res;
+    });
   }
   get closed() {
     return this.reader.closed;
