@@ -23,6 +23,7 @@
 #include "util/timer_wheel.h"
 #include "ws/ws_frame.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -460,7 +461,10 @@ static void polling_post(eio_socket *s, http_req *req) {
         fmt = ct && strncasecmp(ct, "application/octet-stream", 24) == 0 ? EIO_PAYLOAD_V3_BINARY
                                                                          : EIO_PAYLOAD_V3_TEXT;
     eio_payload_iter it;
-    eio_payload_iter_init(&it, fmt, data, len, 0);
+    /* No packet-count limit beyond the body's: engine.io-client puts everything
+     * buffered into one POST (up to maxPayload bytes), which can be thousands
+     * of small packets, and each packet takes at least one byte anyway. */
+    eio_payload_iter_init(&it, fmt, data, len, len < UINT_MAX ? (unsigned)len + 1 : UINT_MAX);
     eio_packet p;
     int r;
     s->busy++;

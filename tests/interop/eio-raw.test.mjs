@@ -258,6 +258,20 @@ test('POST: several packets joined by \\x1e, text and "b" + base64 binary; one G
   await post(srv.port, sid, '1');
 });
 
+test('POST: a payload of 5,000 packets (the body limit is the only limit on their number)', async () => {
+  const big = await startServer('sio-test-server', ['--ping-interval', '10000', '--ping-timeout', '10000']);
+  try {
+    const { sid } = await handshake(big.port);
+    const packets = Array.from({ length: 5000 }, (_, i) => (i % 2 ? '6' : `4${i}`));
+    assert.equal((await post(big.port, sid, packets.join(SEP))).body, 'ok');
+    const g = await once(big.port, 'GET', pollQuery(sid));
+    assert.equal(g.body, packets.filter((p) => p !== '6').join(SEP));
+    await post(big.port, sid, '1');
+  } finally {
+    assert.equal((await big.stop()).code, 0);
+  }
+});
+
 test('a waiting GET is answered when a message comes, with everything queued in that turn', async () => {
   const { sid } = await handshake(srv.port);
   const c = await HttpConn.open(srv.port);

@@ -113,6 +113,16 @@ test('v3 client, polling then upgrade: 100 messages in order across the upgrade'
   await close(s);
 });
 
+test('v3 client, polling: 3,000 messages sent at once all echo in order', async () => {
+  const s = await open(srv.url, { transports: ['polling'] });
+  const N = 3000;
+  for (let i = 0; i < N; i++) s.send(`p${i}`);
+  await until(() => s.got.length >= N || s.closeReason, 'every echo');
+  assert.equal(s.closeReason, null, 'the session stays open');
+  assert.deepEqual(s.got, Array.from({ length: N }, (_, i) => `p${i}`));
+  await close(s);
+});
+
 test('v3 client: pings keep the session (interval 100 ms, timeout 1000 ms)', async () => {
   const clients = await Promise.all([open(beat.url, { transports: ['polling'] }),
     open(beat.url, { transports: ['websocket'] }), open(beat.url)]);

@@ -180,6 +180,16 @@ test('messages sent steadily while the upgrade is in flight arrive once each, in
   await close(s);
 });
 
+test('polling: 3,000 messages sent at once (one POST of thousands of packets) all echo in order', async () => {
+  const s = await open(srv.url, { transports: ['polling'] });
+  const N = 3000;
+  for (let i = 0; i < N; i++) s.send(`p${i}`);
+  await until(() => s.got.length >= N || s.closeReason, 'every echo');
+  assert.equal(s.closeReason, null, 'the session stays open');
+  assert.deepEqual(s.got, Array.from({ length: N }, (_, i) => `p${i}`));
+  await close(s);
+});
+
 test('large messages near maxHttpBufferSize, over polling and websocket', async () => {
   // polling: the limit applies to the POST body: "4" + text, or "b" + base64 for binary
   const text = 'é'.repeat((MAX - 100) / 2); // multi-byte: MAX - 100 bytes of UTF-8
