@@ -516,6 +516,17 @@ test('upgrade with no GET waiting: the queued echo goes out on the websocket, th
   await ws.waitClose();
 });
 
+test('a ping timeout during the upgrade probe closes the probe and the session', async () => {
+  const { sid } = await handshake(fast.port);
+  const ws = await WsPeer.open(fast.port, `EIO=4&transport=websocket&sid=${sid}`);
+  ws.send('2probe');
+  assert.equal(await ws.next(), '3probe');
+  // no "5", no pong: the ping waits in the polling queue and times out
+  const closed = await ws.waitClose(5000);
+  assert.equal(closed.code, 1000);
+  assertError(await once(fast.port, 'GET', pollQuery(sid)), 1, 'the session is gone');
+});
+
 test('a failed probe leaves the session on polling', async () => {
   const { sid } = await handshake(srv.port);
   const ws = await WsPeer.open(srv.port, `EIO=4&transport=websocket&sid=${sid}`);
