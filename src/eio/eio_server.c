@@ -31,6 +31,8 @@
 enum { T_POLLING = 0, T_WEBSOCKET = 1 };
 enum { S_OPEN = 0, S_CLOSED = 1 };
 enum { HB_INTERVAL = 0, HB_WAIT_PONG = 1 };
+/* upgrade states: no probe; a probe websocket is open; its "2probe" was answered */
+enum { UP_NONE = 0, UP_PROBING = 1, UP_PROBED = 2 };
 
 /* eio_msg flags (sio_rcbuf.flags): frame header length, binary bit */
 #define MSG_HDR(m) ((m)->flags & 0xff)
@@ -436,6 +438,13 @@ static void polling_get(eio_socket *s, http_req *req) {
     }
     s->poll = req;
     http_req_on_abort(req, poll_aborted, s);
+    /* Once the probe is answered the client pauses polling, which waits for its
+     * GET to come back: a GET that arrives after the probe's noop (the client
+     * polled again before reading "3probe") gets a noop too, at once, rather
+     * than at the next ping (never, for a v3 client, whose pings wait for the
+     * upgrade: the session would time out). */
+    if (s->upgrading == UP_PROBED && !s->qlen)
+        queue_push(s, s->srv->m_noop, MSG_HDR(s->srv->m_noop), 0);
     if (s->qlen) session_mark_dirty(s); /* answered at the end of this iteration */
 }
 
@@ -517,7 +526,7 @@ static void upgrade_timeout(sio_timer *t) {
     ws_conn_set_userdata(s->probe, NULL);
     ws_close(s->probe, 1000, "upgrade timeout");
     s->probe = NULL;
-    s->upgrading = 0;
+    s->upgrading = UP_NONE;
 }
 
 static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
@@ -526,15 +535,19 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     eio_server *srv = s->srv;
     if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
         ws_send_frame(c, srv->m_probe);
-        /* release a waiting GET so the client can pause polling */
-        queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
-        if (s->poll) session_mark_dirty(s);
+        s->upgrading = UP_PROBED;
+        /* release a waiting GET so the client can pause polling (a later GET
+         * is released by polling_get) */
+        if (s->poll) {
+            queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
+            session_mark_dirty(s);
+        }
         return;
     }
     if (!binary && len == 1 && data[0] == '5') {
         sio_timer_stop(&srv->wheel, &s->up_timer);
         s->probe = NULL;
-        s->upgrading = 0;
+        s->upgrading = UP_NONE;
         s->transport = T_WEBSOCKET;
         s->ws = c;
         ws_conn_set_callbacks(c, &ws_transport_cb);
@@ -559,7 +572,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     ws_conn_set_userdata(c, NULL);
     ws_close(c, 1002, "unexpected packet during upgrade");
     s->probe = NULL;
-    s->upgrading = 0;
+    s->upgrading = UP_NONE;
     sio_timer_stop(&srv->wheel, &s->up_timer);
 }
 
@@ -567,7 +580,7 @@ static void ws_probe_close(ws_conn *c, int code, const char *reason, void *ud) {
     eio_socket *s = ud;
     if (!s) return;
     s->probe = NULL;
-    s->upgrading = 0;
+    s->upgrading = UP_NONE;
     sio_timer_stop(&s->srv->wheel, &s->up_timer);
 }
 
@@ -731,7 +744,7 @@ static void eio_handle(http_req *req, void *ud) {
             ws_conn *c = ws_accept(srv->ws, req, &ws_probe_cb, s);
             if (!c) return;
             s->probe = c;
-            s->upgrading = 1;
+            s->upgrading = UP_PROBING;
             sio_timer_start(&srv->wheel, &s->up_timer, srv->opts.upgrade_timeout, upgrade_timeout);
             ws_conn_start(c);
             return;

@@ -13,7 +13,7 @@ const PING_TIMEOUT = 5000;
 const MAX = 1000;
 let srv; // long heartbeat (no test has to pong), maxHttpBufferSize 1000, --forbid-header
 let fast; // pingInterval 100, pingTimeout 100: for ping timeouts
-let beat; // pingInterval 100, pingTimeout 1000: frequent pings, but a late pong on a loaded machine is fine
+let beat; // pingInterval 100, pingTimeout 2000: frequent pings, but a late pong on a loaded machine is fine
 
 before(async () => {
   srv = await startServer('sio-test-server', [
@@ -21,7 +21,7 @@ before(async () => {
     '--max-http-buffer-size', String(MAX), '--forbid-header', 'x-forbidden',
   ]);
   fast = await startServer('sio-test-server', ['--ping-interval', '100', '--ping-timeout', '100']);
-  beat = await startServer('sio-test-server', ['--ping-interval', '100', '--ping-timeout', '1000']);
+  beat = await startServer('sio-test-server', ['--ping-interval', '100', '--ping-timeout', '2000']);
 });
 
 after(async () => {
@@ -408,9 +408,9 @@ test('transport close: a dropped websocket or a dropped waiting GET ends the ses
 test('heartbeat (polling): "2" every pingInterval; answering "3" keeps the session', async () => {
   const { open, sid } = await handshake(beat.port);
   assert.equal(open.pingInterval, 100);
-  assert.equal(open.pingTimeout, 1000);
+  assert.equal(open.pingTimeout, 2000);
   const c = await HttpConn.open(beat.port);
-  const N = 14; // 1.4 s or more: longer than pingInterval + pingTimeout
+  const N = 22; // 2.2 s or more: longer than pingInterval + pingTimeout
   const t0 = Date.now();
   for (let i = 0; i < N; i++) {
     const g = await c.send('GET', pollQuery(sid));
@@ -431,7 +431,7 @@ test('heartbeat (polling): "2" every pingInterval; answering "3" keeps the sessi
 test('heartbeat (websocket): "2" every pingInterval; answering "3" keeps the session', async () => {
   const ws = await WsPeer.open(beat.port, 'EIO=4&transport=websocket');
   await ws.next();
-  for (let i = 0; i < 14; i++) {
+  for (let i = 0; i < 22; i++) { // longer than pingInterval + pingTimeout
     assert.equal(await ws.next(3000), '2', `ping ${i}`);
     ws.send('3');
   }
@@ -446,8 +446,10 @@ test('ping timeout: unanswered pings end the session (polling and websocket)', a
   let { sid } = await handshake(fast.port);
   const c = await HttpConn.open(fast.port);
   assert.equal((await c.send('GET', pollQuery(sid))).body, '2');
-  const r = await c.send('GET', pollQuery(sid)); // no pong: released by the close
-  assert.equal(r.body, '1', 'the waiting GET gets a close packet on ping timeout');
+  // no pong: this GET waits and is released by the close packet (or, if a loaded
+  // machine delays it past the 100 ms timeout, finds the session gone)
+  const r = await c.send('GET', pollQuery(sid));
+  assert.ok(r.body === '1' || r.body === ERRORS[1], `after an unanswered ping: ${r.body}`);
   assertError(await c.send('GET', pollQuery(sid)), 1, 'after the ping timeout');
   c.close();
 
@@ -499,6 +501,29 @@ test('upgrade by hand: 2probe -> 3probe, the waiting GET gets "6", then "5" move
   ws.send('1');
   await ws.waitClose();
   assertError(await once(srv.port, 'GET', pollQuery(sid)), 1, 'closed by the close packet on the websocket');
+  a.close();
+});
+
+test('upgrade: a GET that comes after the probe is released at once, so the client can pause', async () => {
+  // a client that polls again before it reads "3probe" (the race engine.io-client
+  // runs into): its new GET must not wait for the next ping to be released
+  const { sid } = await handshake(srv.port);
+  const a = await HttpConn.open(srv.port);
+  const first = a.send('GET', pollQuery(sid));
+  await sleep(50);
+  const ws = await WsPeer.open(srv.port, `EIO=4&transport=websocket&sid=${sid}`);
+  ws.send('2probe');
+  assert.equal((await first).body, '6');
+  const t0 = Date.now();
+  const second = await a.send('GET', pollQuery(sid), { timeoutMs: PING_INTERVAL / 2 });
+  assert.equal(second.body, '6', 'the GET that came during the probe gets a noop');
+  assert.ok(Date.now() - t0 < PING_INTERVAL / 2, 'without waiting for a ping');
+  assert.equal(await ws.next(), '3probe');
+  ws.send('5');
+  ws.send('4done');
+  assert.equal(await ws.next(), '4done');
+  ws.send('1');
+  await ws.waitClose();
   a.close();
 });
 

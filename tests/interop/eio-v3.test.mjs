@@ -14,12 +14,12 @@ const require = createRequire(import.meta.url);
 const eio3 = require('socket.io-client-v2/node_modules/engine.io-client');
 
 let srv; // --eio3, long heartbeat
-let beat; // --eio3, pingInterval 100, pingTimeout 1000 (v3: a session ends 1.1 s after the last ping)
+let beat; // --eio3, pingInterval 100, pingTimeout 2000 (v3: a session ends 2.1 s after the last ping)
 let v4only; // no --eio3
 
 before(async () => {
   srv = await startServer('sio-test-server', ['--eio3', '--ping-interval', '10000', '--ping-timeout', '5000']);
-  beat = await startServer('sio-test-server', ['--eio3', '--ping-interval', '100', '--ping-timeout', '1000']);
+  beat = await startServer('sio-test-server', ['--eio3', '--ping-interval', '100', '--ping-timeout', '2000']);
   v4only = await startServer('sio-test-server', []);
 });
 
@@ -123,10 +123,23 @@ test('v3 client, polling: 3,000 messages sent at once all echo in order', async 
   await close(s);
 });
 
-test('v3 client: pings keep the session (interval 100 ms, timeout 1000 ms)', async () => {
+test('v3 client: upgrades reliably (20 sessions in a row; the client cannot ping while it upgrades)', async () => {
+  for (let i = 0; i < 20; i++) {
+    const s = await open(beat.url);
+    let upgraded = false;
+    s.on('upgrade', () => { upgraded = true; });
+    await until(() => upgraded || s.closeReason, `upgrade ${i}`, 10000);
+    assert.equal(s.closeReason, null, `session ${i} stays open`);
+    s.send(`u${i}`);
+    await until(() => s.got.includes(`u${i}`), `echo ${i}`);
+    await close(s);
+  }
+});
+
+test('v3 client: pings keep the session (interval 100 ms, timeout 2000 ms)', async () => {
   const clients = await Promise.all([open(beat.url, { transports: ['polling'] }),
     open(beat.url, { transports: ['websocket'] }), open(beat.url)]);
-  await sleep(1500); // longer than interval + timeout: the client's pings keep the sessions
+  await sleep(2500); // longer than interval + timeout: the client's pings keep the sessions
   for (const c of clients) {
     assert.equal(c.closeReason, null, `closed: ${c.closeReason}`);
     assert.equal(c.readyState, 'open');
@@ -243,7 +256,7 @@ test('v3 websocket: binary frames start with the type byte; the client pings, th
 test('v3 heartbeat: the server answers "2" with "3" and drops a session that stops pinging', async () => {
   const { sid } = await handshake3(beat.port);
   const c = await HttpConn.open(beat.port);
-  for (let i = 0; i < 15; i++) { // 1.2 s or more: longer than interval + timeout
+  for (let i = 0; i < 25; i++) { // 2.2 s or more: longer than interval + timeout
     assert.equal((await c.send('POST', q3(sid), { body: '1:2' })).body, 'ok');
     assert.equal((await c.send('GET', q3(sid))).body, '1:3', `pong ${i}`);
     await sleep(80);

@@ -12,13 +12,13 @@ const MAX = 1000000; // the server's --max-http-buffer-size (its default)
 // A long heartbeat, so that a busy machine (sanitizers, parallel tests) never
 // turns a late pong into a ping timeout; the heartbeat test has its own server.
 let srv;
-// pingInterval 100 with a pingTimeout of 1000: pings come often, but a pong
+// pingInterval 100 with a pingTimeout of 2000: pings come often, but a pong
 // delayed by a loaded machine does not end the session
 let beat;
 
 before(async () => {
   srv = await startServer('sio-test-server', ['--ping-interval', '10000', '--ping-timeout', '10000']);
-  beat = await startServer('sio-test-server', ['--ping-interval', '100', '--ping-timeout', '1000']);
+  beat = await startServer('sio-test-server', ['--ping-interval', '100', '--ping-timeout', '2000']);
 });
 
 after(async () => {
@@ -235,7 +235,7 @@ test('a message over maxHttpBufferSize closes the session (websocket and polling
   assert.match(p.closeReason, /error|close/);
 });
 
-test('heartbeat: clients answer pings and stay connected (interval 100 ms, timeout 1000 ms)', async () => {
+test('heartbeat: clients answer pings and stay connected (interval 100 ms, timeout 2000 ms)', async () => {
   const clients = await Promise.all([
     open(beat.url, { transports: ['polling'] }),
     open(beat.url, { transports: ['websocket'] }),
@@ -243,9 +243,9 @@ test('heartbeat: clients answer pings and stay connected (interval 100 ms, timeo
   ]);
   const pings = clients.map(() => 0);
   clients.forEach((c, i) => c.on('ping', () => { pings[i]++; }));
-  await sleep(1500); // longer than pingInterval + pingTimeout: the pongs keep the sessions
+  await sleep(2500); // longer than pingInterval + pingTimeout: the pongs keep the sessions
   for (let i = 0; i < clients.length; i++) {
-    assert.equal(clients[i].readyState, 'open', `client ${i} still open after 15 intervals`);
+    assert.equal(clients[i].readyState, 'open', `client ${i} still open after 25 intervals`);
     assert.equal(clients[i].closeReason, null);
     assert.ok(pings[i] >= 3, `client ${i} got pings (${pings[i]})`);
   }
