@@ -20,7 +20,8 @@
  *
  * Flags: --port N, --ping-interval MS, --ping-timeout MS,
  * --max-http-buffer-size BYTES, --eio3 (also accept Engine.IO v3 clients),
- * --transports polling|websocket|both.
+ * --transports polling|websocket|both, --forbid-header NAME (refuse handshakes
+ * carrying that header with 403, through eio_options.allow_request).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
 #include "socketio.h"
@@ -102,6 +103,11 @@ static void chat_bin_echo(sio_socket *s, sio_event *ev, void *ud) {
     sio_event_ack(ev, args);
 }
 
+/* allow_request: refuses a handshake that carries the header named by ud */
+static int forbid_header(const http_req *req, void *ud) {
+    return http_req_header(req, ud) != NULL;
+}
+
 static void on_closed(void *ud) {
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
@@ -116,13 +122,15 @@ static void on_signal(uv_signal_t *s, int signum) {
 static void usage(FILE *f) {
     fprintf(f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
                "                       [--max-http-buffer-size BYTES] [--eio3] [--connect-timeout MS]\n"
-               "                       [--transports polling|websocket|both]\n");
+               "                       [--transports polling|websocket|both]\n"
+               "                       [--forbid-header NAME]\n");
 }
 
 int main(int argc, char **argv) {
     int port = 3000, eio3 = 0, transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
     uint32_t ping_interval = 300, ping_timeout = 200, connect_timeout = 1000;
     size_t max_buffer = 1000000;
+    const char *forbidden = NULL;
     static const struct option long_opts[] = {
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
@@ -131,6 +139,7 @@ int main(int argc, char **argv) {
         {"eio3", no_argument, 0, '3'},
         {"connect-timeout", required_argument, 0, 'c'},
         {"transports", required_argument, 0, 'T'},
+        {"forbid-header", required_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -148,6 +157,7 @@ int main(int argc, char **argv) {
                          : !strcmp(optarg, "websocket") ? EIO_TRANSPORT_WEBSOCKET
                                                         : EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
             break;
+        case 'f': forbidden = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -168,6 +178,10 @@ int main(int argc, char **argv) {
     eo.allow_eio3 = eio3;
     eo.transports = transports;
     eo.cors.origin = "*";
+    if (forbidden) {
+        eo.allow_request = forbid_header;
+        eo.allow_request_userdata = (void *)forbidden;
+    }
     eio_callbacks ecb = {.on_message = echo_message};
     eio_server *eio = eio_server_new(loop, &eo, &ecb, NULL);
     eio_server_attach(eio, http);

@@ -96,6 +96,13 @@ typedef struct http_route {
     size_t max_body;    /**< body limit for this route; 0 for the server's default */
     http_handler_cb handler; /**< called with each matching request */
     void *userdata;          /**< passed to handler */
+    /**
+     * Optional: told of a request refused with 413 because its body is over
+     * max_body (its head is complete, so query and headers can be read). It
+     * must not answer the request: the server sends the 413 and closes the
+     * connection when it returns. Engine.IO uses it to end the session.
+     */
+    http_handler_cb on_too_large;
 } http_route;
 
 /**

@@ -23,6 +23,7 @@
 #include "util/timer_wheel.h"
 #include "ws/ws_frame.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,8 @@
 enum { T_POLLING = 0, T_WEBSOCKET = 1 };
 enum { S_OPEN = 0, S_CLOSED = 1 };
 enum { HB_INTERVAL = 0, HB_WAIT_PONG = 1 };
+/* upgrade states: no probe; a probe websocket is open; its "2probe" was answered */
+enum { UP_NONE = 0, UP_PROBING = 1, UP_PROBED = 2 };
 
 /* eio_msg flags (sio_rcbuf.flags): frame header length, binary bit */
 #define MSG_HDR(m) ((m)->flags & 0xff)
@@ -50,7 +53,6 @@ struct eio_socket {
     uint8_t hb;
     uint8_t dirty;
     uint8_t upgrading;
-    uint8_t probed; /* "3probe" was sent on the websocket being upgraded to */
     uint8_t b64;    /* v3 polling client that cannot take binary payloads */
     uint8_t busy;
     sio_timer hb_timer;
@@ -130,6 +132,14 @@ static eio_msg *control_msg(const char *text) {
     size_t len = strlen(text);
     sio_rcbuf *f = ws_frame_encode(WS_OP_TEXT, text, len);
     if (f) f->flags = (uint32_t)(f->len - len);
+    return f;
+}
+
+/* A control packet with data, e.g. the v3 pong "3probe" answering "2probe". */
+static eio_msg *control_msg_data(char type, const char *data, size_t len) {
+    ws_iov parts[2] = {{&type, 1}, {data, len}};
+    sio_rcbuf *f = ws_frame_encodev(WS_OP_TEXT, 0, parts, 2);
+    if (f) f->flags = (uint32_t)(f->len - 1 - len);
     return f;
 }
 
@@ -355,7 +365,16 @@ static int session_packet(eio_socket *s, const eio_packet *p) {
         break;
     case EIO_PING:
         if (s->protocol == 3) {
-            session_send(s, srv->m_pong);
+            /* v3: the client pings, and the pong carries the ping's data */
+            if (p->len == 0 || p->binary) {
+                session_send(s, srv->m_pong);
+            } else {
+                eio_msg *m = control_msg_data('3', p->data, p->len);
+                if (m) {
+                    session_send(s, m);
+                    sio_rcbuf_unref(m);
+                }
+            }
             hb_arm(s);
         }
         break;
@@ -429,22 +448,30 @@ static void polling_get(eio_socket *s, http_req *req) {
     }
     s->poll = req;
     http_req_on_abort(req, poll_aborted, s);
-    /* a GET the client sent before it saw "3probe" must not wait for data:
-     * the client completes the upgrade only once its polling has paused */
-    if (s->probe && s->probed && !s->qlen)
+    /* Once the probe is answered the client pauses polling, which waits for its
+     * GET to come back: a GET that arrives after the probe's noop (the client
+     * polled again before reading "3probe") gets a noop too, at once, rather
+     * than at the next ping (never, for a v3 client, whose pings wait for the
+     * upgrade: the session would time out). */
+    if (s->upgrading == UP_PROBED && !s->qlen)
         queue_push(s, s->srv->m_noop, MSG_HDR(s->srv->m_noop), 0);
     if (s->qlen) session_mark_dirty(s); /* answered at the end of this iteration */
+}
+
+/* A POST over maxHttpBufferSize never reaches polling_post: the HTTP layer
+ * refuses it with 413 (the route's max_body), and tells us here so that the
+ * session ends too, as with the reference server. */
+static void body_too_large(http_req *req, void *ud) {
+    eio_server *srv = ud;
+    const char *sid = http_req_query(req, "sid");
+    eio_socket *s = sid ? sio_map_get(&srv->sessions, sid, strlen(sid)) : NULL;
+    if (s && s->transport == T_POLLING) session_close(s, "transport error");
 }
 
 static void polling_post(eio_socket *s, http_req *req) {
     eio_server *srv = s->srv;
     size_t len;
     const char *body = http_req_body(req, &len);
-    if (len > srv->opts.max_http_buffer_size) {
-        send_error(srv, req, EIO_ERR_BAD_REQUEST);
-        session_close(s, "transport error");
-        return;
-    }
     /* the decoder writes base64 binary in place: work on the request's own buffer */
     char *data = (char *)body;
     const char *ct = http_req_header(req, "content-type");
@@ -453,7 +480,10 @@ static void polling_post(eio_socket *s, http_req *req) {
         fmt = ct && strncasecmp(ct, "application/octet-stream", 24) == 0 ? EIO_PAYLOAD_V3_BINARY
                                                                          : EIO_PAYLOAD_V3_TEXT;
     eio_payload_iter it;
-    eio_payload_iter_init(&it, fmt, data, len, 0);
+    /* No packet-count limit beyond the body's: engine.io-client puts everything
+     * buffered into one POST (up to maxPayload bytes), which can be thousands
+     * of small packets, and each packet takes at least one byte anyway. */
+    eio_payload_iter_init(&it, fmt, data, len, len < UINT_MAX ? (unsigned)len + 1 : UINT_MAX);
     eio_packet p;
     int r;
     s->busy++;
@@ -508,8 +538,7 @@ static void upgrade_timeout(sio_timer *t) {
     ws_conn_set_userdata(s->probe, NULL);
     ws_close(s->probe, 1000, "upgrade timeout");
     s->probe = NULL;
-    s->upgrading = 0;
-    s->probed = 0;
+    s->upgrading = UP_NONE;
 }
 
 static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
@@ -518,17 +547,19 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     eio_server *srv = s->srv;
     if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
         ws_send_frame(c, srv->m_probe);
-        s->probed = 1;
-        /* release a waiting GET so the client can pause polling */
-        queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
-        if (s->poll) session_mark_dirty(s);
+        s->upgrading = UP_PROBED;
+        /* release a waiting GET so the client can pause polling (a later GET
+         * is released by polling_get) */
+        if (s->poll) {
+            queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
+            session_mark_dirty(s);
+        }
         return;
     }
     if (!binary && len == 1 && data[0] == '5') {
         sio_timer_stop(&srv->wheel, &s->up_timer);
         s->probe = NULL;
-        s->upgrading = 0;
-        s->probed = 0;
+        s->upgrading = UP_NONE;
         s->transport = T_WEBSOCKET;
         s->ws = c;
         ws_conn_set_callbacks(c, &ws_transport_cb);
@@ -553,8 +584,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     ws_conn_set_userdata(c, NULL);
     ws_close(c, 1002, "unexpected packet during upgrade");
     s->probe = NULL;
-    s->upgrading = 0;
-    s->probed = 0;
+    s->upgrading = UP_NONE;
     sio_timer_stop(&srv->wheel, &s->up_timer);
 }
 
@@ -562,8 +592,7 @@ static void ws_probe_close(ws_conn *c, int code, const char *reason, void *ud) {
     eio_socket *s = ud;
     if (!s) return;
     s->probe = NULL;
-    s->upgrading = 0;
-    s->probed = 0;
+    s->upgrading = UP_NONE;
     sio_timer_stop(&s->srv->wheel, &s->up_timer);
 }
 
@@ -738,7 +767,7 @@ static void eio_handle(http_req *req, void *ud) {
             ws_conn *c = ws_accept(srv->ws, req, &ws_probe_cb, s);
             if (!c) return;
             s->probe = c;
-            s->upgrading = 1;
+            s->upgrading = UP_PROBING;
             sio_timer_start(&srv->wheel, &s->up_timer, srv->opts.upgrade_timeout, upgrade_timeout);
             ws_conn_start(c);
             return;
@@ -808,6 +837,11 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     ws_options wo;
     ws_options_init(&wo);
     wo.max_message_size = srv->opts.max_http_buffer_size;
+    /* The slow-reader limit must leave room for a few of the largest messages:
+     * libuv reads up to 2 MiB from a socket per loop iteration, so an echo of
+     * two max-size messages can be queued before the first writev. */
+    if (wo.max_queue_bytes < 4 * srv->opts.max_http_buffer_size)
+        wo.max_queue_bytes = 4 * srv->opts.max_http_buffer_size;
     wo.permessage_deflate = srv->opts.per_message_deflate;
     srv->ws = ws_server_new(loop, &wo);
     srv->m_ping = control_msg("2");
@@ -836,9 +870,10 @@ int eio_server_attach(eio_server *srv, http_server *http) {
     http_route r = {.method = NULL,
                     .path = srv->path,
                     .prefix = 1,
-                    .max_body = srv->opts.max_http_buffer_size + 1024,
+                    .max_body = srv->opts.max_http_buffer_size,
                     .handler = eio_handle,
-                    .userdata = srv};
+                    .userdata = srv,
+                    .on_too_large = body_too_large};
     int rc = http_server_route(http, &r);
     if (rc) return rc;
     return http_server_on_shutdown(http, on_http_shutdown, srv);

@@ -288,6 +288,8 @@ static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending)
         if (err != HPE_OK) {
             int status = c->req && c->req->status ? c->req->status : 400;
             if (status == 414) status = 431;
+            if (status == 413 && c->req->route && c->req->route->r.on_too_large)
+                c->req->route->r.on_too_large(c->req, c->req->route->r.userdata);
             LOG_DEBUG("http", "bad request (%d): %s", status, http_errno_description(err));
             http_conn_send_error(c, status, 1);
             return len;

@@ -10,9 +10,11 @@ import path from 'node:path';
 export const BIN_DIR = process.env.SIO_BIN_DIR || path.resolve('build/asan/bin');
 export const SOURCE_DIR = process.env.SIO_SOURCE_DIR || path.resolve('.');
 
-export async function startServer(name, args = [], { timeoutMs = 15000 } = {}) {
+// env: variables to add to (or override in) the server's environment.
+export async function startServer(name, args = [], { timeoutMs = 15000, env = {} } = {}) {
   const child = spawn(path.join(BIN_DIR, name), ['--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let out = '';
   let err = '';
@@ -24,7 +26,10 @@ export async function startServer(name, args = [], { timeoutMs = 15000 } = {}) {
       const m = /listening on (\d+)/.exec(out);
       if (m) { clearTimeout(timer); resolve(Number(m[1])); }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited ${code}: ${err}`)); });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited ${code ?? signal}: ${err}`));
+    });
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return {
@@ -37,7 +42,7 @@ export async function startServer(name, args = [], { timeoutMs = 15000 } = {}) {
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       const r = await exited;
       clearTimeout(timer);
-      if (r.code !== 0) process.stderr.write(`--- ${name} stderr ---\n${err}\n`);
+      if (r.code !== 0) process.stderr.write(`--- ${name} (${r.code ?? r.signal}) stderr ---\n${err}\n`);
       return r;
     },
     exited,
