@@ -925,7 +925,8 @@ static void ws_closed(void *ud) {
 static void server_maybe_done(eio_server *srv) {
     if (srv->closing != 1) return;
     if (srv->dirty && srv->live) flush_all(&srv->flush); /* frees closed sessions waiting there */
-    if (srv->live) return;
+    /* freeing them re-entered this function, which may have finished the job */
+    if (srv->closing != 1 || srv->live) return;
     srv->closing = 2;
     srv->handles = 3;
     uv_close((uv_handle_t *)&srv->flush, handle_closed);
