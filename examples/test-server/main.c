@@ -64,7 +64,9 @@ static void emit_auth(sio_socket *s, void *ud) {
 static void message(sio_socket *s, sio_event *ev, void *ud) {
     size_t len;
     const char *raw = sio_event_args_raw(ev, &len);
-    if (strstr(raw, "\"_placeholder\"")) /* binary arguments: re-encode with their attachments */
+    /* binary arguments: re-encode with their attachments (the raw text is not
+     * NUL-terminated, hence memmem) */
+    if (memmem(raw, len, "\"_placeholder\"", 14))
         sio_emit(s, "message-back", sio_event_args(ev));
     else
         sio_emit_raw(s, "message-back", raw, len);

@@ -781,6 +781,9 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     ws_options wo;
     ws_options_init(&wo);
     wo.max_message_size = srv->opts.max_http_buffer_size;
+    /* room for the largest message a client may send (echoed back, say) on top of a backlog */
+    if (wo.max_queue_bytes < 2 * srv->opts.max_http_buffer_size)
+        wo.max_queue_bytes = 2 * srv->opts.max_http_buffer_size;
     wo.permessage_deflate = srv->opts.per_message_deflate;
     srv->ws = ws_server_new(loop, &wo);
     srv->m_ping = control_msg("2");

@@ -147,7 +147,10 @@ static void conn_mark_dirty(ws_conn *c) {
 
 static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
     if (c->state == WS_CLOSED) return SIO_ECLOSED;
-    if (c->qbytes + c->inflight + f->len > c->srv->opts.max_queue_bytes) {
+    /* the limit bounds a backlog: a frame bigger than it alone is let through
+     * when nothing else waits (a reader is not slow before it was sent anything) */
+    size_t backlog = c->qbytes + c->inflight;
+    if (backlog && backlog + f->len > c->srv->opts.max_queue_bytes) {
         LOG_WARN("ws", "output queue over %zu bytes: disconnecting a slow reader",
                  c->srv->opts.max_queue_bytes);
         conn_destroy(c, WS_CLOSE_POLICY, "slow reader");
