@@ -308,8 +308,11 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
 void sio_socket_disconnect(sio_socket *s, bool close_transport) {
     sio_client *c = s->client;
     if (close_transport && c) {
+        /* as the reference's client._disconnect(): every namespace of the
+         * connection gets its DISCONNECT before the transport closes (so the
+         * client knows not to reconnect) */
         c->refs++;
-        sio_socket_close(s, "server namespace disconnect", 1);
+        while (c->sockets) sio_socket_close(c->sockets, "server namespace disconnect", 1);
         sio_client_close(c, "server namespace disconnect");
         sio_client_unref(c);
         return;
