@@ -29,7 +29,7 @@
 
 enum { T_POLLING = 0, T_WEBSOCKET = 1 };
 /* S_DRAINING: closed by the server, kept (in the table, with its queue) until
- * the polling client's next GET takes what was queued and the close packet */
+ * the polling client's GETs have taken what was queued, then the close packet */
 enum { S_OPEN = 0, S_CLOSED = 1, S_DRAINING = 2 };
 enum { HB_INTERVAL = 0, HB_WAIT_PONG = 1 };
 
@@ -162,9 +162,11 @@ static void drain_timeout(sio_timer *t);
  * transports, and frees it (now, or when the callback on the stack returns).
  * A close the server asked for ("forced close") first delivers what was
  * queued, as the reference's socket.close() does (e.g. the Socket.IO
- * DISCONNECT packets sent just before): a waiting GET takes it with the close
- * packet, else the session drains into the client's next GET; a websocket
- * sends its queued frames before the close frame. */
+ * DISCONNECT packets sent just before): a websocket sends its queued frames
+ * before the close frame; a polling session drains, its GETs take the queue
+ * and then, in a response of its own, the close packet (a client handles the
+ * packets of a payload in one go: with the close packet in the same payload,
+ * socket.io-client would see "transport close" before the DISCONNECTs). */
 static void session_close(eio_socket *s, const char *reason) {
     eio_server *srv = s->srv;
     if (s->state == S_DRAINING) { /* the client came back, did not, or the server shuts down */
@@ -177,7 +179,7 @@ static void session_close(eio_socket *s, const char *reason) {
     }
     if (s->state == S_CLOSED) return;
     int keep = strcmp(reason, "forced close") == 0;
-    int drain = keep && s->transport == T_POLLING && !s->poll && s->qlen;
+    int drain = keep && s->transport == T_POLLING && s->qlen;
     s->state = S_CLOSED;
     if (!drain) sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
     sio_timer_stop(&srv->wheel, &s->hb_timer);
@@ -187,7 +189,7 @@ static void session_close(eio_socket *s, const char *reason) {
     if (srv->cb.on_close) srv->cb.on_close(s, reason, srv->ud);
     s->busy--;
     if (!keep) queue_clear(s);
-    if (s->poll) poll_respond(s, 1); /* the waiting GET: what is kept, and the close packet */
+    if (s->poll) poll_respond(s, !drain); /* the close packet now, or after the queue */
     if (!drain) queue_clear(s);
     if (s->ws) {
         ws_conn_set_userdata(s->ws, NULL);
@@ -724,14 +726,15 @@ static void eio_handle(http_req *req, void *ud) {
             return;
         }
         if (s->state == S_DRAINING) {
-            /* closed by the server: a GET takes the rest and the close packet;
-             * a POST is ignored (the client is told by that GET) */
+            /* closed by the server: a GET takes what is queued, the next one the
+             * close packet; a POST is ignored (the client is told by the GETs) */
             if (websocket) {
                 send_error(srv, req, EIO_ERR_BAD_REQUEST);
             } else if (strcmp(method, "GET") == 0) {
+                int last = s->qlen == 0;
                 s->poll = req;
-                poll_respond(s, 1);
-                session_close(s, "drained");
+                poll_respond(s, last);
+                if (last) session_close(s, "drained");
             } else {
                 cors_headers(srv, req);
                 http_res_send(req, 200, "text/html", "ok");
