@@ -42,7 +42,8 @@ void ws_options_init(ws_options *o);
 
 /** What a connection reports. Each callback may call any ws_* function on the connection. */
 typedef struct ws_callbacks {
-    /** A whole message: binary 0 for text (valid UTF-8), 1 for binary. data is valid during the call. */
+    /** A whole message: binary 0 for text (valid UTF-8), 1 for binary. data is valid during the
+     * call. */
     void (*on_message)(ws_conn *c, int binary, const uint8_t *data, size_t len, void *userdata);
     /**
      * The connection is gone: code is the peer's close code, ours, or 1006 when

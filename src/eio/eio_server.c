@@ -56,9 +56,9 @@ struct eio_socket {
     uint8_t busy;
     sio_timer hb_timer;
     sio_timer up_timer;
-    http_req *poll;  /* a GET waiting for packets */
-    ws_conn *ws;     /* the websocket transport */
-    ws_conn *probe;  /* a websocket being upgraded to */
+    http_req *poll; /* a GET waiting for packets */
+    ws_conn *ws;    /* the websocket transport */
+    ws_conn *probe; /* a websocket being upgraded to */
     eio_qent *q;
     uint32_t qlen, qcap;
     size_t qbytes;
@@ -298,7 +298,9 @@ static void poll_respond(eio_socket *s, int with_close) {
         if (e->binary)
             p = (eio_packet){.type = EIO_MESSAGE, .binary = true, .data = d, .len = len};
         else
-            p = (eio_packet){.type = (eio_packet_type)(d[0] - '0'), .binary = false, .data = d + 1,
+            p = (eio_packet){.type = (eio_packet_type)(d[0] - '0'),
+                             .binary = false,
+                             .data = d + 1,
                              .len = len - 1};
         eio_payload_write(&w, &p);
     }
@@ -309,9 +311,9 @@ static void poll_respond(eio_socket *s, int with_close) {
     eio_payload_finish(&w);
     queue_clear(s);
     cors_headers(s->srv, req);
-    http_res_header(req, "Content-Type", fmt == EIO_PAYLOAD_V3_BINARY
-                                             ? "application/octet-stream"
-                                             : "text/plain; charset=UTF-8");
+    http_res_header(req, "Content-Type",
+                    fmt == EIO_PAYLOAD_V3_BINARY ? "application/octet-stream"
+                                                 : "text/plain; charset=UTF-8");
     http_res_end(req, body.data, body.len);
     sio_buf_free(&body);
 }
@@ -358,7 +360,8 @@ static void hb_fire(sio_timer *t) {
     session_send(s, srv->m_ping);
 }
 
-/* ---- incoming packets -------------------------------------------------------------------------- */
+/* ---- incoming packets --------------------------------------------------------------------------
+ */
 
 /* Handles one packet from either transport; returns 0, or -1 if the session closed. */
 static int session_packet(eio_socket *s, const eio_packet *p) {
@@ -376,10 +379,15 @@ static int session_packet(eio_socket *s, const eio_packet *p) {
             hb_arm(s);
         }
         break;
-    case EIO_CLOSE: session_close(s, "transport close"); break;
+    case EIO_CLOSE:
+        session_close(s, "transport close");
+        break;
     case EIO_NOOP:
-    case EIO_UPGRADE: break;
-    default: session_close(s, "parse error"); break;
+    case EIO_UPGRADE:
+        break;
+    default:
+        session_close(s, "parse error");
+        break;
     }
     return s->state == S_OPEN ? 0 : -1;
 }
@@ -414,7 +422,8 @@ static void cors_headers(eio_server *srv, http_req *req) {
         }
         http_res_header(req, "Vary", "Origin");
     }
-    if (srv->opts.cors.credentials) http_res_header(req, "Access-Control-Allow-Credentials", "true");
+    if (srv->opts.cors.credentials)
+        http_res_header(req, "Access-Control-Allow-Credentials", "true");
 }
 
 static void send_error(eio_server *srv, http_req *req, int code) {
@@ -422,7 +431,8 @@ static void send_error(eio_server *srv, http_req *req, int code) {
     http_res_send(req, eio_error_status(code), "application/json", eio_error_body(code));
 }
 
-/* ---- polling transport ------------------------------------------------------------------------- */
+/* ---- polling transport -------------------------------------------------------------------------
+ */
 
 static void poll_aborted(http_req *req, void *ud) {
     eio_socket *s = ud;
@@ -475,9 +485,11 @@ static void polling_post(eio_socket *s, http_req *req) {
     session_release(s);
 }
 
-/* ---- websocket transport ------------------------------------------------------------------------ */
+/* ---- websocket transport ------------------------------------------------------------------------
+ */
 
-static void ws_transport_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
+static void ws_transport_message(ws_conn *c, int binary, const uint8_t *data, size_t len,
+                                 void *ud) {
     eio_socket *s = ud;
     if (!s || s->state != S_OPEN) return;
     eio_packet p;
@@ -571,7 +583,8 @@ static const ws_callbacks ws_probe_cb = {
     .on_close = ws_probe_close,
 };
 
-/* ---- handshake ---------------------------------------------------------------------------------- */
+/* ---- handshake ----------------------------------------------------------------------------------
+ */
 
 static eio_socket *session_new(eio_server *srv, int protocol, int transport) {
     eio_socket *s = calloc(1, sizeof *s);
@@ -636,8 +649,10 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         if (srv->cb.on_open) srv->cb.on_open(s, req, srv->ud);
         ws_conn *c = s->state == S_OPEN ? ws_accept(srv->ws, req, &ws_transport_cb, s) : NULL;
         if (!c) {
-            if (s->state == S_OPEN) session_close(s, "transport error");
-            else send_error(srv, req, EIO_ERR_FORBIDDEN);
+            if (s->state == S_OPEN)
+                session_close(s, "transport error");
+            else
+                send_error(srv, req, EIO_ERR_FORBIDDEN);
             sio_buf_free(&open);
             session_release(s);
             return;
@@ -781,14 +796,16 @@ static void eio_handle(http_req *req, void *ud) {
         send_error(srv, req, EIO_ERR_BAD_REQUEST);
         return;
     }
-    if (srv->opts.allow_request && srv->opts.allow_request(req, srv->opts.allow_request_userdata) != 0) {
+    if (srv->opts.allow_request &&
+        srv->opts.allow_request(req, srv->opts.allow_request_userdata) != 0) {
         send_error(srv, req, EIO_ERR_FORBIDDEN);
         return;
     }
     handshake(srv, req, protocol, websocket);
 }
 
-/* ---- server ----------------------------------------------------------------------------------- */
+/* ---- server -----------------------------------------------------------------------------------
+ */
 
 static char *dup_or_null(const char *s) {
     return s ? strdup(s) : NULL;
@@ -927,7 +944,8 @@ void eio_server_close(eio_server *srv, void (*done)(void *userdata), void *userd
     server_maybe_done(srv);
 }
 
-/* ---- accessors -------------------------------------------------------------------------------- */
+/* ---- accessors --------------------------------------------------------------------------------
+ */
 
 const char *eio_socket_id(const eio_socket *s) {
     return s->sid;

@@ -169,9 +169,9 @@ int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args) 
 
 int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args, size_t len) {
     if (!b) return SIO_ENOMEM;
-    int r = b->invalid || !event ? SIO_EINVAL
-                                 : bcast_send(b, event, NULL, args ? args : "", args ? len : 0,
-                                              SIO_NO_ID);
+    int r = b->invalid || !event
+                ? SIO_EINVAL
+                : bcast_send(b, event, NULL, args ? args : "", args ? len : 0, SIO_NO_ID);
     bcast_free(b);
     return r;
 }
@@ -269,7 +269,8 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
 
 int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud), void *ud) {
     if (!b) return SIO_ENOMEM;
-    int r = b->invalid ? SIO_EINVAL : (int)b->nsp->adapter_ops->each(b->nsp->adapter, &b->t, cb, ud);
+    int r =
+        b->invalid ? SIO_EINVAL : (int)b->nsp->adapter_ops->each(b->nsp->adapter, &b->t, cb, ud);
     bcast_free(b);
     return r;
 }

@@ -57,9 +57,9 @@ struct ws_conn {
     sio_timer timer;
     sio_rcbuf **q; /* queued frames, oldest first */
     uint32_t qlen, qcap;
-    size_t qbytes;     /* bytes in q */
-    size_t inflight;   /* bytes handed to uv_write and not completed */
-    char *leftover;    /* bytes that came with the handshake */
+    size_t qbytes;   /* bytes in q */
+    size_t inflight; /* bytes handed to uv_write and not completed */
+    char *leftover;  /* bytes that came with the handshake */
     size_t leftover_len;
     uint16_t close_code;
     uint8_t state;
@@ -593,8 +593,7 @@ void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata
     ws_conn *next;
     for (ws_conn *c = ws->conns; c; c = next) {
         next = c->next;
-        if (c->state == WS_OPEN)
-            ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+        if (c->state == WS_OPEN) ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
     }
     server_maybe_done(ws);
 }
