@@ -8,11 +8,11 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Manager } from 'socket.io-client';
 import { startServer } from './lib/server.mjs';
-import { MODES, once, collect, record, client, connect, closeAll, sleep, serverReason } from './lib/sio.mjs';
+import { MODES, RELAXED, once, collect, record, client, connect, closeAll, sleep, serverReason } from './lib/sio.mjs';
 
 let srv;
 
-before(async () => { srv = await startServer('sio-test-server'); });
+before(async () => { srv = await startServer('sio-test-server', RELAXED); });
 
 after(async () => {
   const r = await srv.stop();

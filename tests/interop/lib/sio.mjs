@@ -3,6 +3,11 @@
 // waits, and the server's record of disconnect reasons.
 import { io } from 'socket.io-client';
 
+// A heartbeat for feature tests that tolerates a loaded machine (the test
+// server's own default, 300/200 ms, is the protocol suite's; tests of the
+// heartbeat itself use that or shorter).
+export const RELAXED = ['--ping-interval', '2000', '--ping-timeout', '3000'];
+
 // Every feature runs over each of these.
 export const MODES = [
   { name: 'polling', transports: ['polling'] },
