@@ -130,12 +130,17 @@ typedef struct reason_entry {
 static reason_entry reasons[REASONS]; /* a ring: the newest REASONS disconnections */
 static unsigned reasons_next;
 
+static void begin_shutdown(void);
+static char shutdown_on_disconnect[24]; /* a socket whose disconnection shuts the server down */
+
 static void record_disconnect(sio_socket *s, const char *reason, void *ud) {
     reason_entry *e = &reasons[reasons_next++ % REASONS];
     snprintf(e->sid, sizeof e->sid, "%s", sio_socket_id(s));
     snprintf(e->reason, sizeof e->reason, "%s", reason);
     printf("disconnect %s %s %s\n", sio_socket_nsp(s), sio_socket_id(s), reason);
     fflush(stdout);
+    if (shutdown_on_disconnect[0] && strcmp(shutdown_on_disconnect, sio_socket_id(s)) == 0)
+        begin_shutdown();
 }
 
 static const char *find_reason(const char *sid) {
@@ -408,9 +413,16 @@ static void features_disconnect_me(sio_socket *s, sio_event *ev, void *ud) {
     sio_socket_disconnect(s, json_is_true(sio_event_arg(ev, 0)));
 }
 
-/* close_transport() -> closes the Engine.IO session underneath, without a
- * DISCONNECT packet (to the client, the connection was lost: it reconnects) */
+/* close_transport(opts) -> closes the Engine.IO session underneath, without a
+ * DISCONNECT packet (to the client, the connection was lost: it reconnects).
+ * opts.bye: emit "bye" just before (output still queued at the close);
+ * opts.shutdown: the socket's disconnect handler then shuts the server down
+ * (as SIGTERM does), from inside the close */
 static void features_close_transport(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *opts = sio_event_arg(ev, 0);
+    if (json_is_true(json_object_get(opts, "bye"))) sio_emit(s, "bye", NULL);
+    if (json_is_true(json_object_get(opts, "shutdown")))
+        snprintf(shutdown_on_disconnect, sizeof shutdown_on_disconnect, "%s", sio_socket_id(s));
     eio_socket *e = sio_socket_engine(s);
     if (e) eio_socket_close(e);
 }
@@ -464,10 +476,16 @@ static void on_closed(void *ud) {
     uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
-static void on_signal(uv_signal_t *s, int signum) {
+static void begin_shutdown(void) {
+    static int started;
+    if (started++) return;
     uv_signal_stop(&sig_int);
     uv_signal_stop(&sig_term);
     http_server_shutdown(http, on_closed, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+    begin_shutdown();
 }
 
 static void usage(FILE *f) {

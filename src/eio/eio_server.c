@@ -180,7 +180,9 @@ static void session_close(eio_socket *s, const char *reason) {
     if (s->state == S_CLOSED) return;
     int keep = strcmp(reason, "forced close") == 0;
     int drain = keep && s->transport == T_POLLING && s->qlen;
-    s->state = S_CLOSED;
+    /* a draining session stays in the table: marked so already, so that a
+     * server close from the callback below finishes it instead of looping */
+    s->state = drain ? S_DRAINING : S_CLOSED;
     if (!drain) sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
     sio_timer_stop(&srv->wheel, &s->hb_timer);
     sio_timer_stop(&srv->wheel, &s->up_timer);
@@ -188,6 +190,7 @@ static void session_close(eio_socket *s, const char *reason) {
     s->busy++;
     if (srv->cb.on_close) srv->cb.on_close(s, reason, srv->ud);
     s->busy--;
+    if (s->state == S_CLOSED) drain = 0; /* finished during the callback */
     if (!keep) queue_clear(s);
     if (s->poll) poll_respond(s, !drain); /* the close packet now, or after the queue */
     if (!drain) queue_clear(s);

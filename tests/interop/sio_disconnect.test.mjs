@@ -208,6 +208,26 @@ describe('server shutdown', () => {
   });
 });
 
+describe('shutdown from inside a close', () => {
+  for (const t of RAW) {
+    test(`${t.name}: the server closes a session with output queued and a disconnect handler shuts the server down`, async () => {
+      const own = await startServer('sio-test-server', RELAXED);
+      const c = await t.open(own.url);
+      try {
+        await c.send('40/features,');
+        assert.match(await c.next(), /^40\/features,/);
+        // (polling: no GET waits, "bye" is queued, the session would drain into the next GET)
+        // (not awaited: a server stuck in the close would never answer the POST)
+        c.send('42/features,["close_transport",{"bye":true,"shutdown":true}]').catch(() => {});
+        const exited = await Promise.race([own.exited, sleep(10000).then(() => null)]);
+        assert.ok(exited, 'the server finished its shutdown');
+        assert.equal(exited.code, 0);
+        assert.match(own.stdout(), /^disconnect \/features \S+ server namespace disconnect$/m);
+      } finally { c.close(); if (own.child.exitCode === null) await own.stop({ signal: 'SIGKILL' }); }
+    });
+  }
+});
+
 describe('connect timeout', () => {
   let cs;
   before(async () => { cs = await startServer('sio-test-server', ['--connect-timeout', '400', '--ping-interval', '5000', '--ping-timeout', '5000']); });

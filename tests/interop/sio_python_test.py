@@ -226,7 +226,7 @@ async def main():
     # packet may or may not get there first; an aborted GET is a transport error)
     reasons = [l for l in server.lines if l.startswith("disconnect /chat ")]
     allowed = ("client namespace disconnect", "transport close", "transport error")
-    if len(reasons) == 3 * 8 and all(l.endswith(allowed) for l in reasons):
+    if len(reasons) == 3 * 8 and all(l.endswith(allowed) for l in reasons):  # 8 /chat clients per mode
         passed += 1
         print("ok   the server saw every /chat client leave (%d)" % len(reasons))
     else:
