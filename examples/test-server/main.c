@@ -13,15 +13,29 @@
  *                   join(room, ack)       -> joins, ack(true)
  *                   to_room(room, data)   -> room_msg(data) to that room only
  *                   bin_echo(bin, ack)    -> ack(bin)
+ *                 Namespace "/features" (the feature tests, see the section
+ *                 below for each event): middlewares (auth.token "bad" is
+ *                 refused with data, "slow" is accepted after a timer, "late"
+ *                 is refused by the second middleware), acknowledgements asked
+ *                 of the client, rooms, every broadcast operator,
+ *                 fetchSockets & co., server-side disconnections, and a
+ *                 catch-all handler.
+ *                 Dynamic namespaces "/dyn-<digits>": each connection gets
+ *                 "nsp" with its namespace's name; whoami(ack) -> ack(name).
  *   /engine.io/   a bare Engine.IO server that sends every message back, text
  *                 or binary, configured as the engine.io v4 spec's test suite
  *                 expects (pingInterval 300, pingTimeout 200, maxPayload 1e6,
  *                 CORS *)
+ *   /test/disconnect-reason?sid=ID
+ *                 the reason socket ID (any namespace) was disconnected for,
+ *                 as text/plain, or 404 when it is not (yet) known. Every
+ *                 disconnection is also printed on stdout as
+ *                 "disconnect <nsp> <sid> <reason>", which outlives a shutdown.
  *
  * Flags: --port N, --ping-interval MS, --ping-timeout MS,
  * --max-http-buffer-size BYTES, --eio3 (also accept Engine.IO v3 clients),
- * --transports polling|websocket|both, --forbid-header NAME (refuse handshakes
- * carrying that header with 403, through eio_options.allow_request).
+ * --transports polling|websocket|both, --connect-timeout MS, --forbid-header NAME
+ * (refuse handshakes carrying that header with 403, through eio_options.allow_request).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
 #include "socketio.h"
@@ -51,7 +65,9 @@ static void emit_auth(sio_socket *s, void *ud) {
 static void message(sio_socket *s, sio_event *ev, void *ud) {
     size_t len;
     const char *raw = sio_event_args_raw(ev, &len);
-    if (strstr(raw, "\"_placeholder\"")) /* binary arguments: re-encode with their attachments */
+    /* binary arguments: re-encode with their attachments (the raw text is not
+     * NUL-terminated, hence memmem) */
+    if (memmem(raw, len, "\"_placeholder\"", 14))
         sio_emit(s, "message-back", sio_event_args(ev));
     else
         sio_emit_raw(s, "message-back", raw, len);
@@ -103,6 +119,359 @@ static void chat_bin_echo(sio_socket *s, sio_event *ev, void *ud) {
     sio_event_ack(ev, args);
 }
 
+/* ---- disconnect reasons: recorded for every namespace, queryable by the tests ---- */
+
+#define REASONS 512
+
+typedef struct reason_entry {
+    char sid[24];
+    char reason[40];
+} reason_entry;
+
+static reason_entry reasons[REASONS]; /* a ring: the newest REASONS disconnections */
+static unsigned reasons_next;
+
+static void begin_shutdown(void);
+static char shutdown_on_disconnect[24]; /* a socket whose disconnection shuts the server down */
+
+static void record_disconnect(sio_socket *s, const char *reason, void *ud) {
+    reason_entry *e = &reasons[reasons_next++ % REASONS];
+    snprintf(e->sid, sizeof e->sid, "%s", sio_socket_id(s));
+    snprintf(e->reason, sizeof e->reason, "%s", reason);
+    printf("disconnect %s %s %s\n", sio_socket_nsp(s), sio_socket_id(s), reason);
+    fflush(stdout);
+    if (shutdown_on_disconnect[0] && strcmp(shutdown_on_disconnect, sio_socket_id(s)) == 0)
+        begin_shutdown();
+}
+
+static const char *find_reason(const char *sid) {
+    for (unsigned i = 0; i < REASONS; i++) {
+        reason_entry *e = &reasons[(reasons_next - 1 - i) % REASONS];
+        if (e->sid[0] && strcmp(e->sid, sid) == 0) return e->reason;
+    }
+    return NULL;
+}
+
+/* GET /test/disconnect-reason?sid=ID -> the reason, or 404 */
+static void reason_route(http_req *req, void *ud) {
+    const char *sid = http_req_query(req, "sid");
+    const char *reason = sid ? find_reason(sid) : NULL;
+    if (reason)
+        http_res_send(req, 200, "text/plain", reason);
+    else
+        http_res_send(req, 404, "text/plain", "unknown");
+}
+
+/* ---- Socket.IO: namespace /features ---- */
+
+/* Middleware 1: token "bad" is refused with data, "slow" accepted after a timer. */
+typedef struct slow_accept {
+    uv_timer_t timer;
+    sio_next *next;
+} slow_accept;
+
+static void free_handle(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void slow_accept_fire(uv_timer_t *t) {
+    slow_accept *a = t->data;
+    sio_next_accept(a->next);
+    uv_close((uv_handle_t *)t, free_handle);
+}
+
+static const char *auth_token(sio_socket *s) {
+    return json_string_value(json_object_get(sio_socket_auth(s), "token"));
+}
+
+static void features_auth(sio_socket *s, sio_next *next, void *ud) {
+    const char *token = auth_token(s);
+    if (token && strcmp(token, "bad") == 0) {
+        json_t *data = json_pack("{ss}", "reason", "token");
+        sio_next_reject(next, "not authorized", data);
+        json_decref(data);
+        return;
+    }
+    if (token && strcmp(token, "slow") == 0) {
+        slow_accept *a = calloc(1, sizeof *a);
+        if (!a) {
+            sio_next_reject(next, "no memory", NULL);
+            return;
+        }
+        a->next = next;
+        uv_timer_init(uv_default_loop(), &a->timer);
+        a->timer.data = a;
+        uv_timer_start(&a->timer, slow_accept_fire, 100, 0);
+        return;
+    }
+    sio_next_accept(next);
+}
+
+/* Middleware 2 (runs after the first has accepted): token "late" is refused without data. */
+static void features_auth_late(sio_socket *s, sio_next *next, void *ud) {
+    const char *token = auth_token(s);
+    if (token && strcmp(token, "late") == 0)
+        sio_next_reject(next, "refused late", NULL);
+    else
+        sio_next_accept(next);
+}
+
+/* On connection: "welcome" {id, nsp, auth} */
+static void features_connect(sio_socket *s, void *ud) {
+    json_t *auth = sio_socket_auth(s);
+    json_t *args = json_pack("[{ss ss sO}]", "id", sio_socket_id(s), "nsp", sio_socket_nsp(s),
+                             "auth", auth ? auth : json_null());
+    sio_emit(s, "welcome", args);
+    json_decref(args);
+}
+
+/* The arguments of ev from index `from` on, as a new array. */
+static json_t *args_from(sio_event *ev, size_t from) {
+    json_t *all = sio_event_args(ev), *out = json_array();
+    for (size_t i = from; i < json_array_size(all); i++)
+        json_array_append(out, json_array_get(all, i));
+    return out;
+}
+
+/* Acknowledges ev with one value (stolen). */
+static void ack_one(sio_event *ev, json_t *value) {
+    json_t *args = json_pack("[o]", value ? value : json_null());
+    sio_event_ack(ev, args);
+    json_decref(args);
+}
+
+static void add_room(const char *room, void *ud) {
+    json_array_append_new(ud, json_string(room));
+}
+
+static json_t *rooms_of(sio_socket *s) {
+    json_t *rooms = json_array();
+    sio_socket_rooms(s, add_room, rooms);
+    return rooms;
+}
+
+/*
+ * A broadcast described by the client: {to: [rooms], except: [rooms],
+ * broadcast: true (from this socket: all but itself), volatile, local,
+ * compress: bool, timeout: ms}.
+ */
+static sio_broadcast *broadcast_from(sio_socket *s, json_t *spec) {
+    sio_broadcast *b = json_is_true(json_object_get(spec, "broadcast"))
+                           ? sio_socket_broadcast(s)
+                           : sio_broadcast_new(sio, sio_socket_nsp(s));
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(spec, "to"), i, v) sio_broadcast_to(b, json_string_value(v));
+    json_array_foreach(json_object_get(spec, "except"), i, v)
+        sio_broadcast_except(b, json_string_value(v));
+    if (json_is_true(json_object_get(spec, "volatile"))) sio_broadcast_volatile(b);
+    if (json_is_true(json_object_get(spec, "local"))) sio_broadcast_local(b);
+    json_t *compress = json_object_get(spec, "compress");
+    if (json_is_boolean(compress)) sio_broadcast_compress(b, json_is_true(compress));
+    json_t *timeout = json_object_get(spec, "timeout");
+    if (json_is_integer(timeout)) sio_broadcast_timeout(b, (uint32_t)json_integer_value(timeout));
+    return b;
+}
+
+/* broadcast(spec, event, ...args, ack) -> emits event(...args) to the described
+ * sockets spec.repeat times (default 1); ack([recipients of each emit]) */
+static void features_broadcast(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *spec = sio_event_arg(ev, 0);
+    const char *event = json_string_value(sio_event_arg(ev, 1));
+    if (!event) return;
+    json_t *args = args_from(ev, 2);
+    json_int_t repeat = json_integer_value(json_object_get(spec, "repeat"));
+    json_t *counts = json_array();
+    for (json_int_t i = 0; i < (repeat > 0 && repeat <= 100 ? repeat : 1); i++)
+        json_array_append_new(
+            counts, json_integer(sio_broadcast_emit(broadcast_from(s, spec), event, args)));
+    json_decref(args);
+    ack_one(ev, counts);
+}
+
+/* Delivers a broadcast-with-ack's outcome to the client that asked for it. */
+static void broadcast_acked(int err, json_t *responses, void *ud) {
+    if (!ud) return;
+    json_t *result = json_pack("[{s:s? s:O}]", "err",
+                               err == SIO_ETIMEDOUT ? "timeout"
+                               : err                ? "error"
+                                                    : NULL,
+                               "responses", responses);
+    sio_ack_send(ud, result);
+    json_decref(result);
+}
+
+/* broadcast_with_ack(spec, event, ...args, ack) -> emits event(...args) with an
+ * acknowledgement to the described sockets (spec.timeout ms);
+ * ack({err: null | "timeout", responses: [[args of each answer]]}) */
+static void features_broadcast_with_ack(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *spec = sio_event_arg(ev, 0);
+    const char *event = json_string_value(sio_event_arg(ev, 1));
+    if (!event) return;
+    json_t *args = args_from(ev, 2);
+    sio_ack *ack = sio_event_take_ack(ev);
+    int r = sio_broadcast_emit_with_ack(broadcast_from(s, spec), event, args, broadcast_acked, ack);
+    json_decref(args);
+    if (r < 0 && ack) {
+        json_t *result = json_pack("[{ss}]", "err", sio_strerror(r));
+        sio_ack_send(ack, result);
+        json_decref(result);
+    }
+}
+
+/* Delivers the client's answer to an "ask" (or its absence) back to it. */
+static void ask_answered(sio_socket *s, int err, json_t *args, void *ud) {
+    const char *why = err == SIO_ETIMEDOUT ? "timeout"
+                      : err == SIO_ECLOSED ? "closed"
+                      : err                ? "error"
+                                           : NULL;
+    json_t *result = json_pack("[{s:s? s:O?}]", "err", why, "args", args);
+    sio_ack_send(ud, result); /* fails, and frees, when the socket is gone */
+    json_decref(result);
+}
+
+/* ask(event, timeout_ms, ...args, ack) -> the server emits event(...args) to this
+ * socket with an acknowledgement (timeout 0: none) and reports
+ * ack({err: null | "timeout", args: [the client's answer]}) */
+static void features_ask(sio_socket *s, sio_event *ev, void *ud) {
+    const char *event = json_string_value(sio_event_arg(ev, 0));
+    json_int_t timeout = json_integer_value(sio_event_arg(ev, 1));
+    sio_ack *ack = sio_event_take_ack(ev);
+    if (!event || !ack) {
+        sio_ack_free(ack);
+        return;
+    }
+    json_t *args = args_from(ev, 2);
+    int r = sio_emit_with_ack(s, event, args, ask_answered, ack, (uint32_t)timeout);
+    json_decref(args);
+    if (r < 0) sio_ack_free(ack);
+}
+
+/* join(room or [rooms], ack) -> joins them; ack([rooms of the socket]) */
+static void features_join(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *arg = sio_event_arg(ev, 0), *v;
+    size_t i;
+    if (json_is_string(arg)) sio_join(s, json_string_value(arg));
+    json_array_foreach(arg, i, v) if (json_is_string(v)) sio_join(s, json_string_value(v));
+    ack_one(ev, rooms_of(s));
+}
+
+/* leave(room, ack) -> leaves it; ack([rooms of the socket]) */
+static void features_leave(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (room) sio_leave(s, room);
+    ack_one(ev, rooms_of(s));
+}
+
+/* rooms(ack) -> ack([rooms of the socket]) */
+static void features_rooms(sio_socket *s, sio_event *ev, void *ud) {
+    ack_one(ev, rooms_of(s));
+}
+
+static void add_socket(sio_socket *s, void *ud) {
+    json_t *auth = sio_socket_auth(s);
+    json_array_append_new(ud, json_pack("{ss ss so sO}", "id", sio_socket_id(s), "nsp",
+                                        sio_socket_nsp(s), "rooms", rooms_of(s), "auth",
+                                        auth ? auth : json_null()));
+}
+
+/* fetch_sockets(spec, ack) -> ack([{id, nsp, rooms, auth} of each matching socket]) */
+static void features_fetch_sockets(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *list = json_array();
+    sio_broadcast_fetch_sockets(broadcast_from(s, sio_event_arg(ev, 0)), add_socket, list);
+    ack_one(ev, list);
+}
+
+/* sockets_join(spec, room, ack) -> the matching sockets join room; ack(count) */
+static void features_sockets_join(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 1));
+    if (!room) return;
+    ack_one(ev, json_integer(sio_broadcast_join(broadcast_from(s, sio_event_arg(ev, 0)), room)));
+}
+
+/* sockets_leave(spec, room, ack) -> the matching sockets leave room; ack(count) */
+static void features_sockets_leave(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 1));
+    if (!room) return;
+    ack_one(ev, json_integer(sio_broadcast_leave(broadcast_from(s, sio_event_arg(ev, 0)), room)));
+}
+
+/* disconnect_sockets(spec, close, ack) -> disconnects the matching sockets (close:
+ * their whole connections); ack(count) when the asker is still there */
+static void features_disconnect_sockets(sio_socket *s, sio_event *ev, void *ud) {
+    bool close = json_is_true(sio_event_arg(ev, 1));
+    sio_ack *ack = sio_event_take_ack(ev);
+    int n = sio_broadcast_disconnect(broadcast_from(s, sio_event_arg(ev, 0)), close);
+    if (ack) {
+        json_t *args = json_pack("[i]", n);
+        sio_ack_send(ack, args);
+        json_decref(args);
+    }
+}
+
+/* disconnect_me(close) -> sio_socket_disconnect(socket, close) */
+static void features_disconnect_me(sio_socket *s, sio_event *ev, void *ud) {
+    sio_socket_disconnect(s, json_is_true(sio_event_arg(ev, 0)));
+}
+
+/* close_transport(opts) -> closes the Engine.IO session underneath, without a
+ * DISCONNECT packet (to the client, the connection was lost: it reconnects).
+ * opts.bye: emit "bye" just before (output still queued at the close);
+ * opts.shutdown: the socket's disconnect handler then shuts the server down
+ * (as SIGTERM does), from inside the close */
+static void features_close_transport(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *opts = sio_event_arg(ev, 0);
+    if (json_is_true(json_object_get(opts, "bye"))) sio_emit(s, "bye", NULL);
+    if (json_is_true(json_object_get(opts, "shutdown")))
+        snprintf(shutdown_on_disconnect, sizeof shutdown_on_disconnect, "%s", sio_socket_id(s));
+    eio_socket *e = sio_socket_engine(s);
+    if (e) eio_socket_close(e);
+}
+
+/* disconnect_reason(sid, ack) -> ack(the reason socket sid left for, or null) */
+static void features_disconnect_reason(sio_socket *s, sio_event *ev, void *ud) {
+    const char *sid = json_string_value(sio_event_arg(ev, 0));
+    const char *reason = sid ? find_reason(sid) : NULL;
+    ack_one(ev, reason ? json_string(reason) : NULL);
+}
+
+/* transport(ack) -> ack("polling" | "websocket"), the transport the server sees */
+static void features_transport(sio_socket *s, sio_event *ev, void *ud) {
+    eio_socket *e = sio_socket_engine(s);
+    ack_one(ev, json_string(e ? eio_socket_transport(e) : "none"));
+}
+
+/* any other event (catch-all) -> "any"(name, ...args) back; ack(name) if asked */
+static void features_any(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *args = json_array();
+    json_array_append_new(args, json_string(sio_event_name(ev)));
+    json_array_extend(args, sio_event_args(ev));
+    sio_emit(s, "any", args);
+    json_decref(args);
+    if (sio_event_wants_ack(ev)) ack_one(ev, json_string(sio_event_name(ev)));
+}
+
+/* ---- Socket.IO: dynamic namespaces /dyn-<digits> ---- */
+
+static bool dyn_match(const char *name, void *ud) {
+    if (strncmp(name, "/dyn-", 5) != 0 || !name[5]) return false;
+    for (const char *p = name + 5; *p; p++)
+        if (*p < '0' || *p > '9') return false;
+    return true;
+}
+
+/* On connection: "nsp"(name of the namespace) */
+static void dyn_connect(sio_socket *s, void *ud) {
+    json_t *args = json_pack("[s]", sio_socket_nsp(s));
+    sio_emit(s, "nsp", args);
+    json_decref(args);
+}
+
+/* whoami(ack) -> ack(name of the namespace) */
+static void dyn_whoami(sio_socket *s, sio_event *ev, void *ud) {
+    ack_one(ev, json_string(sio_socket_nsp(s)));
+}
+
 /* allow_request: refuses a handshake that carries the header named by ud */
 static int forbid_header(const http_req *req, void *ud) {
     return http_req_header(req, ud) != NULL;
@@ -113,17 +482,23 @@ static void on_closed(void *ud) {
     uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
-static void on_signal(uv_signal_t *s, int signum) {
+static void begin_shutdown(void) {
+    static int started;
+    if (started++) return;
     uv_signal_stop(&sig_int);
     uv_signal_stop(&sig_term);
     http_server_shutdown(http, on_closed, NULL);
 }
 
+static void on_signal(uv_signal_t *s, int signum) {
+    begin_shutdown();
+}
+
 static void usage(FILE *f) {
-    fprintf(f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
-               "                       [--max-http-buffer-size BYTES] [--eio3] [--connect-timeout MS]\n"
-               "                       [--transports polling|websocket|both]\n"
-               "                       [--forbid-header NAME]\n");
+    fprintf(
+        f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
+           "                       [--max-http-buffer-size BYTES] [--eio3] [--connect-timeout MS]\n"
+           "                       [--transports polling|websocket|both] [--forbid-header NAME]\n");
 }
 
 int main(int argc, char **argv) {
@@ -146,20 +521,39 @@ int main(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (c) {
-        case 'p': port = atoi(optarg); break;
-        case 'i': ping_interval = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 't': ping_timeout = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'm': max_buffer = strtoull(optarg, NULL, 10); break;
-        case '3': eio3 = 1; break;
-        case 'c': connect_timeout = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'T':
-            transports = !strcmp(optarg, "polling")     ? EIO_TRANSPORT_POLLING
-                         : !strcmp(optarg, "websocket") ? EIO_TRANSPORT_WEBSOCKET
-                                                        : EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+        case 'p':
+            port = atoi(optarg);
             break;
-        case 'f': forbidden = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'i':
+            ping_interval = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 't':
+            ping_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'm':
+            max_buffer = strtoull(optarg, NULL, 10);
+            break;
+        case '3':
+            eio3 = 1;
+            break;
+        case 'c':
+            connect_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'T':
+            transports = !strcmp(optarg, "polling") ? EIO_TRANSPORT_POLLING
+                         : !strcmp(optarg, "websocket")
+                             ? EIO_TRANSPORT_WEBSOCKET
+                             : EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+            break;
+        case 'f':
+            forbidden = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     uv_loop_t *loop = uv_default_loop();
@@ -205,7 +599,34 @@ int main(int argc, char **argv) {
     sio_on(sio, "/chat", "join", chat_join, NULL);
     sio_on(sio, "/chat", "to_room", chat_to_room, NULL);
     sio_on(sio, "/chat", "bin_echo", chat_bin_echo, NULL);
+    sio_use(sio, "/features", features_auth, NULL);
+    sio_use(sio, "/features", features_auth_late, NULL);
+    sio_on_connect(sio, "/features", features_connect, NULL);
+    sio_on(sio, "/features", "broadcast", features_broadcast, NULL);
+    sio_on(sio, "/features", "broadcast_with_ack", features_broadcast_with_ack, NULL);
+    sio_on(sio, "/features", "ask", features_ask, NULL);
+    sio_on(sio, "/features", "join", features_join, NULL);
+    sio_on(sio, "/features", "leave", features_leave, NULL);
+    sio_on(sio, "/features", "rooms", features_rooms, NULL);
+    sio_on(sio, "/features", "fetch_sockets", features_fetch_sockets, NULL);
+    sio_on(sio, "/features", "sockets_join", features_sockets_join, NULL);
+    sio_on(sio, "/features", "sockets_leave", features_sockets_leave, NULL);
+    sio_on(sio, "/features", "disconnect_sockets", features_disconnect_sockets, NULL);
+    sio_on(sio, "/features", "disconnect_me", features_disconnect_me, NULL);
+    sio_on(sio, "/features", "close_transport", features_close_transport, NULL);
+    sio_on(sio, "/features", "disconnect_reason", features_disconnect_reason, NULL);
+    sio_on(sio, "/features", "transport", features_transport, NULL);
+    sio_on_any(sio, "/features", features_any, NULL);
+    sio_namespace_dynamic(sio, "/dyn-*", dyn_match, NULL);
+    sio_on_connect(sio, "/dyn-*", dyn_connect, NULL);
+    sio_on(sio, "/dyn-*", "whoami", dyn_whoami, NULL);
+    static const char *const recorded[] = {"/", "/custom", "/chat", "/features", "/dyn-*"};
+    for (size_t i = 0; i < sizeof recorded / sizeof *recorded; i++)
+        sio_on_disconnect(sio, recorded[i], record_disconnect, NULL);
     sio_attach(sio, http);
+    http_route reason = {
+        .method = "GET", .path = "/test/disconnect-reason", .handler = reason_route};
+    http_server_route(http, &reason);
 
     int r = http_server_listen(http);
     if (r) {

@@ -25,7 +25,11 @@ typedef struct ws_conn ws_conn;
 /** An encoded, refcounted server frame (see ws_frame_new). */
 typedef struct sio_rcbuf ws_frame;
 
-/** Limits and behaviour of a ws_server; start from ws_options_init(). */
+/**
+ * Limits and behaviour of a ws_server; start from ws_options_init().
+ * max_queue_bytes bounds a backlog: a frame larger than it alone is still sent
+ * when nothing else waits.
+ */
 typedef struct ws_options {
     size_t max_message_size;   /**< largest message received, else close 1009 (default 1,000,000) */
     size_t max_queue_bytes;    /**< output not yet written; a slower reader is cut off (1 MiB).

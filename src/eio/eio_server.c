@@ -29,7 +29,9 @@
 #include <strings.h>
 
 enum { T_POLLING = 0, T_WEBSOCKET = 1 };
-enum { S_OPEN = 0, S_CLOSED = 1 };
+/* S_DRAINING: closed by the server, kept (in the table, with its queue) until
+ * the polling client's GETs have taken what was queued, then the close packet */
+enum { S_OPEN = 0, S_CLOSED = 1, S_DRAINING = 2 };
 enum { HB_INTERVAL = 0, HB_WAIT_PONG = 1 };
 /* upgrade states: no probe; a probe websocket is open; its "2probe" was answered */
 enum { UP_NONE = 0, UP_PROBING = 1, UP_PROBED = 2 };
@@ -162,39 +164,47 @@ static void queue_clear(eio_socket *s) {
     s->qbytes = 0;
 }
 
-static void poll_respond(eio_socket *s);
+static void poll_respond(eio_socket *s, int with_close);
 static void cors_headers(eio_server *srv, http_req *req);
 
+static void drain_timeout(sio_timer *t);
+
 /* Closes the session for `reason`: tells the application, closes both
- * transports, and frees it (now, or when the callback on the stack returns). */
+ * transports, and frees it (now, or when the callback on the stack returns).
+ * A close the server asked for ("forced close") first delivers what was
+ * queued, as the reference's socket.close() does (e.g. the Socket.IO
+ * DISCONNECT packets sent just before): a websocket sends its queued frames
+ * before the close frame; a polling session drains, its GETs take the queue
+ * and then, in a response of its own, the close packet (a client handles the
+ * packets of a payload in one go: with the close packet in the same payload,
+ * socket.io-client would see "transport close" before the DISCONNECTs). */
 static void session_close(eio_socket *s, const char *reason) {
-    if (s->state == S_CLOSED) return;
     eio_server *srv = s->srv;
-    s->state = S_CLOSED;
-    sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
+    if (s->state == S_DRAINING) { /* the client came back, did not, or the server shuts down */
+        s->state = S_CLOSED;
+        sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
+        sio_timer_stop(&srv->wheel, &s->hb_timer);
+        queue_clear(s);
+        if (!s->busy && !s->dirty) session_free(s);
+        return;
+    }
+    if (s->state == S_CLOSED) return;
+    int keep = strcmp(reason, "forced close") == 0;
+    int drain = keep && s->transport == T_POLLING && s->qlen;
+    /* a draining session stays in the table: marked so already, so that a
+     * server close from the callback below finishes it instead of looping */
+    s->state = drain ? S_DRAINING : S_CLOSED;
+    if (!drain) sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
     sio_timer_stop(&srv->wheel, &s->hb_timer);
     sio_timer_stop(&srv->wheel, &s->up_timer);
     LOG_DEBUG("engine", "session %s closed: %s", s->sid, reason);
     s->busy++;
     if (srv->cb.on_close) srv->cb.on_close(s, reason, srv->ud);
     s->busy--;
-    queue_clear(s);
-    if (s->poll) {
-        /* release the waiting GET with a close packet */
-        http_req *req = s->poll;
-        s->poll = NULL;
-        http_req_on_abort(req, NULL, NULL);
-        sio_buf body = SIO_BUF_INIT;
-        eio_payload_writer w;
-        eio_payload_writer_init(&w, &body, s->protocol == 3 ? EIO_PAYLOAD_V3_TEXT : EIO_PAYLOAD_V4);
-        eio_packet p = {.type = EIO_CLOSE, .data = "", .len = 0};
-        eio_payload_write(&w, &p);
-        eio_payload_finish(&w);
-        cors_headers(srv, req);
-        http_res_header(req, "Content-Type", "text/plain; charset=UTF-8");
-        http_res_end(req, body.data, body.len);
-        sio_buf_free(&body);
-    }
+    if (s->state == S_CLOSED) drain = 0; /* finished during the callback */
+    if (!keep) queue_clear(s);
+    if (s->poll) poll_respond(s, !drain); /* the close packet now, or after the queue */
+    if (!drain) queue_clear(s);
     if (s->ws) {
         ws_conn_set_userdata(s->ws, NULL);
         ws_close(s->ws, 1000, "");
@@ -205,7 +215,17 @@ static void session_close(eio_socket *s, const char *reason) {
         ws_close(s->probe, 1000, "");
         s->probe = NULL;
     }
+    if (drain) {
+        s->state = S_DRAINING;
+        sio_timer_start(&srv->wheel, &s->hb_timer,
+                        (uint64_t)srv->opts.ping_interval + srv->opts.ping_timeout, drain_timeout);
+        return;
+    }
     if (!s->busy && !s->dirty) session_free(s);
+}
+
+static void drain_timeout(sio_timer *t) {
+    session_close((eio_socket *)((char *)t - offsetof(eio_socket, hb_timer)), "drain timeout");
 }
 
 /* Ends a stretch of work on s begun with s->busy++; frees it if it closed meanwhile. */
@@ -268,8 +288,8 @@ int eio_send(eio_socket *s, const char *data, size_t len, int binary) {
     return r;
 }
 
-/* Answers the waiting GET with everything queued. */
-static void poll_respond(eio_socket *s) {
+/* Answers the waiting GET with everything queued (then a close packet, with_close). */
+static void poll_respond(eio_socket *s, int with_close) {
     http_req *req = s->poll;
     if (!req) return;
     s->poll = NULL;
@@ -298,6 +318,10 @@ static void poll_respond(eio_socket *s) {
                              .len = len - 1};
         eio_payload_write(&w, &p);
     }
+    if (with_close) {
+        eio_packet p = {.type = EIO_CLOSE, .data = "", .len = 0};
+        eio_payload_write(&w, &p);
+    }
     eio_payload_finish(&w);
     queue_clear(s);
     cors_headers(s->srv, req);
@@ -318,7 +342,7 @@ static void flush_all(uv_check_t *h) {
             if (!s->busy) session_free(s);
             continue;
         }
-        if (s->poll && s->qlen) poll_respond(s);
+        if (s->poll && s->qlen) poll_respond(s, 0);
     }
 }
 
@@ -566,7 +590,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         /* a GET still waiting gets what is queued (or a noop); the rest goes by websocket */
         if (s->poll) {
             if (!s->qlen) queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
-            poll_respond(s);
+            poll_respond(s, 0);
         }
         for (uint32_t i = 0; i < s->qlen; i++) {
             eio_qent *e = &s->q[i];
@@ -756,6 +780,22 @@ static void eio_handle(http_req *req, void *ud) {
         eio_socket *s = sio_map_get(&srv->sessions, sid, strlen(sid));
         if (!s) {
             send_error(srv, req, EIO_ERR_UNKNOWN_SID);
+            return;
+        }
+        if (s->state == S_DRAINING) {
+            /* closed by the server: a GET takes what is queued, the next one the
+             * close packet; a POST is ignored (the client is told by the GETs) */
+            if (websocket) {
+                send_error(srv, req, EIO_ERR_BAD_REQUEST);
+            } else if (strcmp(method, "GET") == 0) {
+                int last = s->qlen == 0;
+                s->poll = req;
+                poll_respond(s, last);
+                if (last) session_close(s, "drained");
+            } else {
+                cors_headers(srv, req);
+                http_res_send(req, 200, "text/html", "ok");
+            }
             return;
         }
         if (websocket) {

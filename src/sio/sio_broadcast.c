@@ -106,9 +106,21 @@ static void bcast_free(sio_broadcast *b) {
     free(b);
 }
 
-/* Encodes the packet once and hands it to the adapter. */
-static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
-                      size_t raw_len, uint64_t id) {
+/* A broadcast's packet, encoded once: the text message and its attachments. */
+typedef struct bcast_msgs {
+    sio_prepared p;
+    eio_msg *small[16];
+} bcast_msgs;
+
+static void bcast_release(bcast_msgs *m) {
+    if (m->p.msg) eio_msg_release(m->p.msg);
+    for (size_t i = 0; i < m->p.natts; i++) eio_msg_release(m->p.atts[i]);
+    if (m->p.atts != m->small) free(m->p.atts);
+}
+
+/* Encodes the packet into Engine.IO messages; on error nothing is left to release. */
+static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
+                         size_t raw_len, uint64_t id, bcast_msgs *m) {
     sio_nsp *nsp = b->nsp;
     sio_buf *out = &nsp->srv->scratch;
     out->len = 0;
@@ -117,27 +129,34 @@ static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, c
                                        raw_len, 0)
                 : sio_encode_event(out, nsp->name, nsp->name_len, id, event, strlen(event), args,
                                    &atts);
-    if (r) {
-        sio_attachments_free(&atts);
-        return r;
+    m->p = (sio_prepared){.msg = NULL, .atts = m->small, .natts = 0};
+    if (!r && atts.count > sizeof m->small / sizeof *m->small &&
+        !(m->p.atts = malloc(atts.count * sizeof *m->p.atts)))
+        r = SIO_ENOMEM;
+    if (!r && !(m->p.msg = eio_msg_new(out->data, out->len, 0))) r = SIO_ENOMEM;
+    for (size_t i = 0; !r && i < atts.count; i++) {
+        eio_msg *a = eio_msg_new(atts.bufs[i].base, atts.bufs[i].len, 1);
+        if (a)
+            m->p.atts[m->p.natts++] = a;
+        else
+            r = SIO_ENOMEM;
     }
-    sio_prepared p = {.msg = eio_msg_new(out->data, out->len, 0)};
-    eio_msg *att_msgs[16];
-    eio_msg **am = atts.count <= 16 ? att_msgs : malloc(atts.count * sizeof *am);
-    if (!p.msg || !am) {
-        if (p.msg) eio_msg_release(p.msg);
-        if (am && am != att_msgs) free(am);
-        sio_attachments_free(&atts);
-        return SIO_ENOMEM;
-    }
-    for (size_t i = 0; i < atts.count; i++) am[i] = eio_msg_new(atts.bufs[i].base, atts.bufs[i].len, 1);
-    p.atts = am;
-    p.natts = atts.count;
-    size_t n = nsp->adapter_ops->broadcast(nsp->adapter, &b->t, &p);
-    eio_msg_release(p.msg);
-    for (size_t i = 0; i < atts.count; i++) eio_msg_release(am[i]);
-    if (am != att_msgs) free(am);
     sio_attachments_free(&atts);
+    if (r) {
+        bcast_release(m);
+        m->p = (sio_prepared){0};
+    }
+    return r;
+}
+
+/* Encodes the packet once and hands it to the adapter. */
+static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
+                      size_t raw_len, uint64_t id) {
+    bcast_msgs m;
+    int r = bcast_prepare(b, event, args, raw, raw_len, id, &m);
+    if (r) return r;
+    size_t n = b->nsp->adapter_ops->broadcast(b->nsp->adapter, &b->t, &m.p);
+    bcast_release(&m);
     return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
@@ -150,9 +169,9 @@ int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args) 
 
 int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args, size_t len) {
     if (!b) return SIO_ENOMEM;
-    int r = b->invalid || !event ? SIO_EINVAL
-                                 : bcast_send(b, event, NULL, args ? args : "", args ? len : 0,
-                                              SIO_NO_ID);
+    int r = b->invalid || !event
+                ? SIO_EINVAL
+                : bcast_send(b, event, NULL, args ? args : "", args ? len : 0, SIO_NO_ID);
     bcast_free(b);
     return r;
 }
@@ -213,38 +232,45 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
         return SIO_EINVAL;
     }
     sio_nsp *nsp = b->nsp;
-    sio_bcast_ack *a = calloc(1, sizeof *a);
+    uint64_t id = nsp->next_ack_id++;
+    /* encode first: a packet that cannot be built (a reserved name...) fails
+     * before any recipient waits for an answer, and cb is never called */
+    bcast_msgs m;
+    int r = bcast_prepare(b, event, args, NULL, 0, id, &m);
+    sio_bcast_ack *a = r ? NULL : calloc(1, sizeof *a);
     if (!a || !(a->responses = json_array())) {
+        if (!r) bcast_release(&m);
         free(a);
         bcast_free(b);
-        return SIO_ENOMEM;
+        return r ? r : SIO_ENOMEM;
     }
     a->cb = cb;
     a->userdata = userdata;
     a->srv = nsp->srv;
     sio_timer_init(&a->timer);
-    uint64_t id = nsp->next_ack_id++;
-    uint32_t timeout = b->timeout_ms;
     /* register on the recipients first (one id for all, as the reference does), then send */
     ack_reg_ctx ctx = {a, id};
     nsp->adapter_ops->each(nsp->adapter, &b->t, register_one, &ctx);
-    int r = bcast_send(b, event, args, NULL, 0, id);
+    size_t n = a->expected ? nsp->adapter_ops->broadcast(nsp->adapter, &b->t, &m.p) : 0;
+    bcast_release(&m);
+    uint32_t timeout = b->timeout_ms;
     bcast_free(b);
     if (a->expected == 0) {
         bcast_ack_end(a, 0);
         bcast_ack_maybe_free(a);
-        return r < 0 ? r : 0;
+        return 0;
     }
     /* without a timeout, disconnections answer for the sockets that never do */
     if (timeout) sio_timer_start(&nsp->srv->wheel, &a->timer, timeout, bcast_ack_timeout);
-    return r;
+    return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
 /* ---- fetchSockets & co ---------------------------------------------------------------------- */
 
 int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud), void *ud) {
     if (!b) return SIO_ENOMEM;
-    int r = b->invalid ? SIO_EINVAL : (int)b->nsp->adapter_ops->each(b->nsp->adapter, &b->t, cb, ud);
+    int r =
+        b->invalid ? SIO_EINVAL : (int)b->nsp->adapter_ops->each(b->nsp->adapter, &b->t, cb, ud);
     bcast_free(b);
     return r;
 }

@@ -85,7 +85,8 @@ int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len)
     return emit(s, event, NULL, args ? args : "", args ? len : 0, SIO_NO_ID);
 }
 
-/* ---- acknowledgements the server waits for ---------------------------------------------------- */
+/* ---- acknowledgements the server waits for ----------------------------------------------------
+ */
 
 static void ack_unlink(sio_pending_ack *a) {
     sio_socket *s = a->socket;
@@ -174,7 +175,8 @@ void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud
     s->nsp->adapter_ops->rooms_of(s->nsp->adapter, s, cb, ud);
 }
 
-/* ---- connecting --------------------------------------------------------------------------------- */
+/* ---- connecting ---------------------------------------------------------------------------------
+ */
 
 static void connect_finish(sio_socket *s) {
     sio_client *c = s->client;
@@ -237,7 +239,8 @@ void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
         json_t *err = json_pack("{ss}", "message", message ? message : "not authorized");
         if (err && data) json_object_set(err, "data", (json_t *)data);
         sio_buf out = SIO_BUF_INIT;
-        if (err && sio_encode_connect_error(&out, s->nsp->name, s->nsp->name_len, err) == 0 && c->eio)
+        if (err && sio_encode_connect_error(&out, s->nsp->name, s->nsp->name_len, err) == 0 &&
+            c->eio)
             eio_send(c->eio, out.data, out.len, 0);
         sio_buf_free(&out);
         json_decref(err);
@@ -272,7 +275,8 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
     middleware_run(next);
 }
 
-/* ---- disconnecting ------------------------------------------------------------------------------ */
+/* ---- disconnecting ------------------------------------------------------------------------------
+ */
 
 void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
     if (s->state == SOCK_DISCONNECTED) return;
@@ -308,8 +312,11 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
 void sio_socket_disconnect(sio_socket *s, bool close_transport) {
     sio_client *c = s->client;
     if (close_transport && c) {
+        /* as the reference's client._disconnect(): every namespace of the
+         * connection gets its DISCONNECT before the transport closes (so the
+         * client knows not to reconnect) */
         c->refs++;
-        sio_socket_close(s, "server namespace disconnect", 1);
+        while (c->sockets) sio_socket_close(c->sockets, "server namespace disconnect", 1);
         sio_client_close(c, "server namespace disconnect");
         sio_client_unref(c);
         return;
@@ -329,7 +336,8 @@ int sio_disconnect(sio_server *srv, const char *sid, const char *nsp) {
     return 0;
 }
 
-/* ---- accessors ------------------------------------------------------------------------------------ */
+/* ---- accessors
+ * ------------------------------------------------------------------------------------ */
 
 const char *sio_socket_id(const sio_socket *s) {
     return s->id;

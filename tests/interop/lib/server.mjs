@@ -37,6 +37,7 @@ export async function startServer(name, args = [], { timeoutMs = 15000, env = {}
     child,
     url: `http://127.0.0.1:${port}`,
     stderr: () => err,
+    stdout: () => out,
     async stop({ signal = 'SIGTERM', timeoutMs = 15000 } = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
