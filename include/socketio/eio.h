@@ -111,8 +111,9 @@ void *eio_socket_userdata(const eio_socket *s);
 size_t eio_socket_queued(const eio_socket *s);
 
 /**
- * True when a message sent now would leave at once: over WebSocket, no write
- * is waiting on the kernel; over polling, a GET is waiting. Volatile
+ * True when a message sent now would leave at once, as a Node transport's
+ * `writable`: over WebSocket, nothing is queued or waiting on the kernel; over
+ * polling, a GET is waiting and nothing is queued for it yet. Volatile
  * broadcasts skip sessions that are not writable.
  */
 int eio_socket_writable(const eio_socket *s);

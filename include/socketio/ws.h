@@ -95,7 +95,7 @@ void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb);
 void *ws_conn_userdata(const ws_conn *c);
 /** Bytes queued or being written. */
 size_t ws_conn_queued(const ws_conn *c);
-/** 1 when the kernel took everything written so far (no write waiting): a volatile message may go. */
+/** 1 when nothing is queued or waiting on the kernel: a volatile message may go. */
 int ws_conn_writable(const ws_conn *c);
 /** 1 when permessage-deflate was negotiated. */
 int ws_conn_deflate(const ws_conn *c);

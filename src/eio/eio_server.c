@@ -1028,7 +1028,7 @@ size_t eio_socket_queued(const eio_socket *s) {
 int eio_socket_writable(const eio_socket *s) {
     if (s->state != S_OPEN) return 0;
     if (s->transport == T_WEBSOCKET) return s->ws && ws_conn_writable(s->ws);
-    return s->poll != NULL;
+    return s->poll != NULL && s->qlen == 0;
 }
 
 void eio_socket_close(eio_socket *s) {

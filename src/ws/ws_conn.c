@@ -591,7 +591,8 @@ size_t ws_conn_queued(const ws_conn *c) {
 }
 
 int ws_conn_writable(const ws_conn *c) {
-    return c->state == WS_OPEN && c->inflight == 0;
+    /* as a Node transport's `writable`: nothing sent since the last flush completed */
+    return c->state == WS_OPEN && c->inflight == 0 && c->qbytes == 0;
 }
 
 int ws_conn_deflate(const ws_conn *c) {
