@@ -209,8 +209,14 @@ void sio_socket_unref(sio_socket *s);
 
 /** Emits `event` to this socket with `args` (a jansson array or NULL; not stolen). */
 int sio_emit(sio_socket *s, const char *event, const json_t *args);
-/** Emits with raw JSON argument text (no brackets). */
+/** Emits with raw JSON argument text (no brackets; no binary placeholders). */
 int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len);
+/**
+ * Emits a received event's arguments under the name `event`, as they came:
+ * raw JSON text and binary attachments alike, with no parsing or re-encoding
+ * (an echo or a relay).
+ */
+int sio_emit_args(sio_socket *s, const char *event, const sio_event *ev);
 
 /**
  * The client's answer to an emit with an acknowledgement: err is 0 with the
@@ -277,8 +283,13 @@ sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms);
 
 /** Sends `event` with `args` (array or NULL). Returns the number of recipients, or an error. */
 int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args);
-/** The same with raw JSON argument text. */
+/** The same with raw JSON argument text (no binary placeholders). */
 int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args, size_t len);
+/**
+ * Broadcasts a received event's arguments under the name `event`, as they
+ * came (binary attachments included): the chat's relay, encoded once.
+ */
+int sio_broadcast_emit_args(sio_broadcast *b, const char *event, const sio_event *ev);
 
 /**
  * The answers to a broadcast with acknowledgements: err 0 when every

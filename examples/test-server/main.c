@@ -62,15 +62,9 @@ static void emit_auth(sio_socket *s, void *ud) {
     json_decref(args);
 }
 
+/* the arguments go back as they came, binary attachments included, unparsed */
 static void message(sio_socket *s, sio_event *ev, void *ud) {
-    size_t len;
-    const char *raw = sio_event_args_raw(ev, &len);
-    /* binary arguments: re-encode with their attachments (the raw text is not
-     * NUL-terminated, hence memmem) */
-    if (memmem(raw, len, "\"_placeholder\"", 14))
-        sio_emit(s, "message-back", sio_event_args(ev));
-    else
-        sio_emit_raw(s, "message-back", raw, len);
+    sio_emit_args(s, "message-back", ev);
 }
 
 static void message_with_ack(sio_socket *s, sio_event *ev, void *ud) {
@@ -84,9 +78,7 @@ static void message_with_ack(sio_socket *s, sio_event *ev, void *ud) {
 static sio_server *sio;
 
 static void chat_msg(sio_socket *s, sio_event *ev, void *ud) {
-    size_t len;
-    const char *raw = sio_event_args_raw(ev, &len);
-    sio_broadcast_emit_raw(sio_broadcast_new(sio, "/chat"), "msg_to_client", raw, len);
+    sio_broadcast_emit_args(sio_broadcast_new(sio, "/chat"), "msg_to_client", ev);
 }
 
 static void chat_echo(sio_socket *s, sio_event *ev, void *ud) {

@@ -119,16 +119,22 @@ static void bcast_release(bcast_msgs *m) {
 }
 
 /* Encodes the packet into Engine.IO messages; on error nothing is left to release. */
+/* raw_atts: the attachments raw argument text refers to (NULL: none) */
 static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
-                         size_t raw_len, uint64_t id, bcast_msgs *m) {
+                         size_t raw_len, const sio_attachments *raw_atts, uint64_t id,
+                         bcast_msgs *m) {
     sio_nsp *nsp = b->nsp;
     sio_buf *out = &nsp->srv->scratch;
     out->len = 0;
-    sio_attachments atts = SIO_ATTACHMENTS_INIT;
+    sio_attachments own = SIO_ATTACHMENTS_INIT;
+    const sio_attachments *src = raw ? raw_atts : &own;
+    sio_attachments none = SIO_ATTACHMENTS_INIT;
+    if (!src) src = &none;
     int r = raw ? sio_encode_event_raw(out, nsp->name, nsp->name_len, id, event, strlen(event), raw,
-                                       raw_len, 0)
+                                       raw_len, (uint32_t)src->count)
                 : sio_encode_event(out, nsp->name, nsp->name_len, id, event, strlen(event), args,
-                                   &atts);
+                                   &own);
+    sio_attachments atts = *src;
     m->p = (sio_prepared){.msg = NULL, .atts = m->small, .natts = 0};
     if (!r && atts.count > sizeof m->small / sizeof *m->small &&
         !(m->p.atts = malloc(atts.count * sizeof *m->p.atts)))
@@ -141,7 +147,7 @@ static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args
         else
             r = SIO_ENOMEM;
     }
-    sio_attachments_free(&atts);
+    sio_attachments_free(&own);
     if (r) {
         bcast_release(m);
         m->p = (sio_prepared){0};
@@ -151,9 +157,9 @@ static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args
 
 /* Encodes the packet once and hands it to the adapter. */
 static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
-                      size_t raw_len, uint64_t id) {
+                      size_t raw_len, const sio_attachments *raw_atts, uint64_t id) {
     bcast_msgs m;
-    int r = bcast_prepare(b, event, args, raw, raw_len, id, &m);
+    int r = bcast_prepare(b, event, args, raw, raw_len, raw_atts, id, &m);
     if (r) return r;
     size_t n = b->nsp->adapter_ops->broadcast(b->nsp->adapter, &b->t, &m.p);
     bcast_release(&m);
@@ -162,7 +168,7 @@ static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, c
 
 int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args) {
     if (!b) return SIO_ENOMEM;
-    int r = b->invalid || !event ? SIO_EINVAL : bcast_send(b, event, args, NULL, 0, SIO_NO_ID);
+    int r = b->invalid || !event ? SIO_EINVAL : bcast_send(b, event, args, NULL, 0, NULL, SIO_NO_ID);
     bcast_free(b);
     return r;
 }
@@ -171,7 +177,21 @@ int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args
     if (!b) return SIO_ENOMEM;
     int r = b->invalid || !event
                 ? SIO_EINVAL
-                : bcast_send(b, event, NULL, args ? args : "", args ? len : 0, SIO_NO_ID);
+                : bcast_send(b, event, NULL, args ? args : "", args ? len : 0, NULL, SIO_NO_ID);
+    bcast_free(b);
+    return r;
+}
+
+int sio_broadcast_emit_args(sio_broadcast *b, const char *event, const sio_event *ev) {
+    if (!b) return SIO_ENOMEM;
+    sio_attachments atts;
+    int r = b->invalid || !event || !ev ? SIO_EINVAL : sio_event_attachments(ev, &atts);
+    if (r == 0) {
+        size_t len;
+        const char *raw = sio_event_args_raw(ev, &len);
+        r = bcast_send(b, event, NULL, raw, len, &atts, SIO_NO_ID);
+        free(atts.bufs);
+    }
     bcast_free(b);
     return r;
 }
@@ -236,7 +256,7 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
     /* encode first: a packet that cannot be built (a reserved name...) fails
      * before any recipient waits for an answer, and cb is never called */
     bcast_msgs m;
-    int r = bcast_prepare(b, event, args, NULL, 0, id, &m);
+    int r = bcast_prepare(b, event, args, NULL, 0, NULL, id, &m);
     sio_bcast_ack *a = r ? NULL : calloc(1, sizeof *a);
     if (!a || !(a->responses = json_array())) {
         if (!r) bcast_release(&m);

@@ -77,6 +77,18 @@ static int send_ack(sio_socket *s, uint64_t id, const json_t *args, const char *
     return r;
 }
 
+/* A view of the event's binary attachments (free out->bufs only). */
+int sio_event_attachments(const sio_event *ev, sio_attachments *out) {
+    *out = (sio_attachments)SIO_ATTACHMENTS_INIT;
+    if (!ev->natts) return 0;
+    out->bufs = malloc(ev->natts * sizeof *out->bufs);
+    if (!out->bufs) return SIO_ENOMEM;
+    for (uint32_t i = 0; i < ev->natts; i++)
+        out->bufs[i] = uv_buf_init(ev->atts[i]->data, (unsigned)ev->atts[i]->len);
+    out->count = out->cap = ev->natts;
+    return 0;
+}
+
 int sio_event_ack(sio_event *ev, const json_t *args) {
     if (!sio_event_wants_ack(ev)) return SIO_EINVAL;
     ev->acked = 1;
@@ -93,13 +105,10 @@ int sio_event_ack_raw(sio_event *ev, const char *args, size_t len) {
         int r = sio_encode_ack_raw(out, ev->socket->nsp->name, ev->socket->nsp->name_len,
                                    ev->pkt->id, args, len, ev->natts);
         if (r) return r;
-        uv_buf_t *bufs = malloc(ev->natts * sizeof *bufs);
-        if (!bufs) return SIO_ENOMEM;
-        for (uint32_t i = 0; i < ev->natts; i++)
-            bufs[i] = uv_buf_init(ev->atts[i]->data, (unsigned)ev->atts[i]->len);
-        sio_attachments atts = {bufs, ev->natts, ev->natts};
+        sio_attachments atts;
+        if ((r = sio_event_attachments(ev, &atts)) != 0) return r;
         r = sio_socket_send_packet(ev->socket, out, &atts);
-        free(bufs);
+        free(atts.bufs);
         return r;
     }
     return send_ack(ev->socket, ev->pkt->id, NULL, args ? args : "", args ? len : 0);

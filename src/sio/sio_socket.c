@@ -58,7 +58,7 @@ int sio_socket_send_prepared(sio_socket *s, const sio_prepared *p, int volatile_
 }
 
 static int emit(sio_socket *s, const char *event, const json_t *args, const char *raw,
-                size_t raw_len, uint64_t id) {
+                size_t raw_len, const sio_attachments *raw_atts, uint64_t id) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!event) return SIO_EINVAL;
     sio_server *srv = s->nsp->srv;
@@ -68,21 +68,33 @@ static int emit(sio_socket *s, const char *event, const json_t *args, const char
     int r;
     if (raw)
         r = sio_encode_event_raw(out, s->nsp->name, s->nsp->name_len, id, event, strlen(event), raw,
-                                 raw_len, 0);
+                                 raw_len, raw_atts ? (uint32_t)raw_atts->count : 0);
     else
         r = sio_encode_event(out, s->nsp->name, s->nsp->name_len, id, event, strlen(event), args,
                              &atts);
-    if (r == 0) r = sio_socket_send_packet(s, out, &atts);
+    if (r == 0) r = sio_socket_send_packet(s, out, raw ? raw_atts : &atts);
     sio_attachments_free(&atts);
     return r;
 }
 
 int sio_emit(sio_socket *s, const char *event, const json_t *args) {
-    return emit(s, event, args ? args : NULL, NULL, 0, SIO_NO_ID);
+    return emit(s, event, args ? args : NULL, NULL, 0, NULL, SIO_NO_ID);
 }
 
 int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len) {
-    return emit(s, event, NULL, args ? args : "", args ? len : 0, SIO_NO_ID);
+    return emit(s, event, NULL, args ? args : "", args ? len : 0, NULL, SIO_NO_ID);
+}
+
+int sio_emit_args(sio_socket *s, const char *event, const sio_event *ev) {
+    if (!ev) return SIO_EINVAL;
+    sio_attachments atts;
+    int r = sio_event_attachments(ev, &atts);
+    if (r) return r;
+    size_t len;
+    const char *raw = sio_event_args_raw(ev, &len);
+    r = emit(s, event, NULL, raw, len, &atts, SIO_NO_ID);
+    free(atts.bufs);
+    return r;
 }
 
 /* ---- acknowledgements the server waits for ----------------------------------------------------
@@ -135,7 +147,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_
                       void *userdata, uint32_t timeout_ms) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     uint64_t id = s->nsp->next_ack_id++;
-    int r = emit(s, event, args, NULL, 0, id);
+    int r = emit(s, event, args, NULL, 0, NULL, id);
     if (r) return r;
     return sio_ack_register(s, id, cb, userdata, timeout_ms, NULL) ? 0 : SIO_ENOMEM;
 }
