@@ -8,9 +8,9 @@
  *     app = web.Application()                     http_server *app = http_server_new(loop, &hopts);
  *     sio.attach(app)                             sio_attach(sio, app);
  *     @sio.on('msg', namespace='/chat')           sio_on(sio, "/chat", "msg", handler, userdata);
- *     await sio.emit('ev', data, to=room)         sio_emit_to(sio, "/chat", room, NULL, "ev", args);
- *     sio.enter_room(sid, room)                   sio_join(socket, room);
- *     await sio.disconnect(sid, namespace='/chat') sio_disconnect(sio, sid, "/chat");
+ *     await sio.emit('ev', data, to=room)         sio_emit_to(sio, "/chat", room, NULL, "ev",
+ * args); sio.enter_room(sid, room)                   sio_join(socket, room); await
+ * sio.disconnect(sid, namespace='/chat') sio_disconnect(sio, sid, "/chat");
  *
  * Everything runs on one libuv loop; handlers are plain callbacks. JSON values
  * are jansson values (json_t); binary data inside them are blobs
@@ -57,8 +57,8 @@ typedef struct sio_next sio_next;
 typedef struct sio_server_options {
     eio_options eio;          /**< Engine.IO options; eio.path defaults to "/socket.io/" */
     uint32_t connect_timeout; /**< `connectTimeout` ms: no namespace joined -> close (45000) */
-    int serve_client;         /**< `serveClient`: serve the client bundle at {path}socket.io.js (1) */
-    const char *client_dir;   /**< where socket.io-client's dist/ is (default: see sio_attach) */
+    int serve_client;       /**< `serveClient`: serve the client bundle at {path}socket.io.js (1) */
+    const char *client_dir; /**< where socket.io-client's dist/ is (default: see sio_attach) */
     uint32_t max_attachments; /**< binary attachments per packet, more closes the client (10) */
 } sio_server_options;
 
@@ -202,7 +202,8 @@ bool sio_socket_connected(const sio_socket *s);
 void sio_socket_set_data(sio_socket *s, void *data);
 /** The pointer set with sio_socket_set_data (NULL until then). */
 void *sio_socket_data(const sio_socket *s);
-/** Keeps a disconnected socket's memory alive (for asynchronous work); balance with sio_socket_unref. */
+/** Keeps a disconnected socket's memory alive (for asynchronous work); balance with
+ * sio_socket_unref. */
 void sio_socket_ref(sio_socket *s);
 /** Drops a reference taken with sio_socket_ref; the last one frees the socket. */
 void sio_socket_unref(sio_socket *s);
@@ -315,7 +316,8 @@ int sio_broadcast_leave(sio_broadcast *b, const char *room);
 /** Disconnects every matching socket (disconnectSockets). */
 int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
 
-/** Shortcut: emits to a namespace, to `room` (NULL: everyone) except socket `skip_sid` (may be NULL). */
+/** Shortcut: emits to a namespace, to `room` (NULL: everyone) except socket `skip_sid` (may be
+ * NULL). */
 int sio_emit_to(sio_server *sio, const char *nsp, const char *room, const char *skip_sid,
                 const char *event, const json_t *args);
 

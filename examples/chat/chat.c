@@ -95,7 +95,8 @@ static json_t *room_members(const char *room) {
 /* {name, room, ts} to the others in the room */
 static void notify_room(sio_socket *s, const char *event, const char *room) {
     chat_user *u = sio_socket_data(s);
-    json_t *args = json_pack("[{ss ss sI}]", "name", u->name, "room", room, "ts", (json_int_t)now_ms());
+    json_t *args =
+        json_pack("[{ss ss sI}]", "name", u->name, "room", room, "ts", (json_int_t)now_ms());
     sio_broadcast_emit(sio_broadcast_to(sio_socket_broadcast(s), room), event, args);
     json_decref(args);
 }
@@ -191,10 +192,12 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud) {
     j->socket = s;
     sio_socket_ref(s);
     snprintf(j->room, sizeof j->room, "%s", r);
-    if (chat_store_history(app->store, r, 0, HISTORY_LIMIT, join_history, j) != 0) join_history(NULL, j);
+    if (chat_store_history(app->store, r, 0, HISTORY_LIMIT, join_history, j) != 0)
+        join_history(NULL, j);
 }
 
-/* ---- history (filling a gap after a reconnection) --------------------------------------------- */
+/* ---- history (filling a gap after a reconnection) ---------------------------------------------
+ */
 
 static void history_done(json_t *messages, void *ud) {
     sio_ack *ack = ud;
@@ -221,7 +224,8 @@ static void on_history(sio_socket *s, sio_event *ev, void *ud) {
         history_done(NULL, ack);
 }
 
-/* ---- messages ------------------------------------------------------------------------------------ */
+/* ---- messages
+ * ------------------------------------------------------------------------------------ */
 
 static int rate_limited(chat_user *u, int64_t now) {
     if (u->sent_count == RATE_COUNT && now - u->sent[u->sent_next] < RATE_WINDOW_MS) return 1;

@@ -28,14 +28,13 @@ static uv_signal_t sig_int, sig_term;
 static int closing_steps;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: sio-chat [options]\n"
-            "  --host ADDR        address to listen on (default 127.0.0.1; env SIO_CHAT_HOST)\n"
-            "  --port N           port (default 8080; env PORT)\n"
-            "  --db PATH          SQLite history (default chat.db; \":memory:\" keeps nothing)\n"
-            "  --static-dir DIR   the page's folder (default " SIO_CHAT_DEFAULT_STATIC ")\n"
-            "  --log-level LEVEL  debug, info, warn, error (default info)\n"
-            "  --help             this text\n");
+    fprintf(f, "usage: sio-chat [options]\n"
+               "  --host ADDR        address to listen on (default 127.0.0.1; env SIO_CHAT_HOST)\n"
+               "  --port N           port (default 8080; env PORT)\n"
+               "  --db PATH          SQLite history (default chat.db; \":memory:\" keeps nothing)\n"
+               "  --static-dir DIR   the page's folder (default " SIO_CHAT_DEFAULT_STATIC ")\n"
+               "  --log-level LEVEL  debug, info, warn, error (default info)\n"
+               "  --help             this text\n");
 }
 
 static void step_done(void *ud) {
@@ -63,18 +62,29 @@ int main(int argc, char **argv) {
     const char *static_dir = SIO_CHAT_DEFAULT_STATIC, *db = "chat.db";
     int port = getenv("PORT") ? atoi(getenv("PORT")) : 8080;
     static const struct option long_opts[] = {
-        {"host", required_argument, 0, 'h'},       {"port", required_argument, 0, 'p'},
-        {"db", required_argument, 0, 'd'},         {"static-dir", required_argument, 0, 's'},
-        {"log-level", required_argument, 0, 'l'},  {"help", no_argument, 0, 'H'},
+        {"host", required_argument, 0, 'h'},
+        {"port", required_argument, 0, 'p'},
+        {"db", required_argument, 0, 'd'},
+        {"static-dir", required_argument, 0, 's'},
+        {"log-level", required_argument, 0, 'l'},
+        {"help", no_argument, 0, 'H'},
         {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (c) {
-        case 'h': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'd': db = optarg; break;
-        case 's': static_dir = optarg; break;
+        case 'h':
+            host = optarg;
+            break;
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 's':
+            static_dir = optarg;
+            break;
         case 'l': {
             int l = sio_log_level_parse(optarg);
             if (l < 0) {
@@ -84,8 +94,12 @@ int main(int argc, char **argv) {
             sio_log_set(NULL, (sio_log_level)l, NULL);
             break;
         }
-        case 'H': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'H':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
 

@@ -45,14 +45,13 @@ struct chat_store {
     void *done_ud;
 };
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS messages ("
-    "  id INTEGER PRIMARY KEY,"
-    "  room TEXT NOT NULL,"
-    "  name TEXT NOT NULL,"
-    "  text TEXT NOT NULL,"
-    "  ts INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS messages_room_id ON messages(room, id);";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS messages ("
+                             "  id INTEGER PRIMARY KEY,"
+                             "  room TEXT NOT NULL,"
+                             "  name TEXT NOT NULL,"
+                             "  text TEXT NOT NULL,"
+                             "  ts INTEGER NOT NULL);"
+                             "CREATE INDEX IF NOT EXISTS messages_room_id ON messages(room, id);";
 
 chat_store *chat_store_open(uv_loop_t *loop, const char *path, const char **err) {
     chat_store *st = calloc(1, sizeof *st);
@@ -64,30 +63,36 @@ chat_store *chat_store_open(uv_loop_t *loop, const char *path, const char **err)
     st->msgs_tail = &st->msgs;
     st->reads_tail = &st->reads;
     /* the handle moves between the loop thread (open/close) and one worker at a time */
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {
         *err = st->db ? sqlite3_errmsg(st->db) : "cannot open the database";
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 5000);
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+                     NULL) != SQLITE_OK ||
         sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db, "INSERT INTO messages(id, room, name, text, ts) VALUES (?,?,?,?,?)",
-                           -1, &st->insert, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
-                           "SELECT id, room, name, text, ts FROM (SELECT * FROM messages WHERE room = ? "
-                           "ORDER BY id DESC LIMIT ?) ORDER BY id ASC",
-                           -1, &st->last_n, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db,
-                           "SELECT id, room, name, text, ts FROM messages WHERE room = ? AND id > ? "
-                           "ORDER BY id ASC LIMIT ?",
-                           -1, &st->after_id, NULL) != SQLITE_OK) {
+                           "INSERT INTO messages(id, room, name, text, ts) VALUES (?,?,?,?,?)", -1,
+                           &st->insert, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            st->db,
+            "SELECT id, room, name, text, ts FROM (SELECT * FROM messages WHERE room = ? "
+            "ORDER BY id DESC LIMIT ?) ORDER BY id ASC",
+            -1, &st->last_n, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(
+            st->db,
+            "SELECT id, room, name, text, ts FROM messages WHERE room = ? AND id > ? "
+            "ORDER BY id ASC LIMIT ?",
+            -1, &st->after_id, NULL) != SQLITE_OK) {
         *err = sqlite3_errmsg(st->db);
         goto fail;
     }
     sqlite3_stmt *max;
     st->next_id = 1;
-    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(id), 0) FROM messages", -1, &max, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(st->db, "SELECT COALESCE(MAX(id), 0) FROM messages", -1, &max, NULL) ==
+        SQLITE_OK) {
         if (sqlite3_step(max) == SQLITE_ROW) st->next_id = sqlite3_column_int64(max, 0) + 1;
         sqlite3_finalize(max);
     }

@@ -34,9 +34,9 @@ enum eio_transport {
 
 /** Cross-origin settings of the polling transport (NULL origin: no CORS headers). */
 typedef struct eio_cors_options {
-    const char *origin;          /**< "*", or a comma-separated list of allowed origins */
-    int credentials;             /**< send Access-Control-Allow-Credentials: true */
-    const char *methods;         /**< preflight Allow-Methods (default "GET,HEAD,PUT,PATCH,POST,DELETE") */
+    const char *origin;  /**< "*", or a comma-separated list of allowed origins */
+    int credentials;     /**< send Access-Control-Allow-Credentials: true */
+    const char *methods; /**< preflight Allow-Methods (default "GET,HEAD,PUT,PATCH,POST,DELETE") */
     const char *allowed_headers; /**< preflight Allow-Headers (default: echo the request's) */
 } eio_cors_options;
 
@@ -68,7 +68,8 @@ void eio_options_init(eio_options *o);
 
 /** What the server reports. */
 typedef struct eio_callbacks {
-    /** A new session; `req` is the handshake request (headers, query, address), valid during the call. */
+    /** A new session; `req` is the handshake request (headers, query, address), valid during the
+     * call. */
     void (*on_open)(eio_socket *s, http_req *req, void *userdata);
     /** One message: text (UTF-8) or binary; data is valid during the call. */
     void (*on_message)(eio_socket *s, const char *data, size_t len, int binary, void *userdata);

@@ -90,10 +90,10 @@ typedef void (*http_handler_cb)(http_req *req, void *userdata);
 
 /** One route: exact path, or path prefix when `prefix` is set. */
 typedef struct http_route {
-    const char *method; /**< "GET", "POST", ...; NULL for every method */
-    const char *path;   /**< "/socket.io/" */
-    int prefix;         /**< match every path starting with `path` */
-    size_t max_body;    /**< body limit for this route; 0 for the server's default */
+    const char *method;      /**< "GET", "POST", ...; NULL for every method */
+    const char *path;        /**< "/socket.io/" */
+    int prefix;              /**< match every path starting with `path` */
+    size_t max_body;         /**< body limit for this route; 0 for the server's default */
     http_handler_cb handler; /**< called with each matching request */
     void *userdata;          /**< passed to handler */
     /**

@@ -40,7 +40,8 @@ static void mem_destroy(void *adapter) {
     mem_adapter *a = adapter;
     sio_map_iter it;
     sio_map_iter_init(&it, &a->rooms);
-    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it)) room_free(e->value);
+    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it))
+        room_free(e->value);
     sio_map_free(&a->rooms);
     free(a);
 }
@@ -148,7 +149,8 @@ static void mark_excluded(mem_adapter *a, const sio_bcast_target *t, uint32_t ma
 
 static size_t visit(sio_socket *s, const sio_bcast_target *t, uint32_t excluded, uint32_t seen,
                     const sio_prepared *p) {
-    if (s->mark == excluded || s->mark == seen || s == t->skip || s->state != SOCK_CONNECTED) return 0;
+    if (s->mark == excluded || s->mark == seen || s == t->skip || s->state != SOCK_CONNECTED)
+        return 0;
     s->mark = seen;
     return (size_t)sio_socket_send_prepared(s, p, t->volatile_);
 }
@@ -164,7 +166,8 @@ static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_
     mark_excluded(a, t, excluded);
     size_t count = 0;
     if (t->nrooms == 0) {
-        for (size_t i = 0; i < a->nsp->nall; i++) count += visit(a->nsp->all[i], t, excluded, seen, p);
+        for (size_t i = 0; i < a->nsp->nall; i++)
+            count += visit(a->nsp->all[i], t, excluded, seen, p);
         return count;
     }
     for (size_t i = 0; i < t->nrooms; i++) {

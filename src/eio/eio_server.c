@@ -55,7 +55,7 @@ struct eio_socket {
     uint8_t hb;
     uint8_t dirty;
     uint8_t upgrading;
-    uint8_t b64;    /* v3 polling client that cannot take binary payloads */
+    uint8_t b64; /* v3 polling client that cannot take binary payloads */
     uint8_t busy;
     sio_timer hb_timer;
     sio_timer up_timer;

@@ -76,10 +76,18 @@ void http_conn_set_state(http_conn *c, enum http_conn_state st) {
     http_server *s = c->server;
     c->state = (uint8_t)st;
     switch (st) {
-    case CONN_IDLE: sio_timer_start(&s->wheel, &c->timer, s->opts.idle_timeout_ms, conn_timeout); break;
-    case CONN_HEAD: sio_timer_start(&s->wheel, &c->timer, s->opts.head_timeout_ms, conn_timeout); break;
-    case CONN_BODY: sio_timer_start(&s->wheel, &c->timer, s->opts.body_timeout_ms, conn_timeout); break;
-    case CONN_HANDLER: sio_timer_stop(&s->wheel, &c->timer); break;
+    case CONN_IDLE:
+        sio_timer_start(&s->wheel, &c->timer, s->opts.idle_timeout_ms, conn_timeout);
+        break;
+    case CONN_HEAD:
+        sio_timer_start(&s->wheel, &c->timer, s->opts.head_timeout_ms, conn_timeout);
+        break;
+    case CONN_BODY:
+        sio_timer_start(&s->wheel, &c->timer, s->opts.body_timeout_ms, conn_timeout);
+        break;
+    case CONN_HANDLER:
+        sio_timer_stop(&s->wheel, &c->timer);
+        break;
     }
 }
 
@@ -183,8 +191,8 @@ static int on_headers_complete(http_parser *p) {
     }
     int mismatch = 0;
     req->route = http_router_match(s, target, req->path_len, req->method, &mismatch);
-    req->max_body = req->route && req->route->r.max_body ? req->route->r.max_body
-                                                          : s->opts.max_body_size;
+    req->max_body =
+        req->route && req->route->r.max_body ? req->route->r.max_body : s->opts.max_body_size;
     if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
         p->content_length > req->max_body) {
         req->status = 413;

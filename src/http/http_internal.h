@@ -71,12 +71,12 @@ struct http_conn {
     uint8_t close_after; /* close once the current response is written */
     uint8_t feeding;     /* inside conn_feed: don't recurse */
     uint8_t read_stopped;
-    uint8_t taken; /* the socket was handed to another layer */
+    uint8_t taken;     /* the socket was handed to another layer */
     uint8_t lingering; /* half-closed after the last response, dropping input */
     uint32_t writes_pending;
-    http_req *req;       /* the request being read or handled */
+    http_req *req;         /* the request being read or handled */
     uv_idle_t *drain_idle; /* set while a pipelined request waits for the next loop turn */
-    sio_buf pending;     /* bytes read but not parsed yet (pipelining, upgrade) */
+    sio_buf pending;       /* bytes read but not parsed yet (pipelining, upgrade) */
 };
 
 /* A header is stored as two NUL-terminated strings in req->head. */
@@ -87,7 +87,7 @@ typedef struct http_header_ref {
 struct http_req {
     http_conn *conn;
     http_server *server;
-    sio_buf head;      /* "target\0" then "name\0value\0" pairs */
+    sio_buf head; /* "target\0" then "name\0value\0" pairs */
     sio_buf body;
     http_header_ref *headers;
     unsigned nheaders, cap_headers;
@@ -96,9 +96,9 @@ struct http_req {
     uint8_t upgrade;
     uint8_t keep_alive;
     uint8_t head_sent;
-    uint8_t is_head;   /* HEAD request: no body on the wire */
+    uint8_t is_head;    /* HEAD request: no body on the wire */
     uint8_t http_minor; /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
-    uint8_t complete;  /* the whole request has been read */
+    uint8_t complete;   /* the whole request has been read */
     uint8_t dispatched;
     char method[16];
     size_t max_body;

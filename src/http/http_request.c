@@ -100,8 +100,7 @@ const char *http_req_header(const http_req *req, const char *name) {
     return NULL;
 }
 
-int http_req_header_at(const http_req *req, unsigned index, const char **name,
-                       const char **value) {
+int http_req_header_at(const http_req *req, unsigned index, const char **name, const char **value) {
     if (index >= req->nheaders) return 0;
     *name = req->head.data + req->headers[index].name;
     *value = req->head.data + req->headers[index].value;

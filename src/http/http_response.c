@@ -14,32 +14,58 @@
 
 const char *http_status_text(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 417:
+        return "Expectation Failed";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -86,7 +112,8 @@ static int build_head(http_req *req, uint64_t content_length, sio_buf *out) {
                            (unsigned long long)content_length,
                            conn_will_close(req) ? "close" : "keep-alive");
     if (r) return r;
-    if (req->res_headers.len && (r = sio_buf_append(out, req->res_headers.data, req->res_headers.len)))
+    if (req->res_headers.len &&
+        (r = sio_buf_append(out, req->res_headers.data, req->res_headers.len)))
         return r;
     return sio_buf_append(out, "\r\n", 2);
 }
@@ -158,8 +185,8 @@ void http_conn_send_error(http_conn *c, int status, int close) {
     int n = snprintf(buf, sizeof buf,
                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s\n",
-                     status, text, http_date_now(), strlen(text) + 1, close ? "close" : "keep-alive",
-                     text);
+                     status, text, http_date_now(), strlen(text) + 1,
+                     close ? "close" : "keep-alive", text);
     char *copy = malloc((size_t)n);
     if (copy) memcpy(copy, buf, (size_t)n);
     if (c->req) {

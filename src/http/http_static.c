@@ -204,9 +204,9 @@ static void on_fstat(uv_fs_t *fs) {
     const char *inm = http_req_header(req, "if-none-match");
     const char *ims = http_req_header(req, "if-modified-since");
     time_t since;
-    int not_modified = inm ? etag_matches(inm, etag)
-                           : (ims && parse_http_date(ims, &since) == 0 &&
-                              (time_t)st.st_mtim.tv_sec <= since);
+    int not_modified =
+        inm ? etag_matches(inm, etag)
+            : (ims && parse_http_date(ims, &since) == 0 && (time_t)st.st_mtim.tv_sec <= since);
     if (not_modified) {
         http_req_on_abort(req, NULL, NULL);
         static_free(sr);
@@ -353,11 +353,12 @@ int http_server_static(http_server *s, const char *mount, const char *root,
     m->root = strdup(real);
     m->root_len = strlen(real);
     if (m->root_len == 1) m->root_len = 0; /* root "/" */
-    m->cache_control = strdup(opts && opts->cache_control ? opts->cache_control : "public, max-age=0");
+    m->cache_control =
+        strdup(opts && opts->cache_control ? opts->cache_control : "public, max-age=0");
     m->index = strdup(opts && opts->index ? opts->index : "index.html");
     if (!m->mount || !m->root || !m->cache_control || !m->index) goto fail;
-    http_route route = {.method = NULL, .path = mount, .prefix = 1, .handler = static_handler,
-                        .userdata = m};
+    http_route route = {
+        .method = NULL, .path = mount, .prefix = 1, .handler = static_handler, .userdata = m};
     int r = http_server_route(s, &route);
     if (r) goto fail;
     m->next = s->mounts;

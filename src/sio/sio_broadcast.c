@@ -130,10 +130,10 @@ static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args
     const sio_attachments *src = raw ? raw_atts : &own;
     sio_attachments none = SIO_ATTACHMENTS_INIT;
     if (!src) src = &none;
-    int r = raw ? sio_encode_event_raw(out, nsp->name, nsp->name_len, id, event, strlen(event), raw,
-                                       raw_len, (uint32_t)src->count)
-                : sio_encode_event(out, nsp->name, nsp->name_len, id, event, strlen(event), args,
-                                   &own);
+    int r =
+        raw ? sio_encode_event_raw(out, nsp->name, nsp->name_len, id, event, strlen(event), raw,
+                                   raw_len, (uint32_t)src->count)
+            : sio_encode_event(out, nsp->name, nsp->name_len, id, event, strlen(event), args, &own);
     sio_attachments atts = *src;
     m->p = (sio_prepared){.msg = NULL, .atts = m->small, .natts = 0};
     if (!r && atts.count > sizeof m->small / sizeof *m->small &&
@@ -168,7 +168,8 @@ static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, c
 
 int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args) {
     if (!b) return SIO_ENOMEM;
-    int r = b->invalid || !event ? SIO_EINVAL : bcast_send(b, event, args, NULL, 0, NULL, SIO_NO_ID);
+    int r =
+        b->invalid || !event ? SIO_EINVAL : bcast_send(b, event, args, NULL, 0, NULL, SIO_NO_ID);
     bcast_free(b);
     return r;
 }

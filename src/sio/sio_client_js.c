@@ -76,7 +76,8 @@ int sio_client_js_attach(sio_server *srv) {
     char dirbuf[4096];
     const char *dir = find_dir(srv, dirbuf, sizeof dirbuf);
     if (!dir) {
-        LOG_WARN("socket.io", "client bundle not found (npm socket.io-client): not serving %ssocket.io.js",
+        LOG_WARN("socket.io",
+                 "client bundle not found (npm socket.io-client): not serving %ssocket.io.js",
                  srv->path);
         return SIO_ENOTFOUND;
     }
@@ -94,8 +95,8 @@ int sio_client_js_attach(sio_server *srv) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
         EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL);
-        snprintf(f->etag, sizeof f->etag, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", md[0], md[1], md[2],
-                 md[3], md[4], md[5], md[6], md[7]);
+        snprintf(f->etag, sizeof f->etag, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", md[0], md[1],
+                 md[2], md[3], md[4], md[5], md[6], md[7]);
         char url[512];
         snprintf(url, sizeof url, "%s%s", srv->path, bundle[i].name);
         http_route r = {.method = "GET", .path = url, .handler = serve_file, .userdata = f};

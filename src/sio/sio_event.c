@@ -59,7 +59,8 @@ bool sio_event_wants_ack(const sio_event *ev) {
     return ev->pkt->id != SIO_NO_ID && !ev->acked;
 }
 
-static int send_ack(sio_socket *s, uint64_t id, const json_t *args, const char *raw, size_t raw_len) {
+static int send_ack(sio_socket *s, uint64_t id, const json_t *args, const char *raw,
+                    size_t raw_len) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     sio_buf *out = &s->nsp->srv->scratch;
     out->len = 0;

@@ -182,8 +182,7 @@ sio_pending_ack *sio_ack_register(sio_socket *s, uint64_t id, sio_ack_cb cb, voi
                                   uint32_t timeout_ms, sio_bcast_ack *bcast);
 
 /* sio_event.c */
-void sio_event_dispatch(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts,
-                        uint32_t natts);
+void sio_event_dispatch(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts, uint32_t natts);
 
 /* A view of an event's binary attachments; free out->bufs (only) afterwards. */
 int sio_event_attachments(const sio_event *ev, sio_attachments *out);

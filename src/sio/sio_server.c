@@ -100,7 +100,8 @@ static sio_socket *client_socket(sio_client *c, const char *nsp, size_t len) {
     return NULL;
 }
 
-static void send_connect_error(sio_client *c, const char *nsp, size_t nsp_len, const char *message) {
+static void send_connect_error(sio_client *c, const char *nsp, size_t nsp_len,
+                               const char *message) {
     sio_buf out = SIO_BUF_INIT;
     json_t *data = json_pack("{ss}", "message", message);
     if (data && sio_encode_connect_error(&out, nsp, nsp_len, data) == 0 && c->eio)
@@ -143,7 +144,9 @@ static void client_dispatch(sio_client *c, const sio_packet *p, sio_rcbuf *const
         return;
     }
     case SIO_PACKET_CONNECT_ERROR:
-    default: sio_client_close(c, "parse error"); return;
+    default:
+        sio_client_close(c, "parse error");
+        return;
     }
 }
 
@@ -180,7 +183,8 @@ static void on_eio_message(eio_socket *e, const char *data, size_t len, int bina
         sio_client_close(c, "parse error");
     } else if (sio_packet_is_binary(p.type)) {
         /* the collector is allocated for the first binary packet only */
-        if (!c->bin && (c->bin = malloc(sizeof *c->bin)) != NULL) *c->bin = (sio_binary)SIO_BINARY_INIT;
+        if (!c->bin && (c->bin = malloc(sizeof *c->bin)) != NULL)
+            *c->bin = (sio_binary)SIO_BINARY_INIT;
         if (!c->bin || sio_binary_start(c->bin, &p) != 0) sio_client_close(c, "parse error");
     } else {
         client_dispatch(c, &p, NULL, 0);
@@ -194,7 +198,8 @@ static void on_eio_close(eio_socket *e, const char *reason, void *ud) {
     if (!c) return;
     c->eio = NULL;
     eio_socket_set_userdata(e, NULL);
-    sio_client_close(c, strcmp(reason, "forced close") == 0 ? "server namespace disconnect" : reason);
+    sio_client_close(c,
+                     strcmp(reason, "forced close") == 0 ? "server namespace disconnect" : reason);
 }
 
 /* ---- the server --------------------------------------------------------------------------- */
@@ -213,7 +218,8 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
     srv->client_dir = srv->opts.client_dir ? strdup(srv->opts.client_dir) : NULL;
     srv->opts.eio.path = srv->path;
     srv->opts.client_dir = srv->client_dir;
-    eio_callbacks cb = {.on_open = on_eio_open, .on_message = on_eio_message, .on_close = on_eio_close};
+    eio_callbacks cb = {
+        .on_open = on_eio_open, .on_message = on_eio_message, .on_close = on_eio_close};
     srv->eio = eio_server_new(loop, &srv->opts.eio, &cb, srv);
     if (!srv->path || !srv->eio || sio_wheel_init(loop, &srv->wheel, 10) != 0) {
         free(srv->path);
@@ -247,7 +253,8 @@ static void server_free(sio_server *srv) {
     void *ud = srv->done_ud;
     sio_map_iter it;
     sio_map_iter_init(&it, &srv->nsps);
-    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it)) sio_nsp_free(e->value);
+    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it))
+        sio_nsp_free(e->value);
     sio_map_free(&srv->nsps);
     sio_families_free(srv);
     sio_client_js_free(srv);

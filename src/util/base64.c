@@ -51,7 +51,8 @@ long sio_base64_decode(const char *in, size_t len, uint8_t *out) {
             v[k] = b64_value(c);
             if (v[k] < 0) return -1;
         }
-        uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint32_t x =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         out[o++] = (uint8_t)(x >> 16);
         if (pad < 2) out[o++] = (uint8_t)(x >> 8);
         if (pad < 1) out[o++] = (uint8_t)x;

@@ -20,7 +20,8 @@ typedef struct sio_buf {
     size_t cap;
 } sio_buf;
 
-#define SIO_BUF_INIT {NULL, 0, 0}
+#define SIO_BUF_INIT                                                                               \
+    { NULL, 0, 0 }
 
 /* Makes room for `extra` more bytes; 0 or SIO_ENOMEM. */
 int sio_buf_reserve(sio_buf *b, size_t extra);

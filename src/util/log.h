@@ -9,9 +9,9 @@ extern sio_log_level sio_log_min_level;
 void sio_log_write(sio_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define SIO_LOG(level, comp, ...)                                                              \
-    do {                                                                                       \
-        if ((level) >= sio_log_min_level) sio_log_write((level), (comp), __VA_ARGS__);        \
+#define SIO_LOG(level, comp, ...)                                                                  \
+    do {                                                                                           \
+        if ((level) >= sio_log_min_level) sio_log_write((level), (comp), __VA_ARGS__);             \
     } while (0)
 #define LOG_DEBUG(comp, ...) SIO_LOG(SIO_LOG_DEBUG, comp, __VA_ARGS__)
 #define LOG_INFO(comp, ...) SIO_LOG(SIO_LOG_INFO, comp, __VA_ARGS__)

@@ -25,7 +25,8 @@ typedef struct sio_map {
     size_t count;
 } sio_map;
 
-#define SIO_MAP_INIT {NULL, 0, 0}
+#define SIO_MAP_INIT                                                                               \
+    { NULL, 0, 0 }
 
 void *sio_map_get(const sio_map *m, const char *key, size_t klen);
 /* Inserts or replaces; 0 or SIO_ENOMEM. */

@@ -114,7 +114,6 @@ static inline int has_high_bit8(const uint8_t *p) {
     return (w & 0x8080808080808080ULL) != 0;
 }
 
-
 size_t sio_utf8_seq(const uint8_t *p, size_t n) {
     uint8_t c = p[0];
     if (c < 0x80) return 1;
@@ -140,7 +139,6 @@ size_t sio_utf8_seq(const uint8_t *p, size_t n) {
     }
     return 0;
 }
-
 
 size_t sio_utf8_utf16_len(const char *s, size_t len) {
     const uint8_t *p = (const uint8_t *)s;
@@ -200,4 +198,3 @@ size_t sio_utf8_put(uint32_t cp, char *out) {
     out[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
 }
-

@@ -59,12 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t n = size - off < step ? size - off : step;
         if (send(sv[1], data + off, n, MSG_NOSIGNAL) < 0) break;
         uv_run(loop, UV_RUN_NOWAIT);
-        while (read(sv[1], sink, sizeof sink) > 0) {}
+        while (read(sv[1], sink, sizeof sink) > 0) {
+        }
     }
     shutdown(sv[1], SHUT_WR);
     for (int i = 0; i < 1000 && server->stats.connections_open > 0; i++) {
         uv_run(loop, UV_RUN_NOWAIT);
-        while (read(sv[1], sink, sizeof sink) > 0) {}
+        while (read(sv[1], sink, sizeof sink) > 0) {
+        }
     }
     close(sv[1]);
     uv_run(loop, UV_RUN_NOWAIT);

@@ -135,7 +135,8 @@ int main(int argc, char **argv) {
         {.method = "GET", .path = "/header", .handler = header_handler},
         {.method = "GET", .path = "/stats", .handler = stats_handler},
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) http_server_route(server, &routes[i]);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        http_server_route(server, &routes[i]);
     int r = http_server_listen(server);
     if (r) {
         fprintf(stderr, "listen: %s\n", sio_strerror(r));

@@ -47,11 +47,11 @@ static void test_base64_vectors(void) {
 
 static void test_base64_rejects_garbage(void) {
     uint8_t out[16];
-    CHECK_INT(sio_base64_decode("Zm9", 3, out), -1);       /* not a multiple of 4 */
-    CHECK_INT(sio_base64_decode("Zm=v", 4, out), -1);      /* data after padding */
-    CHECK_INT(sio_base64_decode("Zm9v\n", 5, out), -1);    /* whitespace */
-    CHECK_INT(sio_base64_decode("Zg==Zg==", 8, out), -1);  /* padding mid-stream */
-    CHECK_INT(sio_base64_decode("Z!9v", 4, out), -1);      /* bad character */
+    CHECK_INT(sio_base64_decode("Zm9", 3, out), -1);      /* not a multiple of 4 */
+    CHECK_INT(sio_base64_decode("Zm=v", 4, out), -1);     /* data after padding */
+    CHECK_INT(sio_base64_decode("Zm9v\n", 5, out), -1);   /* whitespace */
+    CHECK_INT(sio_base64_decode("Zg==Zg==", 8, out), -1); /* padding mid-stream */
+    CHECK_INT(sio_base64_decode("Z!9v", 4, out), -1);     /* bad character */
 }
 
 struct wheel_probe {
