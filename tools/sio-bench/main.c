@@ -89,7 +89,10 @@ static void usage(FILE *f) {
 "own CPU share of its cores, getrusage; tool_saturated when >= 0.9: the figure\n"
 "may be the tool's limit), server_core_busy (share of the server's core busy,\n"
 "/proc/stat, softirq included), server_cpu_us_per_op (busy core time per op),\n"
-"server_proc_cpu, server_rss_before/after, bytes_per_conn, errors, lost.\n"
+"server_proc_cpu and server_proc_us_per_op (/proc/PID/stat: the process alone,\n"
+"robust when other work shares the core), tool_cpu_us_per_op and\n"
+"tool_capacity_ops_per_s (the tool's cost per op, and the rate one core of it\n"
+"could drive), server_rss_before/after, bytes_per_conn, errors, lost.\n"
 "Exit status 0 when the run completed, 1 on bad options, 2 when nothing worked.\n");
 }
 
@@ -487,6 +490,10 @@ int main(int argc, char **argv) {
     double busy_s = (double)(s_end.busy - s_go.busy) / tps;
     double us_per_op = tot.ops ? busy_s * 1e6 / (double)tot.ops : 0;
     double proc_cpu = o.server_pid ? (double)(s_end.proc - s_go.proc) / tps / (s_end.t - s_go.t) : 0;
+    double proc_us_per_op = o.server_pid && tot.ops ? (double)(s_end.proc - s_go.proc) / tps * 1e6 / (double)tot.ops : 0;
+    double tool_us_per_op = tot.ops ? (double)tot.cpu_ns / 1e3 / (double)tot.ops : 0;
+    /* what the tool could sustain on one core at its measured cost per operation */
+    double tool_capacity = tool_us_per_op > 0 ? 1e6 / tool_us_per_op : 0;
     uint64_t rss_before = o.sc == SC_IDLE ? s_before.rss : o.sc == SC_CHURN ? s_before.rss : s_go.rss;
     uint64_t rss_after = s_end.rss;
     uint64_t held = o.sc == SC_IDLE ? open_at_end : 0;
@@ -524,9 +531,10 @@ int main(int argc, char **argv) {
             fprintf(stderr, "server RSS %.1f MiB before, %.1f MiB after (%+.1f MiB)\n", rss_before / 1048576.0,
                     rss_after / 1048576.0, ((double)rss_after - (double)rss_before) / 1048576.0);
         fprintf(stderr, "server core %d busy %.0f%% (%.2f us per op)", o.server_cpu, busy * 100, us_per_op);
-        if (o.server_pid) fprintf(stderr, ", server process CPU %.0f%%", proc_cpu * 100);
-        fprintf(stderr, "; tool CPU %.0f%% of %d core%s; errors %llu\n", tool_cpu * 100, tool_cpus,
-                tool_cpus > 1 ? "s" : "", (unsigned long long)tot.errors);
+        if (o.server_pid) fprintf(stderr, ", server process CPU %.0f%% (%.2f us per op)", proc_cpu * 100, proc_us_per_op);
+        fprintf(stderr, "\ntool CPU %.0f%% of %d core%s (%.3f us per op: %.0f ops/s on one core); errors %llu\n",
+                tool_cpu * 100, tool_cpus, tool_cpus > 1 ? "s" : "", tool_us_per_op, tool_capacity,
+                (unsigned long long)tot.errors);
         if (first_error[0]) fprintf(stderr, "first error: %s\n", first_error);
         if (saturated)
             fprintf(stderr, "WARNING: the tool's own CPU is saturated (%.0f%%): these figures may be the "
@@ -540,14 +548,15 @@ int main(int argc, char **argv) {
            "\"errors\":%llu,\"lost\":%llu,\"backlog\":%llu,\"pings\":%llu,"
            "\"lat_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f},"
            "\"tool_cpu\":%.3f,\"tool_saturated\":%s,\"server_core_busy\":%.3f,\"server_cpu_us_per_op\":%.4f,"
-           "\"server_proc_cpu\":%.3f,\"server_rss_before\":%llu,\"server_rss_after\":%llu,"
+           "\"server_proc_cpu\":%.3f,\"server_proc_us_per_op\":%.4f,\"tool_cpu_us_per_op\":%.4f,"
+           "\"tool_capacity_ops_per_s\":%.0f,\"server_rss_before\":%llu,\"server_rss_after\":%llu,"
            "\"held\":%llu,\"bytes_per_conn\":%.1f,\"bytes_in\":%llu,\"bytes_out\":%llu,\"ok\":%s,\"error\":",
            o.raw ? "raw" : "socketio", o.polling ? "polling" : "websocket", o.procs, o.connections,
            o.concurrency, o.window, o.senders, o.payload, o.rate, secs, (unsigned long long)connected,
            (unsigned long long)failed, (unsigned long long)tot.ops, ops_s, (unsigned long long)tot.sent,
            (unsigned long long)tot.errors, (unsigned long long)tot.lost, (unsigned long long)tot.backlog,
            (unsigned long long)tot.pings, lat[0], lat[1], lat[2], lat[3], lat[4], mean, tool_cpu,
-           saturated ? "true" : "false", busy, us_per_op, proc_cpu, (unsigned long long)rss_before,
+           saturated ? "true" : "false", busy, us_per_op, proc_cpu, proc_us_per_op, tool_us_per_op, tool_capacity, (unsigned long long)rss_before,
            (unsigned long long)rss_after, (unsigned long long)held, bpc, (unsigned long long)tot.bytes_in,
            (unsigned long long)tot.bytes_out, ok ? "true" : "false");
     json_str(stdout, first_error);
