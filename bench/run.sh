@@ -4,6 +4,8 @@
 #   bash bench/run.sh            the full run (~25 minutes): 3 repetitions
 #   bash bench/run.sh --quick    smaller sizes, 1 repetition (~3 minutes)
 #   options: --reps N  --servers "sio-c node python raw"  --no-commit  --out DIR
+#            --deadline S  (runs not started within S seconds are skipped and
+#            recorded as such; the report is written anyway; default 3000, quick 600)
 #
 # Servers: sio-c (examples/test-server, Release), node (bench/peers/node-server.mjs,
 # socket.io 4), python (bench/peers/python_server.py, python-socketio 5 + aiohttp)
@@ -19,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-QUICK=0 REPS="" COMMIT=1 SERVERS="node python raw sio-c" OUT=bench/results
+QUICK=0 REPS="" COMMIT=1 DEADLINE_S="" SERVERS="node python raw sio-c" OUT=bench/results
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -27,7 +29,8 @@ while [ $# -gt 0 ]; do
     --servers) SERVERS=$2; shift ;;
     --no-commit) COMMIT=0 ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --deadline) DEADLINE_S=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 1 ;;
   esac
   shift
@@ -35,10 +38,10 @@ done
 
 # ---- sizes ------------------------------------------------------------------------
 if [ $QUICK = 1 ]; then
-  : "${REPS:=1}"
+  : "${REPS:=1}" "${DEADLINE_S:=600}"
   CONNECT_N=2000 ECHO_D=3 BCAST_D=2 IDLE_D=1 CHURN_D=3 WARM=0.5
 else
-  : "${REPS:=3}"
+  : "${REPS:=3}" "${DEADLINE_S:=3000}"
   CONNECT_N=10000 ECHO_D=10 BCAST_D=5 IDLE_D=3 CHURN_D=8 WARM=1
 fi
 ECHO_C=100 ECHO_W=10 PAYLOAD=100 CONCURRENCY=200
@@ -116,6 +119,11 @@ stop_server() {
 bench() {
   local case=$1 rep=$2 server=$3 limit=$4; shift 4
   local mode=()
+  if [ "$(date +%s)" -ge "$DEADLINE" ]; then
+    echo "{\"case\":\"$case\",\"rep\":$rep,\"server\":\"$server\",\"run\":null,\"why\":\"skipped: run.sh deadline\"}" >> "$RAWLOG"
+    printf '%-8s %-12s rep %d ... skipped (deadline)\n' "$server" "$case" "$rep"
+    return 0
+  fi
   [ "$server" = raw ] && mode=(--raw)
   if ! start_server "$server"; then
     echo "{\"case\":\"$case\",\"rep\":$rep,\"server\":\"$server\",\"run\":null,\"why\":\"server did not start\"}" >> "$RAWLOG"
@@ -131,7 +139,7 @@ bench() {
   line=$(grep '^{' "$out" | tail -1 || true)
   if [ -n "$line" ]; then
     echo "{\"case\":\"$case\",\"rep\":$rep,\"server\":\"$server\",\"run\":$line}" >> "$RAWLOG"
-    grep -E '/s|bytes per|RSS|WARNING' "$err" | head -2 | tr '\n' ' '; echo
+    grep -E '/s|bytes per|RSS|WARNING' "$err" | grep -v '^sio-bench' | head -2 | tr '\n' ' '; echo
   else
     echo "{\"case\":\"$case\",\"rep\":$rep,\"server\":\"$server\",\"run\":null,\"why\":\"no result (timeout?)\"}" >> "$RAWLOG"
     echo "no result"; tail -3 "$err"
@@ -153,6 +161,7 @@ EOF
 
 # ---- the tool's own ceiling: raw echo with deep pipelines --------------------------------------
 T_START=$(date +%s)
+DEADLINE=$((T_START + DEADLINE_S))
 echo "== the tool's ceiling (raw echo server, 100 connections x 200 in flight, 16-byte payload)"
 for rep in $(seq 1 "$REPS"); do
   bench tool-ceiling "$rep" raw 60 echo -n 100 -w 200 --payload 16 -d "$ECHO_D" --warmup "$WARM"
