@@ -9,7 +9,7 @@ set style fill solid 0.6 border -1
 set boxwidth 0.6
 set grid ytics
 set yrange [0:*]
-set format y "%.3s%c"
+set format y "%.1s%c"
 unset key
 set xtics nomirror
 titles = "'echo round trips/s (higher is better)' 'broadcast deliveries/s, 1k receivers' 'broadcast deliveries/s, 10k receivers' 'connections/s' 'idle bytes per connection at 19.9k (lower)' 'echo p99 us at half Node peak (lower)'"
