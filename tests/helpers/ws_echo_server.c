@@ -2,13 +2,18 @@
  * sent back as it came (text or binary); a text message "close:CODE:REASON"
  * makes the server start the close handshake with that code instead, and
  * "stats" answers with counters. It is also the raw C ceiling the benchmarks
- * compare the Socket.IO server with.
+ * compare the Socket.IO server with: with --broadcast, a text message that
+ * starts with "B" goes to every open connection (the sender included) as one
+ * frame encoded once and queued by reference on each (ws_frame_new +
+ * ws_send_frame), the raw counterpart of a Socket.IO broadcast.
  *
  *   --port N  --max-message BYTES  --max-queue BYTES  --deflate  --close-timeout MS
+ *   --broadcast
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
 #include "socketio.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +22,41 @@ static http_server *http;
 static ws_server *ws;
 static uv_signal_t sig_int, sig_term;
 static unsigned long messages, closes;
+static int broadcast_mode;
+
+/* Open connections, for --broadcast: an array, each connection's userdata is
+ * its index + 1 (0: not listed). */
+static ws_conn **conns;
+static size_t nconns, capconns;
+
+static void conn_add(ws_conn *c) {
+    if (nconns == capconns) {
+        size_t cap = capconns ? capconns * 2 : 1024;
+        ws_conn **n = realloc(conns, cap * sizeof *n);
+        if (!n) return;
+        conns = n;
+        capconns = cap;
+    }
+    conns[nconns++] = c;
+    ws_conn_set_userdata(c, (void *)(uintptr_t)nconns);
+}
+
+static void conn_remove(ws_conn *c) {
+    uintptr_t i = (uintptr_t)ws_conn_userdata(c);
+    if (!i) return;
+    ws_conn *last = conns[--nconns];
+    conns[i - 1] = last;
+    ws_conn_set_userdata(last, (void *)i);
+    ws_conn_set_userdata(c, NULL);
+}
+
+static void broadcast(const uint8_t *data, size_t len) {
+    ws_frame *f = ws_frame_new(0, data, len);
+    if (!f) return;
+    /* backwards: a slow reader cut off here is swapped out with an already served one */
+    for (size_t i = nconns; i-- > 0;) ws_send_frame(conns[i], f);
+    ws_frame_release(f);
+}
 
 static void on_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
     messages++;
@@ -37,18 +77,25 @@ static void on_message(ws_conn *c, int binary, const uint8_t *data, size_t len, 
         ws_send(c, 0, out, (size_t)n);
         return;
     }
+    if (broadcast_mode && !binary && len >= 1 && data[0] == 'B') {
+        broadcast(data, len);
+        return;
+    }
     ws_send(c, binary, data, len);
 }
 
 static void on_close(ws_conn *c, int code, const char *reason, void *ud) {
     closes++;
+    conn_remove(c);
 }
 
 static const ws_callbacks callbacks = {.on_message = on_message, .on_close = on_close};
 
 static void ws_route(http_req *req, void *ud) {
     ws_conn *c = ws_accept(ws, req, &callbacks, NULL);
-    if (c) ws_conn_start(c);
+    if (!c) return;
+    if (broadcast_mode) conn_add(c);
+    ws_conn_start(c);
 }
 
 static void on_http_shutdown(http_server *s, void *ud) {
@@ -84,6 +131,7 @@ int main(int argc, char **argv) {
     if (opt(argc, argv, "--max-queue")) wo.max_queue_bytes = strtoull(opt(argc, argv, "--max-queue"), NULL, 10);
     if (opt(argc, argv, "--close-timeout")) wo.close_timeout_ms = (uint32_t)atoi(opt(argc, argv, "--close-timeout"));
     wo.permessage_deflate = opt(argc, argv, "--deflate") != NULL;
+    broadcast_mode = opt(argc, argv, "--broadcast") != NULL;
     http = http_server_new(loop, &ho);
     ws = ws_server_new(loop, &wo);
     http_route r = {.method = "GET", .path = "/ws", .handler = ws_route};
@@ -101,5 +149,6 @@ int main(int argc, char **argv) {
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_run(loop, UV_RUN_DEFAULT);
+    free(conns);
     return uv_loop_close(loop) == 0 ? 0 : 3;
 }
