@@ -127,9 +127,12 @@ int main(int argc, char **argv) {
     ho.max_connections = 30000;
     ws_options wo;
     ws_options_init(&wo);
-    if (opt(argc, argv, "--max-message")) wo.max_message_size = strtoull(opt(argc, argv, "--max-message"), NULL, 10);
-    if (opt(argc, argv, "--max-queue")) wo.max_queue_bytes = strtoull(opt(argc, argv, "--max-queue"), NULL, 10);
-    if (opt(argc, argv, "--close-timeout")) wo.close_timeout_ms = (uint32_t)atoi(opt(argc, argv, "--close-timeout"));
+    if (opt(argc, argv, "--max-message"))
+        wo.max_message_size = strtoull(opt(argc, argv, "--max-message"), NULL, 10);
+    if (opt(argc, argv, "--max-queue"))
+        wo.max_queue_bytes = strtoull(opt(argc, argv, "--max-queue"), NULL, 10);
+    if (opt(argc, argv, "--close-timeout"))
+        wo.close_timeout_ms = (uint32_t)atoi(opt(argc, argv, "--close-timeout"));
     wo.permessage_deflate = opt(argc, argv, "--deflate") != NULL;
     broadcast_mode = opt(argc, argv, "--broadcast") != NULL;
     http = http_server_new(loop, &ho);
