@@ -636,19 +636,10 @@ static eio_socket *session_new(eio_server *srv, int protocol, int transport) {
     s->transport = (uint8_t)transport;
     sio_timer_init(&s->hb_timer);
     sio_timer_init(&s->up_timer);
-    /* 15 random bytes -> 20 URL-safe base64 characters */
-    uint8_t rnd[15];
-    if (sio_random_bytes(rnd, sizeof rnd) != 0) {
+    if (sio_random_id(s->sid) != 0) {
         free(s);
         return NULL;
     }
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (int i = 0; i < 5; i++) {
-        uint32_t v = (uint32_t)rnd[3 * i] << 16 | (uint32_t)rnd[3 * i + 1] << 8 | rnd[3 * i + 2];
-        for (int k = 0; k < 4; k++) s->sid[4 * i + k] = alphabet[(v >> (18 - 6 * k)) & 63];
-    }
-    s->sid[20] = '\0';
     if (sio_map_put(&srv->sessions, s->sid, 20, s) != 0) {
         free(s);
         return NULL;

@@ -25,18 +25,6 @@ void sio_socket_unref(sio_socket *s) {
     free(s);
 }
 
-static void make_id(char out[24]) {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint8_t rnd[15];
-    sio_random_bytes(rnd, sizeof rnd);
-    for (int i = 0; i < 5; i++) {
-        uint32_t v = (uint32_t)rnd[3 * i] << 16 | (uint32_t)rnd[3 * i + 1] << 8 | rnd[3 * i + 2];
-        for (int k = 0; k < 4; k++) out[4 * i + k] = alphabet[(v >> (18 - 6 * k)) & 63];
-    }
-    out[20] = '\0';
-}
-
 /* ---- sending ------------------------------------------------------------------------------ */
 
 int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachments *atts) {
@@ -279,7 +267,7 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
     s->auth = auth;
     s->refs = 2; /* the client's, and the middleware chain's */
     s->state = SOCK_CONNECTING;
-    make_id(s->id);
+    sio_random_id(s->id);
     s->next_in_client = c->sockets;
     c->sockets = s;
     c->refs++;

@@ -11,6 +11,19 @@ int sio_random_bytes(void *buf, size_t n) {
     return RAND_bytes(buf, (int)n) == 1 ? 0 : SIO_EINVAL;
 }
 
+int sio_random_id(char out[21]) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t rnd[15];
+    if (sio_random_bytes(rnd, sizeof rnd) != 0) return SIO_EINVAL;
+    for (int i = 0; i < 5; i++) {
+        uint32_t v = (uint32_t)rnd[3 * i] << 16 | (uint32_t)rnd[3 * i + 1] << 8 | rnd[3 * i + 2];
+        for (int k = 0; k < 4; k++) out[4 * i + k] = alphabet[(v >> (18 - 6 * k)) & 63];
+    }
+    out[20] = '\0';
+    return 0;
+}
+
 static uint64_t hash_key[2];
 static int hash_key_set;
 
