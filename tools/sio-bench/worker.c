@@ -1006,6 +1006,9 @@ static void on_rate(uv_timer_t *t) {
         w->st.backlog += due - w->issued;
         w->issued = due;
     }
+    /* Write now: the check phase would come only after the next poll, which
+     * may block until the next tick. */
+    flush_all(&w->flush);
 }
 
 static void on_tick(uv_timer_t *t) {
@@ -1089,6 +1092,7 @@ static void on_tick(uv_timer_t *t) {
             }
         }
     }
+    flush_all(&w->flush); /* what a timer composed leaves now, not after the next poll */
 }
 
 /* ---- the worker --------------------------------------------------------------------------------- */
