@@ -26,10 +26,10 @@ typedef struct bench_opts {
     scenario sc;
     const char *host; /* the server, an IPv4 loopback address */
     int port;
-    const char *path; /* "/socket.io/", or "/ws" in raw mode */
-    const char *nsp;  /* "/chat" */
-    int raw;          /* plain WebSocket: no Engine.IO / Socket.IO */
-    int polling;      /* connect over HTTP long-polling (connect and churn) */
+    const char *path;     /* "/socket.io/", or "/ws" in raw mode */
+    const char *nsp;      /* "/chat" */
+    int raw;              /* plain WebSocket: no Engine.IO / Socket.IO */
+    int polling;          /* connect over HTTP long-polling (connect and churn) */
     uint32_t connections; /* connect, idle, broadcast receivers; echo clients */
     uint32_t concurrency; /* handshakes in progress at once */
     uint32_t window;      /* echo: per client; broadcast: per sender */
@@ -44,21 +44,21 @@ typedef struct bench_opts {
     int quiet;
     /* per worker */
     uint32_t worker;
-    uint32_t share; /* connections (or churn slots) of this worker */
+    uint32_t share;          /* connections (or churn slots) of this worker */
     uint32_t rate_share_num; /* rate is split by share / connections */
 } bench_opts;
 
 /* Figures of one worker over the measured phase. */
 typedef struct bstats {
-    uint64_t ops;       /* round trips, deliveries, connections, cycles */
-    uint64_t sent;      /* echo requests or broadcasts sent */
-    uint64_t errors;    /* failed connections, unexpected closes, protocol errors */
-    uint64_t lost;      /* broadcast deliveries given up on (timeout) */
-    uint64_t pings;     /* Engine.IO pings answered */
-    uint64_t backlog;   /* rate mode: sends that found the window full */
+    uint64_t ops;     /* round trips, deliveries, connections, cycles */
+    uint64_t sent;    /* echo requests or broadcasts sent */
+    uint64_t errors;  /* failed connections, unexpected closes, protocol errors */
+    uint64_t lost;    /* broadcast deliveries given up on (timeout) */
+    uint64_t pings;   /* Engine.IO pings answered */
+    uint64_t backlog; /* rate mode: sends that found the window full */
     uint64_t bytes_in, bytes_out;
     uint64_t elapsed_ns;
-    uint64_t cpu_ns;    /* the worker's own CPU time */
+    uint64_t cpu_ns; /* the worker's own CPU time */
     hist lat;
 } bstats;
 

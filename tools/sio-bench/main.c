@@ -29,71 +29,72 @@ static const char *const scenario_names[] = {"connect", "echo", "broadcast", "id
 
 static void usage(FILE *f) {
     fprintf(f,
-"usage: sio-bench SCENARIO [options]\n"
-"\n"
-"Load tool for Socket.IO servers (Engine.IO v4 / Socket.IO v5 over WebSocket),\n"
-"or plain WebSocket servers with --raw. The workload is the /chat contract of\n"
-"examples/test-server: msg_to_server(data) -> msg_to_client(data) to every\n"
-"socket of /chat, echo(data, ack) -> ack(data). In --raw mode a text message is\n"
-"echoed, and one starting with 'B' is sent to every connection\n"
-"(tests/helpers/ws_echo_server.c --broadcast).\n"
-"\n"
-"Scenarios:\n"
-"  connect    open -n connections, -c at a time; connections/s and handshake\n"
-"             latency (TCP connect to the namespace CONNECT answer; in --raw\n"
-"             mode to the 101). --polling does the handshake over long-polling\n"
-"             (GET open, POST 40/chat, GET the answer).\n"
-"  echo       -n clients each keep -w echo events (with acks) in flight for -d\n"
-"             seconds; round trips/s and latency. --rate R paces the requests to\n"
-"             R round trips/s in total (the window still caps each client).\n"
-"  broadcast  -n receivers in /chat; the first -s of them also send msg_to_server,\n"
-"             each with at most -w broadcasts not yet received by everyone;\n"
-"             deliveries/s (messages received, summed) and delivery latency\n"
-"             (send to receipt, from a timestamp in the data).\n"
-"  idle       hold -n connected clients for -d seconds (answering pings); the\n"
-"             server's RSS before the first connection and at the end, bytes per\n"
-"             connection (needs --server-pid).\n"
-"  churn      -c slots connect, complete the handshake and disconnect, over and\n"
-"             over for -d seconds; cycles/s and the server's RSS before (after a\n"
-"             warm-up round) and after (leak check; needs --server-pid).\n"
-"\n"
-"Options (defaults in brackets):\n"
-"  -p, --port N            server port [3000], on --host [127.0.0.1]\n"
-"      --path P            [/socket.io/], [/ws] with --raw\n"
-"      --nsp NS            namespace [/chat]\n"
-"      --raw               plain WebSocket, no Engine.IO / Socket.IO\n"
-"      --polling           connect/churn: handshake over HTTP long-polling\n"
-"  -n, --connections N     connections, clients or receivers [100; connect,idle 1000]\n"
-"  -c, --concurrency K     handshakes in progress at once [100; churn: slots 50]\n"
-"  -w, --window W          echo: per client [10]; broadcast: per sender [4]\n"
-"  -s, --senders S         broadcast senders [2]\n"
-"      --payload BYTES     size of the data string [100]\n"
-"  -d, --duration S        measured seconds [10; idle 5]\n"
-"      --warmup S          traffic before measuring [1; idle 0; churn 1]\n"
-"      --rate R            echo: total round trips per second (0: as fast as possible) [0]\n"
-"      --sources A         source addresses 127.0.0.2 .. 127.0.0.(A+1) [8]\n"
-"      --procs P           worker processes [auto: enough to stay under the open-file\n"
-"                          limit]; broadcast needs 1\n"
-"      --server-pid PID    the server: RSS and process CPU from /proc/PID\n"
-"      --server-cpu N      the server's core, for /proc/stat [0]\n"
-"      --label NAME        server name in the JSON line\n"
-"      --timeout S         connect phase limit [60]\n"
-"      --bcast-timeout S   broadcast: give up on a delivery after S [5]\n"
-"      --progress S        progress line every S seconds on stderr, 0: none [1]\n"
-"  -q, --quiet             no progress and no summary, only the JSON line\n"
-"  -h, --help\n"
-"\n"
-"Output: progress and a summary on stderr, one JSON line on stdout with the\n"
-"figures of the measured phase: ops (round trips, deliveries, connections,\n"
-"cycles), ops_per_s, lat_us {p50,p90,p99,p999,max,mean}, tool_cpu (the tool's\n"
-"own CPU share of its cores, getrusage; tool_saturated when >= 0.9: the figure\n"
-"may be the tool's limit), server_core_busy (share of the server's core busy,\n"
-"/proc/stat, softirq included), server_cpu_us_per_op (busy core time per op),\n"
-"server_proc_cpu and server_proc_us_per_op (/proc/PID/stat: the process alone,\n"
-"robust when other work shares the core), tool_cpu_us_per_op and\n"
-"tool_capacity_ops_per_s (the tool's cost per op, and the rate one core of it\n"
-"could drive), server_rss_before/after, bytes_per_conn, errors, lost.\n"
-"Exit status 0 when the run completed, 1 on bad options, 2 when nothing worked.\n");
+            "usage: sio-bench SCENARIO [options]\n"
+            "\n"
+            "Load tool for Socket.IO servers (Engine.IO v4 / Socket.IO v5 over WebSocket),\n"
+            "or plain WebSocket servers with --raw. The workload is the /chat contract of\n"
+            "examples/test-server: msg_to_server(data) -> msg_to_client(data) to every\n"
+            "socket of /chat, echo(data, ack) -> ack(data). In --raw mode a text message is\n"
+            "echoed, and one starting with 'B' is sent to every connection\n"
+            "(tests/helpers/ws_echo_server.c --broadcast).\n"
+            "\n"
+            "Scenarios:\n"
+            "  connect    open -n connections, -c at a time; connections/s and handshake\n"
+            "             latency (TCP connect to the namespace CONNECT answer; in --raw\n"
+            "             mode to the 101). --polling does the handshake over long-polling\n"
+            "             (GET open, POST 40/chat, GET the answer).\n"
+            "  echo       -n clients each keep -w echo events (with acks) in flight for -d\n"
+            "             seconds; round trips/s and latency. --rate R paces the requests to\n"
+            "             R round trips/s in total (the window still caps each client).\n"
+            "  broadcast  -n receivers in /chat; the first -s of them also send msg_to_server,\n"
+            "             each with at most -w broadcasts not yet received by everyone;\n"
+            "             deliveries/s (messages received, summed) and delivery latency\n"
+            "             (send to receipt, from a timestamp in the data).\n"
+            "  idle       hold -n connected clients for -d seconds (answering pings); the\n"
+            "             server's RSS before the first connection and at the end, bytes per\n"
+            "             connection (needs --server-pid).\n"
+            "  churn      -c slots connect, complete the handshake and disconnect, over and\n"
+            "             over for -d seconds; cycles/s and the server's RSS before (after a\n"
+            "             warm-up round) and after (leak check; needs --server-pid).\n"
+            "\n"
+            "Options (defaults in brackets):\n"
+            "  -p, --port N            server port [3000], on --host [127.0.0.1]\n"
+            "      --path P            [/socket.io/], [/ws] with --raw\n"
+            "      --nsp NS            namespace [/chat]\n"
+            "      --raw               plain WebSocket, no Engine.IO / Socket.IO\n"
+            "      --polling           connect/churn: handshake over HTTP long-polling\n"
+            "  -n, --connections N     connections, clients or receivers [100; connect,idle 1000]\n"
+            "  -c, --concurrency K     handshakes in progress at once [100; churn: slots 50]\n"
+            "  -w, --window W          echo: per client [10]; broadcast: per sender [4]\n"
+            "  -s, --senders S         broadcast senders [2]\n"
+            "      --payload BYTES     size of the data string [100]\n"
+            "  -d, --duration S        measured seconds [10; idle 5]\n"
+            "      --warmup S          traffic before measuring [1; idle 0; churn 1]\n"
+            "      --rate R            echo: total round trips per second (0: as fast as possible) "
+            "[0]\n"
+            "      --sources A         source addresses 127.0.0.2 .. 127.0.0.(A+1) [8]\n"
+            "      --procs P           worker processes [auto: enough to stay under the open-file\n"
+            "                          limit]; broadcast needs 1\n"
+            "      --server-pid PID    the server: RSS and process CPU from /proc/PID\n"
+            "      --server-cpu N      the server's core, for /proc/stat [0]\n"
+            "      --label NAME        server name in the JSON line\n"
+            "      --timeout S         connect phase limit [60]\n"
+            "      --bcast-timeout S   broadcast: give up on a delivery after S [5]\n"
+            "      --progress S        progress line every S seconds on stderr, 0: none [1]\n"
+            "  -q, --quiet             no progress and no summary, only the JSON line\n"
+            "  -h, --help\n"
+            "\n"
+            "Output: progress and a summary on stderr, one JSON line on stdout with the\n"
+            "figures of the measured phase: ops (round trips, deliveries, connections,\n"
+            "cycles), ops_per_s, lat_us {p50,p90,p99,p999,max,mean}, tool_cpu (the tool's\n"
+            "own CPU share of its cores, getrusage; tool_saturated when >= 0.9: the figure\n"
+            "may be the tool's limit), server_core_busy (share of the server's core busy,\n"
+            "/proc/stat, softirq included), server_cpu_us_per_op (busy core time per op),\n"
+            "server_proc_cpu and server_proc_us_per_op (/proc/PID/stat: the process alone,\n"
+            "robust when other work shares the core), tool_cpu_us_per_op and\n"
+            "tool_capacity_ops_per_s (the tool's cost per op, and the rate one core of it\n"
+            "could drive), server_rss_before/after, bytes_per_conn, errors, lost.\n"
+            "Exit status 0 when the run completed, 1 on bad options, 2 when nothing worked.\n");
 }
 
 static double now_s(void) {
@@ -140,8 +141,8 @@ static void tell(child *ch, int n, char c) {
 }
 
 /* Reads what is available from the children; returns 0, or -1 once the deadline passed. */
-static int pump(child *ch, int n, double deadline, void (*on_progress)(child *, int, const bench_opts *),
-                const bench_opts *o) {
+static int pump(child *ch, int n, double deadline,
+                void (*on_progress)(child *, int, const bench_opts *), const bench_opts *o) {
     struct pollfd pf[256];
     int k = 0;
     for (int i = 0; i < n; i++) {
@@ -246,7 +247,9 @@ int main(int argc, char **argv) {
     }
     int sc = parse_scenario(argv[1]);
     if (sc < 0) {
-        fprintf(stderr, "sio-bench: unknown scenario '%s' (connect, echo, broadcast, idle, churn)\n", argv[1]);
+        fprintf(stderr,
+                "sio-bench: unknown scenario '%s' (connect, echo, broadcast, idle, churn)\n",
+                argv[1]);
         return 1;
     }
     o.sc = (scenario)sc;
@@ -267,49 +270,111 @@ int main(int argc, char **argv) {
     o.label = "";
     int procs = 0;
     static const struct option lo[] = {
-        {"port", required_argument, 0, 'p'},     {"host", required_argument, 0, 'H'},
-        {"path", required_argument, 0, 'P'},     {"nsp", required_argument, 0, 'N'},
-        {"raw", no_argument, 0, 'r'},            {"polling", no_argument, 0, 'L'},
-        {"connections", required_argument, 0, 'n'}, {"concurrency", required_argument, 0, 'c'},
-        {"window", required_argument, 0, 'w'},   {"senders", required_argument, 0, 's'},
-        {"payload", required_argument, 0, 'B'},  {"duration", required_argument, 0, 'd'},
-        {"warmup", required_argument, 0, 'W'},   {"rate", required_argument, 0, 'R'},
-        {"sources", required_argument, 0, 'S'},  {"procs", required_argument, 0, 'j'},
-        {"server-pid", required_argument, 0, 'i'}, {"server-cpu", required_argument, 0, 'C'},
-        {"label", required_argument, 0, 'l'},    {"timeout", required_argument, 0, 'T'},
-        {"bcast-timeout", required_argument, 0, 'b'}, {"progress", required_argument, 0, 'g'},
-        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {"port", required_argument, 0, 'p'},
+        {"host", required_argument, 0, 'H'},
+        {"path", required_argument, 0, 'P'},
+        {"nsp", required_argument, 0, 'N'},
+        {"raw", no_argument, 0, 'r'},
+        {"polling", no_argument, 0, 'L'},
+        {"connections", required_argument, 0, 'n'},
+        {"concurrency", required_argument, 0, 'c'},
+        {"window", required_argument, 0, 'w'},
+        {"senders", required_argument, 0, 's'},
+        {"payload", required_argument, 0, 'B'},
+        {"duration", required_argument, 0, 'd'},
+        {"warmup", required_argument, 0, 'W'},
+        {"rate", required_argument, 0, 'R'},
+        {"sources", required_argument, 0, 'S'},
+        {"procs", required_argument, 0, 'j'},
+        {"server-pid", required_argument, 0, 'i'},
+        {"server-cpu", required_argument, 0, 'C'},
+        {"label", required_argument, 0, 'l'},
+        {"timeout", required_argument, 0, 'T'},
+        {"bcast-timeout", required_argument, 0, 'b'},
+        {"progress", required_argument, 0, 'g'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "p:n:c:w:s:d:qh", lo, NULL)) != -1) {
         switch (c) {
-        case 'p': o.port = atoi(optarg); break;
-        case 'H': o.host = optarg; break;
-        case 'P': o.path = optarg; break;
-        case 'N': o.nsp = optarg; break;
-        case 'r': o.raw = 1; break;
-        case 'L': o.polling = 1; break;
-        case 'n': o.connections = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'c': o.concurrency = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'w': o.window = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 's': o.senders = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'B': o.payload = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'd': o.duration = atof(optarg); break;
-        case 'W': o.warmup = atof(optarg); break;
-        case 'R': o.rate = atof(optarg); break;
-        case 'S': o.sources = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'j': procs = atoi(optarg); break;
-        case 'i': o.server_pid = atoi(optarg); break;
-        case 'C': o.server_cpu = atoi(optarg); break;
-        case 'l': o.label = optarg; break;
-        case 'T': o.timeout = atof(optarg); break;
-        case 'b': o.bcast_timeout = atof(optarg); break;
-        case 'g': o.progress = atof(optarg); break;
-        case 'q': o.quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 1;
+        case 'p':
+            o.port = atoi(optarg);
+            break;
+        case 'H':
+            o.host = optarg;
+            break;
+        case 'P':
+            o.path = optarg;
+            break;
+        case 'N':
+            o.nsp = optarg;
+            break;
+        case 'r':
+            o.raw = 1;
+            break;
+        case 'L':
+            o.polling = 1;
+            break;
+        case 'n':
+            o.connections = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'c':
+            o.concurrency = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'w':
+            o.window = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 's':
+            o.senders = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'B':
+            o.payload = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'd':
+            o.duration = atof(optarg);
+            break;
+        case 'W':
+            o.warmup = atof(optarg);
+            break;
+        case 'R':
+            o.rate = atof(optarg);
+            break;
+        case 'S':
+            o.sources = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'j':
+            procs = atoi(optarg);
+            break;
+        case 'i':
+            o.server_pid = atoi(optarg);
+            break;
+        case 'C':
+            o.server_cpu = atoi(optarg);
+            break;
+        case 'l':
+            o.label = optarg;
+            break;
+        case 'T':
+            o.timeout = atof(optarg);
+            break;
+        case 'b':
+            o.bcast_timeout = atof(optarg);
+            break;
+        case 'g':
+            o.progress = atof(optarg);
+            break;
+        case 'q':
+            o.quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
         }
     }
     if (!o.path) o.path = o.raw ? "/ws" : "/socket.io/";
@@ -344,7 +409,8 @@ int main(int argc, char **argv) {
     if (need < 1) need = 1;
     if (procs <= 0) procs = (int)need;
     if ((uint32_t)procs < need) {
-        fprintf(stderr, "sio-bench: %u connections need %u processes under the open-file limit %llu\n",
+        fprintf(stderr,
+                "sio-bench: %u connections need %u processes under the open-file limit %llu\n",
                 slots, need, (unsigned long long)rl.rlim_cur);
         return 1;
     }
@@ -364,8 +430,8 @@ int main(int argc, char **argv) {
     sample_server(&o, &s_before);
     if (!o.quiet)
         fprintf(stderr, "sio-bench %s: %s%s on %s:%d%s, %u process%s\n", scenario_names[o.sc],
-                o.raw ? "raw WebSocket" : "Socket.IO", o.polling ? " (polling)" : "", o.host, o.port,
-                o.path, o.procs, o.procs > 1 ? "es" : "");
+                o.raw ? "raw WebSocket" : "Socket.IO", o.polling ? " (polling)" : "", o.host,
+                o.port, o.path, o.procs, o.procs > 1 ? "es" : "");
 
     child ch[64];
     memset(ch, 0, sizeof ch);
@@ -486,15 +552,22 @@ int main(int argc, char **argv) {
     double ops_s = (double)tot.ops / secs;
     double tool_cpu = (double)tot.cpu_ns / 1e9 / secs / tool_cpus;
     double tps = (double)ticks_per_second();
-    double busy = s_end.total > s_go.total ? (double)(s_end.busy - s_go.busy) / (double)(s_end.total - s_go.total) : 0;
+    double busy = s_end.total > s_go.total
+                      ? (double)(s_end.busy - s_go.busy) / (double)(s_end.total - s_go.total)
+                      : 0;
     double busy_s = (double)(s_end.busy - s_go.busy) / tps;
     double us_per_op = tot.ops ? busy_s * 1e6 / (double)tot.ops : 0;
-    double proc_cpu = o.server_pid ? (double)(s_end.proc - s_go.proc) / tps / (s_end.t - s_go.t) : 0;
-    double proc_us_per_op = o.server_pid && tot.ops ? (double)(s_end.proc - s_go.proc) / tps * 1e6 / (double)tot.ops : 0;
+    double proc_cpu =
+        o.server_pid ? (double)(s_end.proc - s_go.proc) / tps / (s_end.t - s_go.t) : 0;
+    double proc_us_per_op = o.server_pid && tot.ops
+                                ? (double)(s_end.proc - s_go.proc) / tps * 1e6 / (double)tot.ops
+                                : 0;
     double tool_us_per_op = tot.ops ? (double)tot.cpu_ns / 1e3 / (double)tot.ops : 0;
     /* what the tool could sustain on one core at its measured cost per operation */
     double tool_capacity = tool_us_per_op > 0 ? 1e6 / tool_us_per_op : 0;
-    uint64_t rss_before = o.sc == SC_IDLE ? s_before.rss : o.sc == SC_CHURN ? s_before.rss : s_go.rss;
+    uint64_t rss_before = o.sc == SC_IDLE    ? s_before.rss
+                          : o.sc == SC_CHURN ? s_before.rss
+                                             : s_go.rss;
     uint64_t rss_after = s_end.rss;
     uint64_t held = o.sc == SC_IDLE ? open_at_end : 0;
     double bpc = held && rss_after ? ((double)rss_after - (double)rss_before) / (double)held : 0;
@@ -509,56 +582,79 @@ int main(int argc, char **argv) {
     if (o.sc == SC_IDLE && held == 0) ok = 0;
 
     if (!o.quiet) {
-        const char *unit = o.sc == SC_CONNECT ? "connections" : o.sc == SC_ECHO ? "round trips"
-                         : o.sc == SC_BROADCAST ? "deliveries" : o.sc == SC_CHURN ? "cycles" : "pings";
+        const char *unit = o.sc == SC_CONNECT     ? "connections"
+                           : o.sc == SC_ECHO      ? "round trips"
+                           : o.sc == SC_BROADCAST ? "deliveries"
+                           : o.sc == SC_CHURN     ? "cycles"
+                                                  : "pings";
         fprintf(stderr, "--- %s %s%s ---\n", scenario_names[o.sc], o.label[0] ? o.label : "",
                 o.raw ? " (raw WebSocket)" : "");
         if (o.sc == SC_IDLE) {
-            fprintf(stderr, "held %llu connections for %.1f s (%llu failed); server RSS %.1f MiB -> %.1f MiB: "
-                    "%.0f bytes per connection\n", (unsigned long long)held, secs,
-                    (unsigned long long)failed, rss_before / 1048576.0, rss_after / 1048576.0, bpc);
+            fprintf(
+                stderr,
+                "held %llu connections for %.1f s (%llu failed); server RSS %.1f MiB -> %.1f MiB: "
+                "%.0f bytes per connection\n",
+                (unsigned long long)held, secs, (unsigned long long)failed, rss_before / 1048576.0,
+                rss_after / 1048576.0, bpc);
         } else {
-            fprintf(stderr, "%llu %s in %.2f s: %.0f/s", (unsigned long long)tot.ops, unit, secs, ops_s);
+            fprintf(stderr, "%llu %s in %.2f s: %.0f/s", (unsigned long long)tot.ops, unit, secs,
+                    ops_s);
             if (o.sc == SC_BROADCAST)
-                fprintf(stderr, " (%llu broadcasts to %llu receivers, %llu lost)", (unsigned long long)tot.sent,
-                        (unsigned long long)connected, (unsigned long long)tot.lost);
+                fprintf(stderr, " (%llu broadcasts to %llu receivers, %llu lost)",
+                        (unsigned long long)tot.sent, (unsigned long long)connected,
+                        (unsigned long long)tot.lost);
             if (o.sc == SC_ECHO && o.rate > 0)
-                fprintf(stderr, " (target %.0f/s, %llu behind)", o.rate, (unsigned long long)tot.backlog);
-            fprintf(stderr, "\nlatency us: p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  mean %.0f\n",
+                fprintf(stderr, " (target %.0f/s, %llu behind)", o.rate,
+                        (unsigned long long)tot.backlog);
+            fprintf(stderr,
+                    "\nlatency us: p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  mean %.0f\n",
                     lat[0], lat[1], lat[2], lat[3], lat[4], mean);
         }
         if (o.sc == SC_CHURN && o.server_pid)
-            fprintf(stderr, "server RSS %.1f MiB before, %.1f MiB after (%+.1f MiB)\n", rss_before / 1048576.0,
-                    rss_after / 1048576.0, ((double)rss_after - (double)rss_before) / 1048576.0);
-        fprintf(stderr, "server core %d busy %.0f%% (%.2f us per op)", o.server_cpu, busy * 100, us_per_op);
-        if (o.server_pid) fprintf(stderr, ", server process CPU %.0f%% (%.2f us per op)", proc_cpu * 100, proc_us_per_op);
-        fprintf(stderr, "\ntool CPU %.0f%% of %d core%s (%.3f us per op: %.0f ops/s on one core); errors %llu\n",
+            fprintf(stderr, "server RSS %.1f MiB before, %.1f MiB after (%+.1f MiB)\n",
+                    rss_before / 1048576.0, rss_after / 1048576.0,
+                    ((double)rss_after - (double)rss_before) / 1048576.0);
+        fprintf(stderr, "server core %d busy %.0f%% (%.2f us per op)", o.server_cpu, busy * 100,
+                us_per_op);
+        if (o.server_pid)
+            fprintf(stderr, ", server process CPU %.0f%% (%.2f us per op)", proc_cpu * 100,
+                    proc_us_per_op);
+        fprintf(stderr,
+                "\ntool CPU %.0f%% of %d core%s (%.3f us per op: %.0f ops/s on one core); errors "
+                "%llu\n",
                 tool_cpu * 100, tool_cpus, tool_cpus > 1 ? "s" : "", tool_us_per_op, tool_capacity,
                 (unsigned long long)tot.errors);
         if (first_error[0]) fprintf(stderr, "first error: %s\n", first_error);
         if (saturated)
-            fprintf(stderr, "WARNING: the tool's own CPU is saturated (%.0f%%): these figures may be the "
-                    "tool's limit, not the server's\n", tool_cpu * 100);
+            fprintf(stderr,
+                    "WARNING: the tool's own CPU is saturated (%.0f%%): these figures may be the "
+                    "tool's limit, not the server's\n",
+                    tool_cpu * 100);
     }
     printf("{\"tool\":\"sio-bench\",\"scenario\":\"%s\",\"server\":", scenario_names[o.sc]);
     json_str(stdout, o.label);
-    printf(",\"mode\":\"%s\",\"transport\":\"%s\",\"procs\":%u,\"connections\":%u,\"concurrency\":%u,"
-           "\"window\":%u,\"senders\":%u,\"payload\":%u,\"rate_target\":%.0f,\"duration_s\":%.3f,"
-           "\"connected\":%llu,\"failed\":%llu,\"ops\":%llu,\"ops_per_s\":%.1f,\"sent\":%llu,"
-           "\"errors\":%llu,\"lost\":%llu,\"backlog\":%llu,\"pings\":%llu,"
-           "\"lat_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f},"
-           "\"tool_cpu\":%.3f,\"tool_saturated\":%s,\"server_core_busy\":%.3f,\"server_cpu_us_per_op\":%.4f,"
-           "\"server_proc_cpu\":%.3f,\"server_proc_us_per_op\":%.4f,\"tool_cpu_us_per_op\":%.4f,"
-           "\"tool_capacity_ops_per_s\":%.0f,\"server_rss_before\":%llu,\"server_rss_after\":%llu,"
-           "\"held\":%llu,\"bytes_per_conn\":%.1f,\"bytes_in\":%llu,\"bytes_out\":%llu,\"ok\":%s,\"error\":",
-           o.raw ? "raw" : "socketio", o.polling ? "polling" : "websocket", o.procs, o.connections,
-           o.concurrency, o.window, o.senders, o.payload, o.rate, secs, (unsigned long long)connected,
-           (unsigned long long)failed, (unsigned long long)tot.ops, ops_s, (unsigned long long)tot.sent,
-           (unsigned long long)tot.errors, (unsigned long long)tot.lost, (unsigned long long)tot.backlog,
-           (unsigned long long)tot.pings, lat[0], lat[1], lat[2], lat[3], lat[4], mean, tool_cpu,
-           saturated ? "true" : "false", busy, us_per_op, proc_cpu, proc_us_per_op, tool_us_per_op, tool_capacity, (unsigned long long)rss_before,
-           (unsigned long long)rss_after, (unsigned long long)held, bpc, (unsigned long long)tot.bytes_in,
-           (unsigned long long)tot.bytes_out, ok ? "true" : "false");
+    printf(
+        ",\"mode\":\"%s\",\"transport\":\"%s\",\"procs\":%u,\"connections\":%u,\"concurrency\":%u,"
+        "\"window\":%u,\"senders\":%u,\"payload\":%u,\"rate_target\":%.0f,\"duration_s\":%.3f,"
+        "\"connected\":%llu,\"failed\":%llu,\"ops\":%llu,\"ops_per_s\":%.1f,\"sent\":%llu,"
+        "\"errors\":%llu,\"lost\":%llu,\"backlog\":%llu,\"pings\":%llu,"
+        "\"lat_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,\"mean\":%."
+        "1f},"
+        "\"tool_cpu\":%.3f,\"tool_saturated\":%s,\"server_core_busy\":%.3f,\"server_cpu_us_per_"
+        "op\":%.4f,"
+        "\"server_proc_cpu\":%.3f,\"server_proc_us_per_op\":%.4f,\"tool_cpu_us_per_op\":%.4f,"
+        "\"tool_capacity_ops_per_s\":%.0f,\"server_rss_before\":%llu,\"server_rss_after\":%llu,"
+        "\"held\":%llu,\"bytes_per_conn\":%.1f,\"bytes_in\":%llu,\"bytes_out\":%llu,\"ok\":%s,"
+        "\"error\":",
+        o.raw ? "raw" : "socketio", o.polling ? "polling" : "websocket", o.procs, o.connections,
+        o.concurrency, o.window, o.senders, o.payload, o.rate, secs, (unsigned long long)connected,
+        (unsigned long long)failed, (unsigned long long)tot.ops, ops_s,
+        (unsigned long long)tot.sent, (unsigned long long)tot.errors, (unsigned long long)tot.lost,
+        (unsigned long long)tot.backlog, (unsigned long long)tot.pings, lat[0], lat[1], lat[2],
+        lat[3], lat[4], mean, tool_cpu, saturated ? "true" : "false", busy, us_per_op, proc_cpu,
+        proc_us_per_op, tool_us_per_op, tool_capacity, (unsigned long long)rss_before,
+        (unsigned long long)rss_after, (unsigned long long)held, bpc,
+        (unsigned long long)tot.bytes_in, (unsigned long long)tot.bytes_out, ok ? "true" : "false");
     json_str(stdout, first_error);
     printf("}\n");
     fflush(stdout);

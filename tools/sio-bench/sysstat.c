@@ -56,9 +56,11 @@ uint64_t proc_cpu_ticks(pid_t pid) {
     buf[n] = '\0';
     char *p = strrchr(buf, ')'); /* the command name may hold spaces */
     if (!p) return 0;
-    /* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
+    /* after ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+     * utime(14) stime(15) */
     unsigned long long ut = 0, st = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
     return ut + st;
 }
 

@@ -451,7 +451,8 @@ static void on_sio(bconn *c, const char *m, size_t len) {
     case '1':
         conn_fail(c, "server disconnected the namespace");
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -472,9 +473,14 @@ static void on_eio(bconn *c, const char *m, size_t len) {
         w->st.pings++;
         ws_put(c, 1, "3", 1);
         break;
-    case '4': on_sio(c, m + 1, len - 1); break;
-    case '1': conn_fail(c, "server closed the Engine.IO session"); break;
-    default: break;
+    case '4':
+        on_sio(c, m + 1, len - 1);
+        break;
+    case '1':
+        conn_fail(c, "server closed the Engine.IO session");
+        break;
+    default:
+        break;
     }
 }
 
@@ -534,15 +540,21 @@ static size_t parse_frames(bconn *c, char *data, size_t len) {
                 if (sio_buf_append(&c->frag, payload, (size_t)plen)) return len;
             }
             break;
-        case 0x8: conn_fail(c, "the server closed the WebSocket"); return len;
-        case 0x9: ws_put(c, 0xA, payload, (size_t)plen); break;
-        default: break;
+        case 0x8:
+            conn_fail(c, "the server closed the WebSocket");
+            return len;
+        case 0x9:
+            ws_put(c, 0xA, payload, (size_t)plen);
+            break;
+        default:
+            break;
         }
     }
     return off;
 }
 
-/* ---- incoming: HTTP (the upgrade answer, polling responses) ----------------------------------- */
+/* ---- incoming: HTTP (the upgrade answer, polling responses) -----------------------------------
+ */
 
 static void http_request(bconn *c, const char *method, const char *body, size_t blen) {
     worker *w = c->w;
@@ -558,8 +570,9 @@ static void http_request(bconn *c, const char *method, const char *body, size_t 
                      "%s %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s:%d\r\n\r\n", method,
                      w->o->path, c->sid, w->o->host, w->o->port);
     else
-        n = snprintf(head, sizeof head, "%s %s?EIO=4&transport=polling HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
-                     method, w->o->path, w->o->host, w->o->port);
+        n = snprintf(head, sizeof head,
+                     "%s %s?EIO=4&transport=polling HTTP/1.1\r\nHost: %s:%d\r\n\r\n", method,
+                     w->o->path, w->o->host, w->o->port);
     append_raw(c, head, (size_t)n);
     if (body) append_raw(c, body, blen);
 }
@@ -613,7 +626,8 @@ static void polling_body(bconn *c, int status, const char *b, size_t len) {
                 on_ready(c);
                 return;
             }
-            if (e - p >= 1 && p[0] == '2') w->st.pings++; /* a ping: answered by the next request anyway */
+            if (e - p >= 1 && p[0] == '2')
+                w->st.pings++; /* a ping: answered by the next request anyway */
             p = e + 1;
         }
         if (++c->gets > 5) {
@@ -886,8 +900,10 @@ static void begin_warmup(worker *w) {
 /* Called whenever a handshake ends (ready or failed). */
 static void setup_check(worker *w) {
     if (w->o->sc == SC_CONNECT) {
-        if (w->phase == PH_MEASURE && w->ready + w->failed >= w->nconns) measure_end(w);
-        else launch(w);
+        if (w->phase == PH_MEASURE && w->ready + w->failed >= w->nconns)
+            measure_end(w);
+        else
+            launch(w);
         return;
     }
     if (w->o->sc == SC_CHURN) return;
@@ -1072,7 +1088,8 @@ static void on_tick(uv_timer_t *t) {
             send_msg(w, 'P');
         }
         break;
-    default: break;
+    default:
+        break;
     }
     if (w->phase == PH_SETUP && w->o->progress > 0 && now >= w->next_progress) {
         w->next_progress = now + (uint64_t)(w->o->progress * 1e9);
@@ -1095,7 +1112,8 @@ static void on_tick(uv_timer_t *t) {
     flush_all(&w->flush); /* what a timer composed leaves now, not after the next poll */
 }
 
-/* ---- the worker --------------------------------------------------------------------------------- */
+/* ---- the worker ---------------------------------------------------------------------------------
+ */
 
 void worker_main(const bench_opts *o, int ctl_in, int ctl_out) {
     static worker wk;
@@ -1122,7 +1140,8 @@ void worker_main(const bench_opts *o, int ctl_in, int ctl_out) {
         "Sec-WebSocket-Key: c2lvLWJlbmNoLWtleS0wMQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         o->path, o->raw ? "" : "?EIO=4&transport=websocket", o->host, o->port);
     uv_ip4_addr(o->host, o->port, &w->dst);
-    if (o->sc == SC_ECHO && o->rate > 0) w->rate = o->rate * (double)o->share / (double)o->rate_share_num;
+    if (o->sc == SC_ECHO && o->rate > 0)
+        w->rate = o->rate * (double)o->share / (double)o->rate_share_num;
     if (o->sc == SC_BROADCAST) {
         uint64_t n = 16;
         while (n < 4ull * o->senders * o->window) n <<= 1;
