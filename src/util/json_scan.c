@@ -63,10 +63,28 @@ static inline int hexval(char c) {
 
 /* Scans the string starting at the quote s[pos]; returns the position after
  * the closing quote, or 0 when it is malformed. */
+/* True when one of the 8 bytes in w needs a closer look inside a string: a
+ * quote, a backslash, a control character (< 0x20) or a non-ASCII byte. Each
+ * test is the exact "some byte is zero / below n" bit trick (no false
+ * positives for the whole word, which is all the caller asks). */
+static inline bool str_special8(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    uint64_t quote = (q - ones) & ~q;
+    uint64_t bslash = (b - ones) & ~b;
+    uint64_t ctrl = (w - ones * 0x20) & ~w;
+    return ((quote | bslash | ctrl) & high) != 0 || (w & high) != 0;
+}
+
 static size_t scan_string(const char *s, size_t len, size_t pos, uint8_t *flags) {
     const uint8_t *p = (const uint8_t *)s;
     size_t i = pos + 1;
     for (;;) {
+        /* plain ASCII runs eight bytes at a time, then byte by byte */
+        for (uint64_t w; i + 8 <= len; i += 8) {
+            memcpy(&w, p + i, 8);
+            if (str_special8(w)) break;
+        }
         while (i < len && !str_stop[p[i]]) i++;
         if (i >= len) return 0;
         uint8_t c = p[i];
