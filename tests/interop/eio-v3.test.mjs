@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { startServer } from './lib/server.mjs';
 import { sleep } from './lib/rawhttp.mjs';
-import { HttpConn, WsPeer, once } from './lib/eio.mjs';
+import { HttpConn, WsPeer, once, openClient, until, closeClient } from './lib/eio.mjs';
 
 const require = createRequire(import.meta.url);
 const eio3 = require('socket.io-client-v2/node_modules/engine.io-client');
@@ -29,35 +29,8 @@ after(async () => {
   }
 });
 
-async function open(url, opts = {}) {
-  const s = eio3(url, opts);
-  s.got = [];
-  s.closeReason = null;
-  s.on('message', (d) => s.got.push(d));
-  s.on('close', (reason) => { s.closeReason = reason; });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no open in time')), 10000);
-    s.once('open', () => { clearTimeout(timer); resolve(); });
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-  return s;
-}
-
-async function until(cond, what, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function close(s) {
-  return new Promise((resolve) => {
-    if (s.readyState === 'closed') return resolve();
-    s.once('close', () => resolve());
-    s.close();
-  });
-}
+const open = (url, opts = {}) => openClient(() => eio3(url, opts));
+const close = closeClient;
 
 const asBuffer = (d) => (Buffer.isBuffer(d) ? d : Buffer.from(d instanceof ArrayBuffer ? d : d.buffer));
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Socket } from 'engine.io-client';
 import { startServer } from './lib/server.mjs';
 import { sleep } from './lib/rawhttp.mjs';
+import { openClient, until, closeClient } from './lib/eio.mjs';
 
 const MAX = 1000000; // the server's --max-http-buffer-size (its default)
 // A long heartbeat, so that a busy machine (sanitizers, parallel tests) never
@@ -28,36 +29,8 @@ after(async () => {
   assert.equal(b.code, 0, 'heartbeat server exits cleanly (and leak-free under ASan)');
 });
 
-// An open client whose received messages collect in `got`.
-async function open(url, opts = {}) {
-  const s = new Socket(url, opts);
-  s.got = [];
-  s.closeReason = null;
-  s.on('message', (d) => s.got.push(d));
-  s.on('close', (reason) => { s.closeReason = reason; });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no open in time')), 10000);
-    s.once('open', () => { clearTimeout(timer); resolve(); });
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-  return s;
-}
-
-async function until(cond, what, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function close(s) {
-  return new Promise((resolve) => {
-    if (s.readyState === 'closed') return resolve();
-    s.once('close', () => resolve());
-    s.close();
-  });
-}
+const open = (url, opts = {}) => openClient(() => new Socket(url, opts));
+const close = closeClient;
 
 const TEXTS = [
   'hello',

@@ -157,3 +157,37 @@ export function rssKiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) : NaN;
 }
+
+// Waits for a client socket (made by `make`, any engine.io-client version) to
+// open; its received messages collect in `got`, its close reason in closeReason.
+export async function openClient(make) {
+  const s = make();
+  s.got = [];
+  s.closeReason = null;
+  s.on('message', (d) => s.got.push(d));
+  s.on('close', (reason) => { s.closeReason = reason; });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no open in time')), 10000);
+    s.once('open', () => { clearTimeout(timer); resolve(); });
+    s.once('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+  return s;
+}
+
+// Polls cond() every 5 ms until it holds, or fails after timeoutMs.
+export async function until(cond, what, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+// Closes a client socket and resolves once it is closed.
+export function closeClient(s) {
+  return new Promise((resolve) => {
+    if (s.readyState === 'closed') return resolve();
+    s.once('close', () => resolve());
+    s.close();
+  });
+}
