@@ -83,8 +83,9 @@ void sio_timer_start(sio_wheel *w, sio_timer *t, uint64_t ms, sio_timer_cb cb) {
     if (t->next) sio_timer_stop(w, t);
     uint64_t now = wheel_current_tick(w);
     if (w->count == 0) w->now_tick = now;
-    uint64_t ticks = (ms + w->tick_ms - 1) / w->tick_ms;
-    if (ticks == 0) ticks = 1;
+    /* `now` is the tick we are inside of, up to one tick ago: one more tick
+     * than the delay rounded up makes the deadline never early */
+    uint64_t ticks = (ms + w->tick_ms - 1) / w->tick_ms + 1;
     t->due_tick = now + ticks;
     if (t->due_tick <= w->now_tick) t->due_tick = w->now_tick + 1;
     t->cb = cb;

@@ -4,7 +4,7 @@
  * timeout). A libuv timer each would cost a heap entry and ~150 bytes; a wheel
  * entry is 40 bytes and O(1) to start and stop. One libuv timer drives the
  * wheel, and only while some entry is armed. Resolution is the tick (10 ms by
- * default): a deadline fires between 0 and one tick late, never early.
+ * default): a deadline fires up to two ticks late, never early.
  */
 #ifndef SIO_UTIL_TIMER_WHEEL_H
 #define SIO_UTIL_TIMER_WHEEL_H
