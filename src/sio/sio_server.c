@@ -92,6 +92,12 @@ static void on_eio_open(eio_socket *e, http_req *req, void *ud) {
     sio_timer_init(&c->connect_timer);
     sio_timer_start(&srv->wheel, &c->connect_timer, srv->opts.connect_timeout, connect_timeout);
     eio_socket_set_userdata(e, c);
+    /* Engine.IO v3 carries Socket.IO protocol v4 (socket.io-client 2.x), where
+     * every client is in the main namespace from the start, without a CONNECT */
+    if (eio_socket_protocol(e) == 3) {
+        sio_nsp *main_nsp = sio_nsp_get(srv, "/", 1, 0);
+        if (main_nsp) sio_socket_connect(c, main_nsp, NULL);
+    }
 }
 
 static sio_socket *client_socket(sio_client *c, const char *nsp, size_t len) {
