@@ -27,6 +27,7 @@ typedef struct chat_user {
     char room[ROOM_MAX + 1];
     int64_t sent[RATE_COUNT]; /* times of the last messages, a ring */
     unsigned sent_next, sent_count;
+    unsigned reads; /* history reads waiting for the database */
 } chat_user;
 
 static chat_app *app;
@@ -145,29 +146,62 @@ static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
     free(u);
 }
 
-/* ---- join ----------------------------------------------------------------------------------- */
+/* ---- history reads: join and history ----------------------------------------------------------
+ *
+ * Both answer from the database, off the loop. A socket may have only a few
+ * reads waiting: a client that floods join or history gets {error} instead of
+ * growing the store's queue without bound.
+ */
 
-typedef struct join_ctx {
+#define READS_IN_FLIGHT 4
+
+typedef struct read_ctx {
     sio_ack *ack;
     sio_socket *socket;
+    int is_join; /* answer {ok, room, history, members}; else {ok, messages} */
     char room[ROOM_MAX + 1];
-} join_ctx;
+} read_ctx;
 
-static void join_history(json_t *messages, void *ud) {
-    join_ctx *j = ud;
-    if (!messages) {
-        json_t *args = json_pack("[{ss}]", "error", "history unavailable");
-        sio_ack_send(j->ack, args);
-        json_decref(args);
-    } else {
-        json_t *members = sio_socket_connected(j->socket) ? room_members(j->room) : json_array();
-        json_t *args = json_pack("[{sb ss sO so}]", "ok", 1, "room", j->room, "history", messages,
-                                 "members", members);
-        sio_ack_send(j->ack, args);
-        json_decref(args);
+static void read_done(json_t *messages, void *ud) {
+    read_ctx *r = ud;
+    chat_user *u = sio_socket_data(r->socket); /* NULL once disconnected */
+    if (u) u->reads--;
+    json_t *args;
+    if (!messages)
+        args = json_pack("[{ss}]", "error", "history unavailable");
+    else if (!r->is_join)
+        args = json_pack("[{sb sO}]", "ok", 1, "messages", messages);
+    else
+        args =
+            json_pack("[{sb ss sO so}]", "ok", 1, "room", r->room, "history", messages, "members",
+                      sio_socket_connected(r->socket) ? room_members(r->room) : json_array());
+    sio_ack_send(r->ack, args);
+    json_decref(args);
+    sio_socket_unref(r->socket);
+    free(r);
+}
+
+/* Answers ev's acknowledgement with the room's messages after `after`. */
+static void start_read(sio_socket *s, sio_event *ev, const char *room, int64_t after, int is_join) {
+    chat_user *u = sio_socket_data(s);
+    if (!sio_event_wants_ack(ev)) return;
+    if (u->reads >= READS_IN_FLIGHT) {
+        ack_error(ev, "busy: too many history requests");
+        return;
     }
-    sio_socket_unref(j->socket);
-    free(j);
+    read_ctx *r = calloc(1, sizeof *r);
+    if (!r) {
+        ack_error(ev, "server busy");
+        return;
+    }
+    r->ack = sio_event_take_ack(ev);
+    r->socket = s;
+    r->is_join = is_join;
+    sio_socket_ref(s);
+    snprintf(r->room, sizeof r->room, "%s", room);
+    u->reads++;
+    if (chat_store_history(app->store, room, after, HISTORY_LIMIT, read_done, r) != 0)
+        read_done(NULL, r);
 }
 
 static void on_join(sio_socket *s, sio_event *ev, void *ud) {
@@ -185,28 +219,10 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud) {
         sio_join(s, u->room);
         notify_room(s, "user_joined", u->room);
     }
-    if (!sio_event_wants_ack(ev)) return;
-    join_ctx *j = calloc(1, sizeof *j);
-    if (!j) return;
-    j->ack = sio_event_take_ack(ev);
-    j->socket = s;
-    sio_socket_ref(s);
-    snprintf(j->room, sizeof j->room, "%s", r);
-    if (chat_store_history(app->store, r, 0, HISTORY_LIMIT, join_history, j) != 0)
-        join_history(NULL, j);
+    start_read(s, ev, r, 0, 1);
 }
 
-/* ---- history (filling a gap after a reconnection) ---------------------------------------------
- */
-
-static void history_done(json_t *messages, void *ud) {
-    sio_ack *ack = ud;
-    json_t *args = messages ? json_pack("[{sb sO}]", "ok", 1, "messages", messages)
-                            : json_pack("[{ss}]", "error", "history unavailable");
-    sio_ack_send(ack, args);
-    json_decref(args);
-}
-
+/* history (filling a gap after a reconnection) */
 static void on_history(sio_socket *s, sio_event *ev, void *ud) {
     json_t *q = sio_event_arg(ev, 0);
     json_t *room = json_object_get(q, "room");
@@ -216,12 +232,8 @@ static void on_history(sio_socket *s, sio_event *ev, void *ud) {
         ack_error(ev, "history needs {room, after}");
         return;
     }
-    sio_ack *ack = sio_event_take_ack(ev);
-    if (!ack) return;
     json_int_t a = after ? json_integer_value(after) : 0;
-    if (chat_store_history(app->store, json_string_value(room), a > 0 ? a : 0, HISTORY_LIMIT,
-                           history_done, ack) != 0)
-        history_done(NULL, ack);
+    start_read(s, ev, json_string_value(room), a > 0 ? a : 0, 0);
 }
 
 /* ---- messages

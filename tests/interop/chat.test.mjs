@@ -199,6 +199,19 @@ test('history: the last 50 on join, and the gap after an id', async () => {
   s.close();
 });
 
+test('a flood of history requests is bounded per socket', async () => {
+  const s = await connected(connect('Flooder', { transports: ['websocket'] }));
+  // 200 requests sent at once: only a few may wait for the database at a time
+  const acks = await Promise.all(Array.from({ length: 200 }, () => s.emitWithAck('history', { room: 'lobby', after: 0 })));
+  const ok = acks.filter((a) => a.ok).length;
+  const busy = acks.filter((a) => /busy/.test(a.error || '')).length;
+  assert.equal(ok + busy, 200, 'every request is answered');
+  assert.ok(ok >= 1 && busy >= 1, `answered ${ok}, refused ${busy}`);
+  const later = await s.emitWithAck('history', { room: 'lobby', after: 0 });
+  assert.equal(later.ok, true, 'the socket can read again once its reads are done');
+  s.close();
+});
+
 test('history survives a restart: every acked message is in the database', async () => {
   const s = await connected(connect('Keeper'));
   await s.emitWithAck('join', 'keep');
