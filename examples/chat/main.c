@@ -24,8 +24,6 @@
 
 static http_server *http;
 static chat_app app;
-static uv_signal_t sig_int, sig_term;
-static int closing_steps;
 
 static void usage(FILE *f) {
     fprintf(f, "usage: sio-chat [options]\n"
@@ -37,24 +35,9 @@ static void usage(FILE *f) {
                "  --help             this text\n");
 }
 
-static void step_done(void *ud) {
-    if (--closing_steps > 0) return;
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-}
-
 static void on_http_closed(void *ud) {
     /* every socket is gone: now drain the history queue and close the database */
-    chat_store_close(app.store, step_done, NULL);
-    step_done(NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum) {
-    fprintf(stderr, "sio-chat: %s, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    uv_signal_stop(&sig_int);
-    uv_signal_stop(&sig_term);
-    closing_steps = 2;
-    http_server_shutdown(http, on_http_closed, NULL);
+    chat_store_close(app.store, NULL, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -140,10 +123,7 @@ int main(int argc, char **argv) {
     printf("sio-chat: open http://%s:%d/ in a browser\n", strchr(host, ':') ? "[::1]" : host,
            http_server_port(http));
     fflush(stdout);
-    uv_signal_init(loop, &sig_int);
-    uv_signal_init(loop, &sig_term);
-    uv_signal_start(&sig_int, on_signal, SIGINT);
-    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    http_server_shutdown_on_signals(http, on_http_closed, NULL); /* SIGINT, SIGTERM */
     uv_run(loop, UV_RUN_DEFAULT);
     return uv_loop_close(loop) == 0 ? 0 : 3;
 }

@@ -71,6 +71,15 @@ typedef void (*http_closed_cb)(void *userdata);
  */
 void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata);
 
+/**
+ * Shuts the server down gracefully (http_server_shutdown, with `done`) on the
+ * first SIGINT or SIGTERM. The signal watchers close as soon as the server
+ * starts shutting down, whatever started it, so uv_run can return once
+ * everything is closed.
+ * @return 0, or a negative error code.
+ */
+int http_server_shutdown_on_signals(http_server *s, http_closed_cb done, void *userdata);
+
 /** Live counters. */
 typedef struct http_server_stats {
     uint64_t connections_open;     /**< HTTP connections open now (upgraded ones not counted) */

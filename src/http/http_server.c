@@ -212,3 +212,48 @@ void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata) {
     }
     server_maybe_free(s);
 }
+
+/* ---- SIGINT / SIGTERM ---------------------------------------------------------------- */
+
+typedef struct signal_watch {
+    uv_signal_t sig[2];
+    http_server *server;
+    http_closed_cb done;
+    void *userdata;
+    int open_handles;
+} signal_watch;
+
+static void signal_handle_closed(uv_handle_t *h) {
+    signal_watch *w = h->data;
+    if (--w->open_handles == 0) free(w);
+}
+
+/* The server started shutting down (by a signal or otherwise): stop watching. */
+static void signal_watch_end(http_server *s, void *userdata) {
+    signal_watch *w = userdata;
+    for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&w->sig[i], signal_handle_closed);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    signal_watch *w = h->data;
+    LOG_INFO("http", "%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_shutdown(w->server, w->done, w->userdata); /* runs signal_watch_end */
+}
+
+int http_server_shutdown_on_signals(http_server *s, http_closed_cb done, void *userdata) {
+    signal_watch *w = calloc(1, sizeof *w);
+    if (!w) return SIO_ENOMEM;
+    w->server = s;
+    w->done = done;
+    w->userdata = userdata;
+    int signums[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(s->loop, &w->sig[i]);
+        w->sig[i].data = w;
+        uv_signal_start(&w->sig[i], on_signal, signums[i]);
+        w->open_handles++;
+    }
+    int r = http_server_on_shutdown(s, signal_watch_end, w);
+    if (r) signal_watch_end(s, w);
+    return r;
+}

@@ -16,7 +16,6 @@
 #include <string.h>
 
 static http_server *server;
-static uv_signal_t sig_int, sig_term;
 
 static void echo_handler(http_req *req, void *ud) {
     size_t len;
@@ -87,17 +86,6 @@ static void stats_handler(http_req *req, void *ud) {
     http_res_send(req, 200, "application/json", out);
 }
 
-static void on_closed(void *ud) {
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum) {
-    uv_signal_stop(&sig_int);
-    uv_signal_stop(&sig_term);
-    http_server_shutdown(server, on_closed, NULL);
-}
-
 static unsigned long opt_num(int argc, char **argv, const char *name, unsigned long def) {
     for (int i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], name) == 0) return strtoul(argv[i + 1], NULL, 10);
@@ -144,10 +132,7 @@ int main(int argc, char **argv) {
     }
     printf("listening on %d\n", http_server_port(server));
     fflush(stdout);
-    uv_signal_init(loop, &sig_int);
-    uv_signal_init(loop, &sig_term);
-    uv_signal_start(&sig_int, on_signal, SIGINT);
-    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    http_server_shutdown_on_signals(server, NULL, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     r = uv_loop_close(loop);
     if (r) {

@@ -20,7 +20,6 @@
 
 static http_server *http;
 static ws_server *ws;
-static uv_signal_t sig_int, sig_term;
 static unsigned long messages, closes;
 static int broadcast_mode;
 
@@ -102,17 +101,6 @@ static void on_http_shutdown(http_server *s, void *ud) {
     ws_server_close(ws, NULL, NULL);
 }
 
-static void on_closed(void *ud) {
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum) {
-    uv_signal_stop(&sig_int);
-    uv_signal_stop(&sig_term);
-    http_server_shutdown(http, on_closed, NULL);
-}
-
 static const char *opt(int argc, char **argv, const char *name) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], name) == 0) return i + 1 < argc ? argv[i + 1] : "";
@@ -147,10 +135,7 @@ int main(int argc, char **argv) {
     }
     printf("listening on %d\n", http_server_port(http));
     fflush(stdout);
-    uv_signal_init(loop, &sig_int);
-    uv_signal_init(loop, &sig_term);
-    uv_signal_start(&sig_int, on_signal, SIGINT);
-    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    http_server_shutdown_on_signals(http, NULL, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     free(conns);
     return uv_loop_close(loop) == 0 ? 0 : 3;
