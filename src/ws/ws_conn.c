@@ -6,7 +6,10 @@
  * A uv_check handle flushes the dirty list once per loop iteration: all frames
  * queued for a connection during the iteration go out with one uv_try_write
  * (writev), and only what the kernel did not take is handed to uv_write with
- * a request that keeps the references until it completes. A broadcast frame
+ * a request that keeps the references until it completes. When output waits
+ * on many connections after a turn that read input, the flush is put off for
+ * up to WS_DEFER_MAX_TURNS non-blocking polls while more input keeps coming,
+ * so each writev carries several frames (see flush_all). A broadcast frame
  * is therefore encoded once and never copied per recipient. A connection whose
  * unwritten output passes max_queue_bytes is cut off: a slow reader never
  * grows the server's memory without bound.
@@ -27,6 +30,8 @@
 #include <string.h>
 
 #define WS_WRITEV_MAX 64
+#define WS_DEFER_MIN_CONNS 64
+#define WS_DEFER_MAX_TURNS 4
 
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
@@ -36,8 +41,12 @@ struct ws_server {
     ws_parser_config parser_cfg;
     sio_wheel wheel;
     uv_check_t flush;
-    ws_conn *dirty; /* singly linked through dirty_next */
-    ws_conn *conns; /* all open connections, for ws_server_close */
+    uv_idle_t defer;  /* active while a flush waits: makes the next poll non-blocking */
+    ws_conn *dirty;   /* singly linked through dirty_next */
+    uint32_t ndirty;  /* connections on the dirty list */
+    uint32_t reads;   /* reads since the last check */
+    uint8_t deferred; /* consecutive checks that put the flush off */
+    ws_conn *conns;   /* all open connections, for ws_server_close */
     size_t nconns;
     size_t nclosing; /* connections whose TCP handle is still closing */
     int closing;
@@ -145,6 +154,7 @@ static void conn_mark_dirty(ws_conn *c) {
     c->dirty = 1;
     c->dirty_next = c->srv->dirty;
     c->srv->dirty = c;
+    c->srv->ndirty++;
 }
 
 static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
@@ -280,8 +290,29 @@ static void conn_flush(ws_conn *c) {
         conn_flushed_close(c);
 }
 
+static void defer_noop(uv_idle_t *h) {
+    (void)h;
+}
+
 static void flush_all(uv_check_t *h) {
     ws_server *ws = h->data;
+    /* Output on many connections after a turn that read input (a broadcast):
+     * poll once more without blocking first, so input that is already waiting
+     * (more broadcasts) joins the same writes: one writev per connection
+     * carries several frames instead of one syscall per frame. Bounded: at
+     * most WS_DEFER_MAX_TURNS turns, and only while input keeps arriving. */
+    if (ws->ndirty >= WS_DEFER_MIN_CONNS && ws->reads && ws->deferred < WS_DEFER_MAX_TURNS &&
+        !ws->closing) {
+        ws->deferred++;
+        ws->reads = 0;
+        if (ws->deferred == 1) uv_idle_start(&ws->defer, defer_noop);
+        return;
+    }
+    if (ws->deferred) {
+        uv_idle_stop(&ws->defer);
+        ws->deferred = 0;
+    }
+    ws->reads = 0;
     while (ws->dirty) {
         ws_conn *c = ws->dirty;
         ws->dirty = c->dirty_next;
@@ -289,6 +320,7 @@ static void flush_all(uv_check_t *h) {
         c->dirty_next = NULL;
         if (c->state != WS_CLOSED) conn_flush(c);
     }
+    ws->ndirty = 0;
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -440,6 +472,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         return;
     }
     if (nread == 0 || c->state == WS_CLOSED) return;
+    c->srv->reads++;
     conn_feed(c, (uint8_t *)buf->base, (size_t)nread);
 }
 
@@ -486,7 +519,10 @@ ws_server *ws_server_new(uv_loop_t *loop, const ws_options *o) {
     ws->flush.data = ws;
     uv_check_start(&ws->flush, flush_all);
     uv_unref((uv_handle_t *)&ws->flush);
-    ws->handles_open = 2;
+    uv_idle_init(loop, &ws->defer);
+    ws->defer.data = ws;
+    uv_unref((uv_handle_t *)&ws->defer);
+    ws->handles_open = 3;
     return ws;
 }
 
@@ -620,6 +656,7 @@ static void server_maybe_done(ws_server *ws) {
     if (!ws->closing || ws->conns || ws->nclosing || ws->closing == 2) return;
     ws->closing = 2;
     uv_close((uv_handle_t *)&ws->flush, server_handle_closed);
+    uv_close((uv_handle_t *)&ws->defer, server_handle_closed);
     sio_wheel_close(&ws->wheel, wheel_closed);
 }
 

@@ -442,6 +442,41 @@ test('1,000 concurrent connections each echo 10 messages', async () => {
   await waitConnections(srv, base);
 });
 
+// Output to many connections after a read is put off for a few non-blocking
+// polls (ws_conn.c, flush_all) so that waiting input joins the same writes.
+// A lone broadcast must still leave at once (nothing stalls until the next
+// input), and back-to-back broadcasts arrive whole and in order everywhere.
+test('broadcast to 200 connections: a lone message is not held back, bursts arrive in order', async () => {
+  const s = await startServer('ws-echo-server', ['--broadcast']);
+  try {
+    const N = 200;
+    const peers = await Promise.all(Array.from({ length: N }, () => Peer.open(s)));
+    await peers[0].send('B lone');
+    for (const p of peers) assert.equal((await p.recv(5000)).data.toString(), 'B lone');
+    const SENDERS = 5;
+    const PER = 40;
+    await Promise.all(peers.slice(0, SENDERS).map(async (p, i) => {
+      for (let k = 0; k < PER; k++) p.send(`B ${i} ${k}`);
+    }));
+    await Promise.all(peers.map(async (p, j) => {
+      const next = new Array(SENDERS).fill(0);
+      for (let n = 0; n < SENDERS * PER; n++) {
+        const [, i, k] = (await p.recv(10000)).data.toString().split(' ').map(Number);
+        assert.equal(k, next[i], `peer ${j}: sender ${i}'s messages in order`);
+        next[i]++;
+      }
+      assert.deepEqual(next, new Array(SENDERS).fill(PER));
+      assert.equal(p.queue.length, 0, `peer ${j}: nothing more`);
+    }));
+    // and once more after the burst: the last turn's deferral ended
+    await peers[N - 1].send('B after');
+    for (const p of peers) assert.equal((await p.recv(5000)).data.toString(), 'B after');
+    await Promise.all(peers.map((p) => p.closeWith(1000)));
+  } finally {
+    assert.equal((await s.stop()).code, 0);
+  }
+});
+
 test('a slow reader is cut off at --max-queue while another client keeps working', async () => {
   const s = await startServer('ws-echo-server', ['--max-queue', '262144']);
   try {
