@@ -155,6 +155,25 @@ static size_t visit(sio_socket *s, const sio_bcast_target *t, uint32_t excluded,
     return (size_t)sio_socket_send_prepared(s, p, t->volatile_);
 }
 
+/* Walks a member array, fetching ahead: a send is a chain of dependent loads
+ * (socket, Engine.IO session, connection), each likely a cache miss with
+ * thousands of recipients. The socket eight places ahead is fetched, and the
+ * session of the one four places ahead (its socket arrived meanwhile), so
+ * both are in cache when their turn comes. */
+#define PREFETCH_AHEAD 4
+
+static size_t visit_all(sio_socket *const *m, size_t n, const sio_bcast_target *t,
+                        uint32_t excluded, uint32_t seen, const sio_prepared *p) {
+    size_t count = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k + 2 * PREFETCH_AHEAD < n) __builtin_prefetch(m[k + 2 * PREFETCH_AHEAD]);
+        if (k + PREFETCH_AHEAD < n && m[k + PREFETCH_AHEAD]->eio)
+            __builtin_prefetch(m[k + PREFETCH_AHEAD]->eio);
+        count += visit(m[k], t, excluded, seen, p);
+    }
+    return count;
+}
+
 /* Sends p to every target socket. Sending never runs application code, so
  * the rooms cannot change during the walk. */
 static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_prepared *p) {
@@ -165,15 +184,11 @@ static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_
     if (srv->mark_gen > UINT32_MAX - 4) srv->mark_gen = 1; /* marks older than this are stale */
     mark_excluded(a, t, excluded);
     size_t count = 0;
-    if (t->nrooms == 0) {
-        for (size_t i = 0; i < a->nsp->nall; i++)
-            count += visit(a->nsp->all[i], t, excluded, seen, p);
-        return count;
-    }
+    if (t->nrooms == 0) return visit_all(a->nsp->all, a->nsp->nall, t, excluded, seen, p);
     for (size_t i = 0; i < t->nrooms; i++) {
         mem_room *r = sio_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
         if (r) {
-            for (uint32_t k = 0; k < r->n; k++) count += visit(r->members[k], t, excluded, seen, p);
+            count += visit_all(r->members, r->n, t, excluded, seen, p);
         } else {
             sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
             if (s) count += visit(s, t, excluded, seen, p);

@@ -47,8 +47,9 @@ typedef struct eio_qent {
 } eio_qent;
 
 struct eio_socket {
-    eio_server *srv;
-    char sid[24];
+    /* what sending reads (session_send), in the first 16 bytes: never split
+     * across two cache lines, even at malloc's 16-byte alignment */
+    ws_conn *ws; /* the websocket transport */
     uint8_t protocol;
     uint8_t transport;
     uint8_t state;
@@ -57,10 +58,11 @@ struct eio_socket {
     uint8_t upgrading;
     uint8_t b64; /* v3 polling client that cannot take binary payloads */
     uint8_t busy;
+    eio_server *srv;
     sio_timer hb_timer;
     sio_timer up_timer;
+    char sid[24];
     http_req *poll; /* a GET waiting for packets */
-    ws_conn *ws;    /* the websocket transport */
     ws_conn *probe; /* a websocket being upgraded to */
     eio_qent *q;
     uint32_t qlen, qcap;

@@ -38,6 +38,11 @@ void sio_client_unref(sio_client *c) {
     free(c);
 }
 
+void sio_client_set_eio(sio_client *c, eio_socket *e) {
+    c->eio = e;
+    for (sio_socket *s = c->sockets; s; s = s->next_in_client) s->eio = e;
+}
+
 /* Closes the client: every socket disconnects with `reason`, then the
  * Engine.IO session closes (unless it is what is closing). */
 void sio_client_close(sio_client *c, const char *reason) {
@@ -49,7 +54,7 @@ void sio_client_close(sio_client *c, const char *reason) {
     while (c->sockets) sio_socket_close(c->sockets, reason, 0);
     if (c->eio) {
         eio_socket *e = c->eio;
-        c->eio = NULL;
+        sio_client_set_eio(c, NULL);
         eio_socket_set_userdata(e, NULL);
         eio_socket_close(e);
     }
@@ -202,7 +207,7 @@ static void on_eio_message(eio_socket *e, const char *data, size_t len, int bina
 static void on_eio_close(eio_socket *e, const char *reason, void *ud) {
     sio_client *c = eio_socket_userdata(e);
     if (!c) return;
-    c->eio = NULL;
+    sio_client_set_eio(c, NULL);
     eio_socket_set_userdata(e, NULL);
     sio_client_close(c,
                      strcmp(reason, "forced close") == 0 ? "server namespace disconnect" : reason);

@@ -28,8 +28,8 @@ void sio_socket_unref(sio_socket *s) {
 /* ---- sending ------------------------------------------------------------------------------ */
 
 int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachments *atts) {
-    if (s->state == SOCK_DISCONNECTED || !s->client || !s->client->eio) return SIO_ECLOSED;
-    eio_socket *e = s->client->eio;
+    eio_socket *e = s->eio;
+    if (s->state == SOCK_DISCONNECTED || !e) return SIO_ECLOSED;
     int r = eio_send(e, text->data, text->len, 0);
     for (size_t i = 0; r == 0 && atts && i < atts->count; i++)
         r = eio_send(e, atts->bufs[i].base, atts->bufs[i].len, 1);
@@ -37,8 +37,8 @@ int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachm
 }
 
 int sio_socket_send_prepared(sio_socket *s, const sio_prepared *p, int volatile_) {
-    if (s->state != SOCK_CONNECTED || !s->client || !s->client->eio) return 0;
-    eio_socket *e = s->client->eio;
+    eio_socket *e = s->eio;
+    if (s->state != SOCK_CONNECTED || !e) return 0;
     if (volatile_ && !eio_socket_writable(e)) return 0; /* cannot take it now: drop */
     if (eio_send_msg(e, p->msg) != 0) return 0;
     for (size_t i = 0; i < p->natts; i++) eio_send_msg(e, p->atts[i]);
@@ -247,6 +247,7 @@ void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
         s->state = SOCK_DISCONNECTED;
         client_remove_socket(c, s);
         s->client = NULL;
+        s->eio = NULL;
         sio_client_unref(c);
         sio_socket_unref(s); /* the client's reference */
     }
@@ -263,6 +264,7 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
         return;
     }
     s->client = c;
+    s->eio = c->eio;
     s->nsp = nsp;
     s->auth = auth;
     s->refs = 2; /* the client's, and the middleware chain's */
@@ -303,6 +305,7 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
     if (c) {
         client_remove_socket(c, s);
         s->client = NULL;
+        s->eio = NULL;
         sio_client_unref(c);
         sio_socket_unref(s); /* the client's reference */
     }
@@ -352,7 +355,7 @@ json_t *sio_socket_auth(const sio_socket *s) {
 }
 
 eio_socket *sio_socket_engine(const sio_socket *s) {
-    return s->client ? s->client->eio : NULL;
+    return s->eio;
 }
 
 const char *sio_socket_remote_addr(const sio_socket *s) {

@@ -18,6 +18,7 @@
 
 #include "http/http_internal.h"
 #include "util/buf.h"
+#include "util/cacheline.h"
 #include "util/log.h"
 #include "util/slab.h"
 #include "util/timer_wheel.h"
@@ -56,23 +57,25 @@ struct ws_server {
 };
 
 struct ws_conn {
+    /* what queueing and flushing read, in the first cache line */
     ws_server *srv;
     uv_tcp_t *tcp;
-    ws_parser parser;
-    ws_deflate *deflate;
-    const ws_callbacks *cb;
-    void *ud;
-    ws_conn *prev, *next, *dirty_next;
-    sio_timer timer;
     sio_rcbuf **q; /* queued frames, oldest first */
     uint32_t qlen, qcap;
     size_t qbytes;   /* bytes in q */
     size_t inflight; /* bytes handed to uv_write and not completed */
-    char *leftover;  /* bytes that came with the handshake */
-    size_t leftover_len;
-    uint16_t close_code;
+    ws_conn *dirty_next;
     uint8_t state;
     uint8_t dirty;
+    uint16_t close_code;
+    ws_parser parser;
+    ws_deflate *deflate;
+    const ws_callbacks *cb;
+    void *ud;
+    ws_conn *prev, *next;
+    sio_timer timer;
+    char *leftover; /* bytes that came with the handshake */
+    size_t leftover_len;
     uint8_t close_after_flush; /* close TCP once the queue is written */
     uint8_t reported;          /* on_close was called */
     uint8_t linger;            /* failed: half-close once flushed, then discard input until EOF */
@@ -567,7 +570,7 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     sio_buf_append(&head, "\r\n", 2);
     sio_rcbuf *answer = sio_rcbuf_from_buf(&head);
 
-    ws_conn *c = calloc(1, sizeof *c);
+    ws_conn *c = sio_calloc_line(sizeof *c);
     char *leftover = NULL;
     size_t leftover_len = 0;
     uv_tcp_t *tcp = c && answer ? http_req_take_socket(req, &leftover, &leftover_len) : NULL;
