@@ -35,7 +35,9 @@
  * Flags: --port N, --ping-interval MS, --ping-timeout MS,
  * --max-http-buffer-size BYTES, --eio3 (also accept Engine.IO v3 clients),
  * --transports polling|websocket|both, --connect-timeout MS, --forbid-header NAME
- * (refuse handshakes carrying that header with 403, through eio_options.allow_request).
+ * (refuse handshakes carrying that header with 403, through eio_options.allow_request),
+ * --cors ORIGINS (the allowed origins, "*" by default, or a comma-separated
+ * list), --cors-credentials (Access-Control-Allow-Credentials: true).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
 #include "socketio.h"
@@ -490,7 +492,8 @@ static void usage(FILE *f) {
     fprintf(
         f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
            "                       [--max-http-buffer-size BYTES] [--eio3] [--connect-timeout MS]\n"
-           "                       [--transports polling|websocket|both] [--forbid-header NAME]\n");
+           "                       [--transports polling|websocket|both] [--forbid-header NAME]\n"
+           "                       [--cors ORIGINS] [--cors-credentials]\n");
 }
 
 int main(int argc, char **argv) {
@@ -498,6 +501,8 @@ int main(int argc, char **argv) {
     uint32_t ping_interval = 300, ping_timeout = 200, connect_timeout = 1000;
     size_t max_buffer = 1000000;
     const char *forbidden = NULL;
+    const char *cors_origin = "*";
+    int cors_credentials = 0;
     static const struct option long_opts[] = {
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
@@ -507,6 +512,8 @@ int main(int argc, char **argv) {
         {"connect-timeout", required_argument, 0, 'c'},
         {"transports", required_argument, 0, 'T'},
         {"forbid-header", required_argument, 0, 'f'},
+        {"cors", required_argument, 0, 'o'},
+        {"cors-credentials", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -540,6 +547,12 @@ int main(int argc, char **argv) {
         case 'f':
             forbidden = optarg;
             break;
+        case 'o':
+            cors_origin = optarg;
+            break;
+        case 'C':
+            cors_credentials = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -563,7 +576,8 @@ int main(int argc, char **argv) {
     eo.max_http_buffer_size = max_buffer;
     eo.allow_eio3 = eio3;
     eo.transports = transports;
-    eo.cors.origin = "*";
+    eo.cors.origin = cors_origin;
+    eo.cors.credentials = cors_credentials;
     if (forbidden) {
         eo.allow_request = forbid_header;
         eo.allow_request_userdata = (void *)forbidden;
@@ -579,7 +593,8 @@ int main(int argc, char **argv) {
     so.eio.max_http_buffer_size = max_buffer;
     so.eio.allow_eio3 = eio3;
     so.eio.transports = transports;
-    so.eio.cors.origin = "*";
+    so.eio.cors.origin = cors_origin;
+    so.eio.cors.credentials = cors_credentials;
     so.connect_timeout = connect_timeout;
     sio = sio_server_new(loop, &so);
     sio_on_connect(sio, "/", emit_auth, NULL);
