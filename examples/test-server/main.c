@@ -37,7 +37,9 @@
  * --transports polling|websocket|both, --connect-timeout MS, --forbid-header NAME
  * (refuse handshakes carrying that header with 403, through eio_options.allow_request),
  * --cors ORIGINS (the allowed origins, "*" by default, or a comma-separated
- * list), --cors-credentials (Access-Control-Allow-Credentials: true).
+ * list), --cors-credentials (Access-Control-Allow-Credentials: true),
+ * --cookie NAME (the handshake sets cookie NAME to the session id),
+ * --no-upgrades (allowUpgrades false), --upgrade-timeout MS (upgradeTimeout).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
 #include "socketio.h"
@@ -493,7 +495,8 @@ static void usage(FILE *f) {
         f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
            "                       [--max-http-buffer-size BYTES] [--eio3] [--connect-timeout MS]\n"
            "                       [--transports polling|websocket|both] [--forbid-header NAME]\n"
-           "                       [--cors ORIGINS] [--cors-credentials]\n");
+           "                       [--cors ORIGINS] [--cors-credentials] [--cookie NAME]\n"
+           "                       [--no-upgrades] [--upgrade-timeout MS]\n");
 }
 
 int main(int argc, char **argv) {
@@ -503,6 +506,9 @@ int main(int argc, char **argv) {
     const char *forbidden = NULL;
     const char *cors_origin = "*";
     int cors_credentials = 0;
+    const char *cookie = NULL;
+    int allow_upgrades = 1;
+    uint32_t upgrade_timeout = 10000;
     static const struct option long_opts[] = {
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
@@ -514,6 +520,9 @@ int main(int argc, char **argv) {
         {"forbid-header", required_argument, 0, 'f'},
         {"cors", required_argument, 0, 'o'},
         {"cors-credentials", no_argument, 0, 'C'},
+        {"cookie", required_argument, 0, 'k'},
+        {"no-upgrades", no_argument, 0, 'U'},
+        {"upgrade-timeout", required_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -553,6 +562,15 @@ int main(int argc, char **argv) {
         case 'C':
             cors_credentials = 1;
             break;
+        case 'k':
+            cookie = optarg;
+            break;
+        case 'U':
+            allow_upgrades = 0;
+            break;
+        case 'u':
+            upgrade_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -578,6 +596,9 @@ int main(int argc, char **argv) {
     eo.transports = transports;
     eo.cors.origin = cors_origin;
     eo.cors.credentials = cors_credentials;
+    eo.cookie = cookie;
+    eo.allow_upgrades = allow_upgrades;
+    eo.upgrade_timeout = upgrade_timeout;
     if (forbidden) {
         eo.allow_request = forbid_header;
         eo.allow_request_userdata = (void *)forbidden;
@@ -595,6 +616,9 @@ int main(int argc, char **argv) {
     so.eio.transports = transports;
     so.eio.cors.origin = cors_origin;
     so.eio.cors.credentials = cors_credentials;
+    so.eio.cookie = cookie;
+    so.eio.allow_upgrades = allow_upgrades;
+    so.eio.upgrade_timeout = upgrade_timeout;
     so.connect_timeout = connect_timeout;
     sio = sio_server_new(loop, &so);
     sio_on_connect(sio, "/", emit_auth, NULL);
