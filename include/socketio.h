@@ -92,8 +92,10 @@ typedef void (*sio_connect_cb)(sio_socket *s, void *userdata);
 /**
  * A socket left, for `reason`: "client namespace disconnect", "server
  * namespace disconnect", "transport close", "transport error", "ping
- * timeout", "parse error" or "server shutting down". The socket is still
- * readable during the call (id, rooms, data) but can no longer emit.
+ * timeout", "parse error", "forced server close" (its client sent a packet
+ * for a namespace it had not joined, and was closed) or "server shutting
+ * down". The socket is still readable during the call (id, rooms, data) but
+ * can no longer emit.
  */
 typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *userdata);
 /** An event handler. `ev` and its arguments are valid during the call only. */

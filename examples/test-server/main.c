@@ -35,7 +35,11 @@
  * Flags: --port N, --ping-interval MS, --ping-timeout MS,
  * --max-http-buffer-size BYTES, --eio3 (also accept Engine.IO v3 clients),
  * --transports polling|websocket|both, --connect-timeout MS, --forbid-header NAME
- * (refuse handshakes carrying that header with 403, through eio_options.allow_request).
+ * (refuse handshakes carrying that header with 403, through eio_options.allow_request),
+ * --cors ORIGINS (the allowed origins, "*" by default, or a comma-separated
+ * list), --cors-credentials (Access-Control-Allow-Credentials: true),
+ * --cookie NAME (the handshake sets cookie NAME to the session id),
+ * --no-upgrades (allowUpgrades false), --upgrade-timeout MS (upgradeTimeout).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
 #include "socketio.h"
@@ -490,7 +494,9 @@ static void usage(FILE *f) {
     fprintf(
         f, "usage: sio-test-server [--port N] [--ping-interval MS] [--ping-timeout MS]\n"
            "                       [--max-http-buffer-size BYTES] [--eio3] [--connect-timeout MS]\n"
-           "                       [--transports polling|websocket|both] [--forbid-header NAME]\n");
+           "                       [--transports polling|websocket|both] [--forbid-header NAME]\n"
+           "                       [--cors ORIGINS] [--cors-credentials] [--cookie NAME]\n"
+           "                       [--no-upgrades] [--upgrade-timeout MS]\n");
 }
 
 int main(int argc, char **argv) {
@@ -498,6 +504,11 @@ int main(int argc, char **argv) {
     uint32_t ping_interval = 300, ping_timeout = 200, connect_timeout = 1000;
     size_t max_buffer = 1000000;
     const char *forbidden = NULL;
+    const char *cors_origin = "*";
+    int cors_credentials = 0;
+    const char *cookie = NULL;
+    int allow_upgrades = 1;
+    uint32_t upgrade_timeout = 10000;
     static const struct option long_opts[] = {
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
@@ -507,6 +518,11 @@ int main(int argc, char **argv) {
         {"connect-timeout", required_argument, 0, 'c'},
         {"transports", required_argument, 0, 'T'},
         {"forbid-header", required_argument, 0, 'f'},
+        {"cors", required_argument, 0, 'o'},
+        {"cors-credentials", no_argument, 0, 'C'},
+        {"cookie", required_argument, 0, 'k'},
+        {"no-upgrades", no_argument, 0, 'U'},
+        {"upgrade-timeout", required_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -540,6 +556,21 @@ int main(int argc, char **argv) {
         case 'f':
             forbidden = optarg;
             break;
+        case 'o':
+            cors_origin = optarg;
+            break;
+        case 'C':
+            cors_credentials = 1;
+            break;
+        case 'k':
+            cookie = optarg;
+            break;
+        case 'U':
+            allow_upgrades = 0;
+            break;
+        case 'u':
+            upgrade_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -563,7 +594,11 @@ int main(int argc, char **argv) {
     eo.max_http_buffer_size = max_buffer;
     eo.allow_eio3 = eio3;
     eo.transports = transports;
-    eo.cors.origin = "*";
+    eo.cors.origin = cors_origin;
+    eo.cors.credentials = cors_credentials;
+    eo.cookie = cookie;
+    eo.allow_upgrades = allow_upgrades;
+    eo.upgrade_timeout = upgrade_timeout;
     if (forbidden) {
         eo.allow_request = forbid_header;
         eo.allow_request_userdata = (void *)forbidden;
@@ -579,7 +614,11 @@ int main(int argc, char **argv) {
     so.eio.max_http_buffer_size = max_buffer;
     so.eio.allow_eio3 = eio3;
     so.eio.transports = transports;
-    so.eio.cors.origin = "*";
+    so.eio.cors.origin = cors_origin;
+    so.eio.cors.credentials = cors_credentials;
+    so.eio.cookie = cookie;
+    so.eio.allow_upgrades = allow_upgrades;
+    so.eio.upgrade_timeout = upgrade_timeout;
     so.connect_timeout = connect_timeout;
     sio = sio_server_new(loop, &so);
     sio_on_connect(sio, "/", emit_auth, NULL);

@@ -48,17 +48,28 @@ typedef int (*eio_allow_request_cb)(const http_req *req, void *userdata);
 
 /** Options, with the reference server's names; start from eio_options_init(). */
 typedef struct eio_options {
-    const char *path;            /**< `path` (default "/engine.io/") */
-    uint32_t ping_interval;      /**< `pingInterval` ms (default 25000) */
-    uint32_t ping_timeout;       /**< `pingTimeout` ms (default 20000) */
-    uint32_t upgrade_timeout;    /**< `upgradeTimeout` ms (default 10000) */
+    const char *path;       /**< `path` (default "/engine.io/") */
+    uint32_t ping_interval; /**< `pingInterval` ms (default 25000) */
+    uint32_t ping_timeout;  /**< `pingTimeout` ms (default 20000) */
+    /** `upgradeTimeout` ms (default 10000): a WebSocket upgrade not finished
+     * (no "5" packet) within that time is closed; the session goes on over
+     * polling and may try again. */
+    uint32_t upgrade_timeout;
     size_t max_http_buffer_size; /**< `maxHttpBufferSize` bytes (default 1e6) */
     int transports;              /**< `transports`: EIO_TRANSPORT_* bits (default both) */
-    int allow_upgrades;          /**< `allowUpgrades` (default 1) */
-    int allow_eio3;              /**< `allowEIO3` (default 0) */
-    eio_cors_options cors;       /**< `cors` */
-    const char *cookie;          /**< `cookie`: the cookie's name (e.g. "io"), NULL for none */
-    int per_message_deflate;     /**< `perMessageDeflate` (default 0) */
+    /** `allowUpgrades` (default 1). When 0, the polling handshake offers no
+     * upgrade ("upgrades":[]) and an upgrade request is refused with 400
+     * (code 3); a session may still start on WebSocket. */
+    int allow_upgrades;
+    int allow_eio3;        /**< `allowEIO3` (default 0) */
+    eio_cors_options cors; /**< `cors` */
+    /** `cookie`: the name of a cookie (the reference's default is "io") that
+     * the polling handshake's response sets to the session id, as
+     * `NAME=SID; Path=/; HttpOnly; SameSite=Lax`, for sticky sessions
+     * behind a load balancer; NULL (the default) for none. Later requests of
+     * the session, and a session that starts on WebSocket, get no cookie. */
+    const char *cookie;
+    int per_message_deflate;            /**< `perMessageDeflate` (default 0) */
     eio_allow_request_cb allow_request; /**< `allowRequest` */
     void *allow_request_userdata;       /**< passed to allow_request */
 } eio_options;

@@ -96,6 +96,12 @@ void http_server_get_stats(const http_server *s, http_server_stats *out);
 
 /** A request handler. It must eventually end the response or take the socket. */
 typedef void (*http_handler_cb)(http_req *req, void *userdata);
+/**
+ * Told that the server is about to answer `req` with an error `status` of its
+ * own (see http_route.on_error). It may add headers to that answer with
+ * http_res_header, and must not answer the request itself.
+ */
+typedef void (*http_error_cb)(http_req *req, int status, void *userdata);
 
 /** One route: exact path, or path prefix when `prefix` is set. */
 typedef struct http_route {
@@ -112,6 +118,16 @@ typedef struct http_route {
      * connection when it returns. Engine.IO uses it to end the session.
      */
     http_handler_cb on_too_large;
+    /**
+     * Optional: called before the server answers a request of this route
+     * with an error of its own, once the request's head is complete: 400 (a
+     * malformed body), 408 (the body came too slowly), 413 (over max_body,
+     * after on_too_large) or 417 (an Expect other than 100-continue). The
+     * headers it adds with http_res_header go out with the error, e.g. the
+     * CORS headers without which a browser sees a network error instead of
+     * the status; Engine.IO adds those it gives its own answers.
+     */
+    http_error_cb on_error;
 } http_route;
 
 /**

@@ -494,6 +494,13 @@ static void body_too_large(http_req *req, void *ud) {
     if (s && s->transport == T_POLLING) session_close(s, "transport error");
 }
 
+/* The HTTP layer's own error answers on our route (a malformed or oversized
+ * body, a slow one) carry the CORS headers that ours do: without them a
+ * browser sees a network error instead of the status. */
+static void http_error_headers(http_req *req, int status, void *ud) {
+    cors_headers(ud, req);
+}
+
 static void polling_post(eio_socket *s, http_req *req) {
     eio_server *srv = s->srv;
     size_t len;
@@ -906,7 +913,8 @@ int eio_server_attach(eio_server *srv, http_server *http) {
                     .max_body = srv->opts.max_http_buffer_size,
                     .handler = eio_handle,
                     .userdata = srv,
-                    .on_too_large = body_too_large};
+                    .on_too_large = body_too_large,
+                    .on_error = http_error_headers};
     int rc = http_server_route(http, &r);
     if (rc) return rc;
     return http_server_on_shutdown(http, on_http_shutdown, srv);

@@ -180,17 +180,23 @@ int http_res_finish(http_req *req) {
 }
 
 void http_conn_send_error(http_conn *c, int status, int close) {
-    char buf[256];
     const char *text = http_status_text(status);
-    int n = snprintf(buf, sizeof buf,
-                     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s\n",
-                     status, text, http_date_now(), strlen(text) + 1,
-                     close ? "close" : "keep-alive", text);
-    char *copy = malloc((size_t)n);
-    if (copy) memcpy(copy, buf, (size_t)n);
-    if (c->req) {
-        http_req *req = c->req;
+    http_req *req = c->req;
+    /* a request whose route is known and whose handler has not run: the
+     * route may add headers to the answer (CORS, for Engine.IO) */
+    const http_route *route = req && !req->dispatched && req->route ? &req->route->r : NULL;
+    if (route && route->on_error) route->on_error(req, status, route->userdata);
+    sio_buf out = SIO_BUF_INIT;
+    int r = sio_buf_printf(&out,
+                           "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; "
+                           "charset=utf-8\r\nContent-Length: %zu\r\nConnection: %s\r\n",
+                           status, text, http_date_now(), strlen(text) + 1,
+                           close ? "close" : "keep-alive");
+    if (!r && route && req->res_headers.len)
+        r = sio_buf_append(&out, req->res_headers.data, req->res_headers.len);
+    if (!r) r = sio_buf_printf(&out, "\r\n%s\n", text);
+    if (r) sio_buf_free(&out);
+    if (req) {
         c->req = NULL;
         if (req->dispatched && req->abort_cb) req->abort_cb(req, req->abort_ud);
         http_req_free(req);
@@ -200,8 +206,8 @@ void http_conn_send_error(http_conn *c, int status, int close) {
         /* bound the time the peer may take to read the error */
         http_conn_set_state(c, CONN_IDLE);
     }
-    if (copy) {
-        uv_buf_t b = uv_buf_init(copy, (unsigned)n);
+    if (!r) {
+        uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
         http_conn_write(c, &b, 1, 1, NULL, NULL, NULL);
     } else {
         http_conn_close(c);

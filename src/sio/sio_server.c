@@ -6,8 +6,9 @@
  * Data flow in: eio message -> sio_packet_decode (header and event name only;
  * the arguments stay raw text) -> CONNECT: sio_socket_connect, EVENT:
  * sio_event_dispatch, ACK: sio_socket_handle_ack, DISCONNECT: sio_socket_close.
- * Anything malformed closes that client with "parse error", as the reference
- * server does, and touches nobody else.
+ * Anything malformed closes that client with "parse error", and a packet for
+ * a namespace it has not joined closes it too ("invalid state"), as the
+ * reference server does; nobody else is touched.
  */
 #include "sio/sio_internal.h"
 #include "util/log.h"
@@ -121,6 +122,22 @@ static void send_connect_error(sio_client *c, const char *nsp, size_t nsp_len,
     sio_buf_free(&out);
 }
 
+/* A packet the client may not send now: an EVENT, ACK or DISCONNECT for a
+ * namespace it is not in (never joined, or left), or an EVENT or ACK while its
+ * CONNECT waits on the middlewares. socket.io-client never does this (it
+ * buffers its emits until the CONNECT answer); the reference server closes
+ * the whole client ("invalid state"), and so do we: its sockets in other
+ * namespaces disconnect with "forced server close", and no other client is
+ * touched. (A DISCONNECT while the CONNECT waits cancels the CONNECT.) */
+static void client_invalid_state(sio_client *c, const sio_packet *p) {
+    static const char *const names[] = {"CONNECT",       "DISCONNECT",   "EVENT",     "ACK",
+                                        "CONNECT_ERROR", "BINARY_EVENT", "BINARY_ACK"};
+    const char *name = (unsigned)p->type < sizeof names / sizeof *names ? names[p->type] : "?";
+    LOG_DEBUG("socket.io", "client %s: invalid state: %s for namespace %.*s, not joined: closing",
+              c->eio ? eio_socket_id(c->eio) : "?", name, (int)p->nsp_len, p->nsp);
+    sio_client_close(c, "forced server close");
+}
+
 /* Handles one complete packet (attachments collected). */
 static void client_dispatch(sio_client *c, const sio_packet *p, sio_rcbuf *const *atts,
                             uint32_t natts) {
@@ -139,19 +156,28 @@ static void client_dispatch(sio_client *c, const sio_packet *p, sio_rcbuf *const
     }
     case SIO_PACKET_DISCONNECT: {
         sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
-        if (s) sio_socket_close(s, "client namespace disconnect", 0);
+        if (s)
+            sio_socket_close(s, "client namespace disconnect", 0);
+        else
+            client_invalid_state(c, p);
         return;
     }
     case SIO_PACKET_EVENT:
     case SIO_PACKET_BINARY_EVENT: {
         sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
-        if (s && s->state == SOCK_CONNECTED) sio_event_dispatch(s, p, atts, natts);
+        if (s && s->state == SOCK_CONNECTED)
+            sio_event_dispatch(s, p, atts, natts);
+        else
+            client_invalid_state(c, p);
         return;
     }
     case SIO_PACKET_ACK:
     case SIO_PACKET_BINARY_ACK: {
         sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
-        if (s && s->state == SOCK_CONNECTED) sio_socket_handle_ack(s, p, atts, natts);
+        if (s && s->state == SOCK_CONNECTED)
+            sio_socket_handle_ack(s, p, atts, natts);
+        else
+            client_invalid_state(c, p);
         return;
     }
     case SIO_PACKET_CONNECT_ERROR:

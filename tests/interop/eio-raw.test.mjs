@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { sleep } from './lib/rawhttp.mjs';
+import { sleep, connect, ResponseReader } from './lib/rawhttp.mjs';
 import { HttpConn, WsPeer, once, handshake, parseOpen, pollQuery, SEP } from './lib/eio.mjs';
 
 const PING_INTERVAL = 10000;
@@ -365,6 +365,77 @@ test('CORS: preflight 204 with Allow-Origin/Methods/Headers; polling responses c
   assert.equal(e.headers['access-control-allow-origin'], '*', 'error');
   await c.send('POST', pollQuery(sid), { body: '1' });
   c.close();
+});
+
+// One raw request on a fresh connection (any path): the response, or null.
+async function rawRequest(port, text) {
+  const socket = await connect(port);
+  const reader = new ResponseReader(socket);
+  try {
+    socket.write(text);
+    return await reader.next();
+  } finally { socket.destroy(); }
+}
+
+test('CORS on the HTTP layer\'s own errors (413, 400, 417): an allowed origin gets its headers', async () => {
+  // CORS "*": the 413 for a body over maxHttpBufferSize says so too
+  let { sid } = await handshake(srv.port);
+  let r = await post(srv.port, sid, '4' + 'o'.repeat(MAX), { headers: { Origin: 'http://example.test' } });
+  assert.equal(r.status, 413);
+  assert.equal(r.headers['access-control-allow-origin'], '*', '413 with CORS "*"');
+
+  // an allow-list with credentials: the origin is echoed when listed, never otherwise
+  const list = await startServer('sio-test-server', [
+    '--max-http-buffer-size', String(MAX), '--cors', 'http://a.test, http://allowed.test', '--cors-credentials',
+  ]);
+  try {
+    const allowed = { Origin: 'http://allowed.test' };
+    ({ sid } = await handshake(list.port, { headers: allowed }));
+    r = await post(list.port, sid, '4' + 'o'.repeat(MAX), { headers: allowed });
+    assert.equal(r.status, 413);
+    assert.equal(r.headers['access-control-allow-origin'], 'http://allowed.test', '413: the origin echoed');
+    assert.equal(r.headers['access-control-allow-credentials'], 'true', '413: credentials');
+    assert.equal(r.headers.vary, 'Origin');
+    const after = await post(list.port, sid, '6', { headers: allowed });
+    assert.equal(after.body, ERRORS[1], 'the session still ends on a 413');
+    assert.equal(after.headers['access-control-allow-origin'], 'http://allowed.test');
+
+    ({ sid } = await handshake(list.port));
+    r = await post(list.port, sid, '4' + 'o'.repeat(MAX), { headers: { Origin: 'http://evil.test' } });
+    assert.equal(r.status, 413);
+    assert.equal(r.headers['access-control-allow-origin'], undefined, 'an origin not listed is not echoed');
+
+    // the same on the Socket.IO route, whose Engine.IO server has the same CORS options
+    r = await rawRequest(list.port,
+      `POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nOrigin: http://allowed.test\r\n` +
+      `Content-Length: ${MAX + 1}\r\n\r\n${'4'.repeat(MAX + 1)}`);
+    assert.equal(r.status, 413);
+    assert.equal(r.headers['access-control-allow-origin'], 'http://allowed.test', '413 on /socket.io/');
+
+    // 400: a malformed chunked body; 417: an Expect the server cannot meet
+    ({ sid } = await handshake(list.port));
+    r = await rawRequest(list.port,
+      `POST /engine.io/?${pollQuery(sid)} HTTP/1.1\r\nHost: x\r\nOrigin: http://allowed.test\r\n` +
+      'Transfer-Encoding: chunked\r\n\r\nzz\r\n4x\r\n0\r\n\r\n');
+    assert.equal(r.status, 400);
+    assert.equal(r.headers['access-control-allow-origin'], 'http://allowed.test', '400 from the HTTP layer');
+    assert.equal(r.headers['access-control-allow-credentials'], 'true');
+    r = await rawRequest(list.port,
+      'GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nOrigin: http://allowed.test\r\n' +
+      'Expect: something-else\r\n\r\n');
+    assert.equal(r.status, 417);
+    assert.equal(r.headers['access-control-allow-origin'], 'http://allowed.test', '417 from the HTTP layer');
+
+    // routes other than Engine.IO's are not given CORS headers
+    r = await rawRequest(list.port,
+      'POST /test/disconnect-reason HTTP/1.1\r\nHost: x\r\nOrigin: http://allowed.test\r\n' +
+      'Transfer-Encoding: chunked\r\n\r\nzz\r\n');
+    assert.ok(r.status >= 400);
+    assert.equal(r.headers['access-control-allow-origin'], undefined, 'no CORS outside the Engine.IO route');
+  } finally {
+    const exit = await list.stop();
+    assert.equal(exit.code, 0, 'the allow-list server exits cleanly (and leak-free under ASan)');
+  }
 });
 
 // ---- close -------------------------------------------------------------------------------------

@@ -213,7 +213,6 @@ for (const t of RAW) {
         const fsid = await join(c, '/features');
         await c.send('41/features,');
         assert.equal(await serverReason(srv, fsid), 'client namespace disconnect');
-        await c.send('42/features,["gone"]'); // no longer joined: ignored (python-socketio does the same)
         await c.send('42["message","still"]');
         assert.equal(await c.next(), '42["message-back","still"]');
         // and the main namespace: "1"; /features (joined again) goes on
@@ -312,6 +311,40 @@ for (const t of RAW) {
           assert.ok(how, `the session ended (${how})`);
           assert.equal(await serverReason(srv, sid), 'parse error');
         } finally { c.close(); }
+      });
+    }
+
+    // The reference server closes the whole client ("invalid state") when a
+    // packet names a namespace the client is not in; its sockets elsewhere
+    // disconnect with "forced server close". Other clients go on.
+    const NOT_JOINED = [
+      ['an EVENT for a namespace never joined', ['42/custom,["message","x"]']],
+      ['an EVENT for a namespace that does not exist', ['42/nope,["message","x"]']],
+      ['an ACK for a namespace never joined', ['43/custom,1["x"]']],
+      ['a DISCONNECT for a namespace never joined', ['41/custom,']],
+      ['a BINARY_EVENT for a namespace never joined', [`451-/custom,["message",${PH(0)}]`, Buffer.from([1])]],
+      ['a BINARY_ACK for a namespace never joined', [`461-/custom,1[${PH(0)}]`, Buffer.from([1])]],
+      ['an EVENT for a namespace just left', ['40/custom,', '41/custom,', '42/custom,["message","x"]']],
+      ['an EVENT while its CONNECT waits on a middleware', ['40/features,{"token":"slow"}', '42/features,["x"]']],
+    ];
+    for (const [what, packets] of NOT_JOINED) {
+      test(`a packet for a namespace not joined closes that client ("forced server close"): ${what}`, async () => {
+        const other = await t.open(srv.url);
+        const c = await t.open(srv.url);
+        try {
+          const otherSid = await join(other, '/');
+          await join(other, '/custom');
+          const sid = await join(c, '/');
+          for (const p of packets) await c.send(p);
+          const how = await expectClosed(c);
+          assert.ok(how, `the session ended (${how})`);
+          assert.equal(await serverReason(srv, sid), 'forced server close');
+          // the other client, in the same namespaces, is untouched
+          await other.send('42["message","still here"]');
+          assert.equal(await other.next(), '42["message-back","still here"]');
+          const r = await fetch(`${srv.url}/test/disconnect-reason?sid=${otherSid}`);
+          assert.equal(r.status, 404, 'the other socket was not disconnected');
+        } finally { c.close(); other.close(); }
       });
     }
 
