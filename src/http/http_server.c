@@ -5,6 +5,7 @@
  * layer that took them closes them from its http_server_on_shutdown hook.
  */
 #include "http/http_internal.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #include <signal.h>
@@ -159,6 +160,7 @@ static void server_maybe_free(http_server *s) {
     free(s->hooks);
     free(s->host);
     free(s);
+    sio_rcbuf_pool_trim(); /* the recycled frames of this thread: nothing is left to send */
     if (cb) cb(ud);
 }
 

@@ -6,7 +6,10 @@
  * sio_rcbuf is an immutable block with a reference count: one encoded packet
  * or WebSocket frame is built once and handed to many connections' output
  * queues; each holds a reference until its write completes. The event loop is
- * single-threaded, so the count is a plain integer.
+ * single-threaded, so the count is a plain integer. Small blocks (up to 512
+ * bytes with the header: most packets and frames) are recycled through a
+ * per-thread free list, so sending a packet allocates nothing in the steady
+ * state.
  */
 #ifndef SIO_UTIL_BUF_H
 #define SIO_UTIL_BUF_H
@@ -53,5 +56,8 @@ static inline sio_rcbuf *sio_rcbuf_ref(sio_rcbuf *r) {
     return r;
 }
 void sio_rcbuf_unref(sio_rcbuf *r);
+/* Frees the calling thread's recycled blocks (a thread that is done with the
+ * library, or a program about to exit that checks for leaks). */
+void sio_rcbuf_pool_trim(void);
 
 #endif

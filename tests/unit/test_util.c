@@ -5,7 +5,9 @@
 #include "util/map.h"
 #include "util/timer_wheel.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void test_buf_grows_and_consumes(void) {
     sio_buf b = SIO_BUF_INIT;
@@ -28,6 +30,53 @@ static void test_rcbuf_refcount(void) {
     sio_rcbuf_unref(r);
     CHECK_STR(r->data, "hello");
     sio_rcbuf_unref(r); /* freed: ASan would report a leak otherwise */
+}
+
+/* Small blocks are recycled (the last one freed is the next one handed out, per
+ * size class); large ones are not; contents and lengths are always what was
+ * asked for; a trimmed pool starts over. Under ASan a recycled block waiting in
+ * the pool is poisoned (see buf.c). */
+static void test_rcbuf_pool_recycles_small_blocks(void) {
+    sio_rcbuf *a = sio_rcbuf_copy("0123456789", 10);
+    CHECK(a != NULL);
+    void *addr = a;
+    sio_rcbuf_unref(a);
+    sio_rcbuf *b = sio_rcbuf_copy("abc", 3); /* the same class: the same block */
+    CHECK(b == addr);
+    CHECK_INT(b->len, 3);
+    CHECK_INT(b->refs, 1);
+    CHECK_INT(b->flags, 0);
+    CHECK_STR(b->data, "abc");
+    sio_rcbuf *c = sio_rcbuf_new(300); /* another class: another block */
+    CHECK(c != NULL && (void *)c != addr);
+    memset(c->data, 'x', 300);
+    CHECK_INT(c->data[300], '\0');
+    sio_rcbuf *big = sio_rcbuf_new(100000); /* beyond the pool */
+    CHECK(big != NULL);
+    memset(big->data, 'y', 100000);
+    /* many blocks in and out: each keeps its own contents */
+    enum { N = 2000 };
+    sio_rcbuf **many = calloc(N, sizeof *many);
+    for (int i = 0; i < N; i++) {
+        char text[32];
+        int n = snprintf(text, sizeof text, "block %d", i);
+        many[i] = sio_rcbuf_new((size_t)n + (size_t)(i % 400));
+        CHECK(many[i] != NULL);
+        memcpy(many[i]->data, text, (size_t)n);
+    }
+    for (int i = 0; i < N; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "block %d", i);
+        CHECK_MEM(many[i]->data, text, strlen(text));
+        CHECK_INT(many[i]->len, strlen(text) + (size_t)(i % 400));
+        sio_rcbuf_unref(many[i]);
+    }
+    free(many);
+    sio_rcbuf_unref(big);
+    sio_rcbuf_unref(c);
+    sio_rcbuf_unref(b);
+    sio_rcbuf_pool_trim();
+    sio_rcbuf_pool_trim(); /* twice: nothing left, nothing happens */
 }
 
 static void test_base64_vectors(void) {
@@ -161,6 +210,7 @@ static void test_map_put_get_remove_iterate(void) {
 int main(void) {
     RUN(test_buf_grows_and_consumes);
     RUN(test_rcbuf_refcount);
+    RUN(test_rcbuf_pool_recycles_small_blocks);
     RUN(test_base64_vectors);
     RUN(test_base64_rejects_garbage);
     RUN(test_timer_wheel_fires_in_order_never_early);
