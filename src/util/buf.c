@@ -77,7 +77,8 @@ char *sio_buf_detach(sio_buf *b, size_t *len) {
 /* Block sizes of the pool's classes; a block's class follows from its len, which
  * never changes, so freeing needs no tag. At most POOL_KEEP blocks wait per class
  * and thread (under 0.5 MiB in all). Under AddressSanitizer a waiting block is
- * poisoned, so a use after the last unref is still caught. */
+ * poisoned past its free-list link (its length and data), so a use after the
+ * last unref is still caught. */
 #define POOL_CLASSES 3
 #define POOL_KEEP 512
 static const size_t pool_size[POOL_CLASSES] = {128, 256, 512};
@@ -89,6 +90,7 @@ typedef struct pool_block {
 static _Thread_local struct {
     pool_block *head[POOL_CLASSES];
     unsigned count[POOL_CLASSES];
+    int root; /* registered with LeakSanitizer, which does not scan thread-local storage */
 } pool;
 
 #if defined(__has_feature)
@@ -101,11 +103,20 @@ static _Thread_local struct {
 #endif
 #ifdef SIO_ASAN
 #include <sanitizer/asan_interface.h>
-#define POOL_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#include <sanitizer/lsan_interface.h>
+/* the link stays readable: LeakSanitizer does not follow pointers in poisoned memory */
+#define POOL_POISON(p, n)                                                                          \
+    ASAN_POISON_MEMORY_REGION((char *)(p) + sizeof(pool_block), (n) - sizeof(pool_block))
 #define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#define POOL_ROOT()                                                                                \
+    do {                                                                                           \
+        if (!pool.root) __lsan_register_root_region(&pool, sizeof pool);                           \
+        pool.root = 1;                                                                             \
+    } while (0)
 #else
 #define POOL_POISON(p, n) ((void)(p), (void)(n))
 #define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#define POOL_ROOT() ((void)0)
 #endif
 
 /* The class of a block holding len bytes, or -1: too large for the pool. */
@@ -130,6 +141,7 @@ static void pool_put(int c, void *p) {
         free(p);
         return;
     }
+    POOL_ROOT();
     pool_block *b = p;
     b->next = pool.head[c];
     pool.head[c] = b;
