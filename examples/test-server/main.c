@@ -131,6 +131,15 @@ static void begin_shutdown(void);
 static char shutdown_on_disconnect[24]; /* a socket whose disconnection shuts the server down */
 
 static void record_disconnect(sio_socket *s, const char *reason, void *ud) {
+    char *notice_room = sio_socket_data(s); /* set by /features notify_on_leave */
+    if (notice_room) {
+        json_t *args = json_pack("[s]", sio_socket_id(s));
+        sio_broadcast_emit(sio_broadcast_to(sio_broadcast_new(sio, sio_socket_nsp(s)), notice_room),
+                           "peer_left", args);
+        json_decref(args);
+        sio_socket_set_data(s, NULL);
+        free(notice_room);
+    }
     reason_entry *e = &reasons[reasons_next++ % REASONS];
     snprintf(e->sid, sizeof e->sid, "%s", sio_socket_id(s));
     snprintf(e->reason, sizeof e->reason, "%s", reason);
@@ -350,6 +359,17 @@ static void features_join(sio_socket *s, sio_event *ev, void *ud) {
     if (json_is_string(arg)) sio_join(s, json_string_value(arg));
     json_array_foreach(arg, i, v) if (json_is_string(v)) sio_join(s, json_string_value(v));
     ack_one(ev, rooms_of(s));
+}
+
+/* notify_on_leave(room, ack) -> when this socket disconnects, its disconnect
+ * handler broadcasts peer_left(its id) to that room (as a chat server would);
+ * ack(true) */
+static void features_notify_on_leave(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (!room) return;
+    free(sio_socket_data(s));
+    sio_socket_set_data(s, strdup(room));
+    ack_one(ev, json_true());
 }
 
 /* leave(room, ack) -> leaves it; ack([rooms of the socket]) */
@@ -638,6 +658,7 @@ int main(int argc, char **argv) {
     sio_on(sio, "/features", "ask", features_ask, NULL);
     sio_on(sio, "/features", "join", features_join, NULL);
     sio_on(sio, "/features", "leave", features_leave, NULL);
+    sio_on(sio, "/features", "notify_on_leave", features_notify_on_leave, NULL);
     sio_on(sio, "/features", "rooms", features_rooms, NULL);
     sio_on(sio, "/features", "fetch_sockets", features_fetch_sockets, NULL);
     sio_on(sio, "/features", "sockets_join", features_sockets_join, NULL);

@@ -68,6 +68,7 @@ struct ws_conn {
     uint8_t state;
     uint8_t dirty;
     uint16_t close_code;
+    uint8_t cutoff; /* a slow reader: closed at the next flush, takes nothing more */
     ws_parser parser;
     ws_deflate *deflate;
     const ws_callbacks *cb;
@@ -162,6 +163,7 @@ static void conn_mark_dirty(ws_conn *c) {
 
 static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
     if (c->state == WS_CLOSED) return SIO_ECLOSED;
+    if (c->cutoff) return SIO_EBUSY;
     /* A connection with nothing pending is not a slow reader: one frame larger
      * than the limit (a message of up to max_message_size echoed back, say) is
      * still queued alone; only output piling up behind it counts. */
@@ -169,7 +171,11 @@ static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
     if (pending && pending + f->len > c->srv->opts.max_queue_bytes) {
         LOG_WARN("ws", "output queue over %zu bytes: disconnecting a slow reader",
                  c->srv->opts.max_queue_bytes);
-        conn_destroy(c, WS_CLOSE_POLICY, "slow reader");
+        /* Closed by the next flush, not here: this send may be one of a
+         * broadcast's, and closing calls the owner back (its disconnect
+         * handlers could change the rooms being walked). */
+        c->cutoff = 1;
+        conn_mark_dirty(c);
         return SIO_EBUSY;
     }
     if (c->qlen == c->qcap) {
@@ -321,7 +327,11 @@ static void flush_all(uv_check_t *h) {
         ws->dirty = c->dirty_next;
         c->dirty = 0;
         c->dirty_next = NULL;
-        if (c->state != WS_CLOSED) conn_flush(c);
+        if (c->state == WS_CLOSED) continue;
+        if (c->cutoff)
+            conn_destroy(c, WS_CLOSE_POLICY, "slow reader");
+        else
+            conn_flush(c);
     }
     ws->ndirty = 0;
 }
@@ -631,7 +641,7 @@ size_t ws_conn_queued(const ws_conn *c) {
 
 int ws_conn_writable(const ws_conn *c) {
     /* as a Node transport's `writable`: nothing sent since the last flush completed */
-    return c->state == WS_OPEN && c->inflight == 0 && c->qbytes == 0;
+    return c->state == WS_OPEN && !c->cutoff && c->inflight == 0 && c->qbytes == 0;
 }
 
 int ws_conn_deflate(const ws_conn *c) {
