@@ -27,13 +27,14 @@ typedef struct sio_rcbuf ws_frame;
 
 /**
  * Limits and behaviour of a ws_server; start from ws_options_init().
- * max_queue_bytes bounds a backlog: a frame larger than it alone is still sent
- * when nothing else waits.
+ * max_queue_bytes bounds a backlog: output the kernel refused at an earlier
+ * write plus what queues behind it. A connection with no backlog takes what
+ * one loop iteration queues, however large (a burst, or one big frame).
  */
 typedef struct ws_options {
     size_t max_message_size;   /**< largest message received, else close 1009 (default 1,000,000) */
-    size_t max_queue_bytes;    /**< output not yet written; a slower reader is cut off (1 MiB).
-                                    An empty queue always takes one frame, however large. */
+    size_t max_queue_bytes;    /**< backlog of unwritten output; past it the reader is cut
+                                    off with 1008 (1 MiB). */
     uint32_t close_timeout_ms; /**< wait for the peer's close frame this long (default 5000) */
     int permessage_deflate;    /**< accept permessage-deflate offers (default 0: off) */
     size_t deflate_threshold;  /**< messages shorter than this go uncompressed (1024) */

@@ -58,6 +58,7 @@ struct eio_socket {
     uint8_t upgrading;
     uint8_t b64; /* v3 polling client that cannot take binary payloads */
     uint8_t busy;
+    uint8_t overflow; /* polling output over the limit with no GET: closed at the flush */
     eio_server *srv;
     sio_timer hb_timer;
     sio_timer up_timer;
@@ -85,6 +86,7 @@ struct eio_server {
     sio_wheel wheel;
     uv_check_t flush;
     eio_socket *dirty;
+    size_t max_queue_bytes; /* a polling session's output limit (4 x the WebSocket one) */
     int closing;
     size_t live; /* sessions allocated and not yet freed (closed ones may wait for a callback) */
     unsigned handles;
@@ -269,6 +271,21 @@ static int session_send(eio_socket *s, eio_msg *m) {
         }
         return ws_send_frame(s->ws, m);
     }
+    if (s->overflow) return SIO_EBUSY;
+    /* A client that stops polling must not grow the server's memory without
+     * bound (the reference has no limit): past four times the WebSocket
+     * transport's limit, with no GET waiting for it, the session is closed, by
+     * the next flush rather than here (this send may be one of a broadcast's;
+     * closing calls the application back). */
+    size_t add = m->len - MSG_HDR(m);
+    if (!s->poll && s->qbytes && s->qbytes + add > s->srv->max_queue_bytes) {
+        LOG_WARN("engine",
+                 "polling output over %zu bytes and no GET to take it: closing session %s",
+                 s->srv->max_queue_bytes, s->sid);
+        s->overflow = 1;
+        session_mark_dirty(s);
+        return SIO_EBUSY;
+    }
     int r = queue_push(s, m, MSG_HDR(m), binary);
     if (r) return r;
     if (s->poll) session_mark_dirty(s);
@@ -342,6 +359,10 @@ static void flush_all(uv_check_t *h) {
         s->dirty = 0;
         if (s->state == S_CLOSED) {
             if (!s->busy) session_free(s);
+            continue;
+        }
+        if (s->overflow) {
+            session_close(s, "transport error");
             continue;
         }
         if (s->poll && s->qlen) poll_respond(s, 0);
@@ -883,6 +904,8 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     if (wo.max_queue_bytes < 4 * srv->opts.max_http_buffer_size)
         wo.max_queue_bytes = 4 * srv->opts.max_http_buffer_size;
     wo.permessage_deflate = srv->opts.per_message_deflate;
+    /* polling has no socket buffer to absorb a burst between two GETs */
+    srv->max_queue_bytes = 4 * wo.max_queue_bytes;
     srv->ws = ws_server_new(loop, &wo);
     srv->m_ping = control_msg("2");
     srv->m_pong = control_msg("3");

@@ -164,11 +164,12 @@ static void conn_mark_dirty(ws_conn *c) {
 static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
     if (c->state == WS_CLOSED) return SIO_ECLOSED;
     if (c->cutoff) return SIO_EBUSY;
-    /* A connection with nothing pending is not a slow reader: one frame larger
-     * than the limit (a message of up to max_message_size echoed back, say) is
-     * still queued alone; only output piling up behind it counts. */
-    size_t pending = c->qbytes + c->inflight;
-    if (pending && pending + f->len > c->srv->opts.max_queue_bytes) {
+    /* A slow reader is one with a backlog: output the kernel refused at an
+     * earlier flush (inflight), plus what has queued behind it. A connection
+     * whose output was all written takes whatever this loop iteration queues
+     * (a burst of broadcasts, one frame larger than the limit): only output
+     * piling up behind unwritten bytes counts. */
+    if (c->inflight && c->inflight + c->qbytes + f->len > c->srv->opts.max_queue_bytes) {
         LOG_WARN("ws", "output queue over %zu bytes: disconnecting a slow reader",
                  c->srv->opts.max_queue_bytes);
         /* Closed by the next flush, not here: this send may be one of a
