@@ -7,7 +7,8 @@
  * the arguments stay raw text) -> CONNECT: sio_socket_connect, EVENT:
  * sio_event_dispatch, ACK: sio_socket_handle_ack, DISCONNECT: sio_socket_close.
  * Anything malformed closes that client with "parse error", and a packet for
- * a namespace it has not joined closes it too ("invalid state"), as the
+ * a namespace it has not joined, or a CONNECT to one it has, closes it too
+ * ("invalid state"), as the
  * reference server does; nobody else is touched.
  */
 #include "sio/sio_internal.h"
@@ -128,7 +129,8 @@ static void send_connect_error(sio_client *c, const char *nsp, size_t nsp_len,
  * buffers its emits until the CONNECT answer); the reference server closes
  * the whole client ("invalid state"), and so do we: its sockets in other
  * namespaces disconnect with "forced server close", and no other client is
- * touched. (A DISCONNECT while the CONNECT waits cancels the CONNECT.) */
+ * touched. A second CONNECT to a namespace joined (or being joined) is one
+ * too. (A DISCONNECT while the CONNECT waits cancels the CONNECT.) */
 static void client_invalid_state(sio_client *c, const sio_packet *p) {
     static const char *const names[] = {"CONNECT",       "DISCONNECT",   "EVENT",     "ACK",
                                         "CONNECT_ERROR", "BINARY_EVENT", "BINARY_ACK"};
@@ -144,7 +146,10 @@ static void client_dispatch(sio_client *c, const sio_packet *p, sio_rcbuf *const
     sio_server *srv = c->srv;
     switch (p->type) {
     case SIO_PACKET_CONNECT: {
-        if (client_socket(c, p->nsp, p->nsp_len)) return; /* already there */
+        if (client_socket(c, p->nsp, p->nsp_len)) { /* joined, or joining: a second CONNECT */
+            client_invalid_state(c, p);
+            return;
+        }
         sio_nsp *nsp = srv->closing ? NULL : sio_nsp_resolve(srv, p->nsp, p->nsp_len);
         if (!nsp) {
             send_connect_error(c, p->nsp, p->nsp_len, "Invalid namespace");
