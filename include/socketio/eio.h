@@ -66,8 +66,9 @@ typedef struct eio_options {
     /** `cookie`: the name of a cookie (the reference's default is "io") that
      * the polling handshake's response sets to the session id, as
      * `NAME=SID; Path=/; HttpOnly; SameSite=Lax`, for sticky sessions
-     * behind a load balancer; NULL (the default) for none. Later requests of
-     * the session, and a session that starts on WebSocket, get no cookie. */
+     * behind a load balancer; NULL (the default) for none. A session that
+     * starts on WebSocket gets it on the 101; later requests of the session
+     * (and an upgrade) get none. */
     const char *cookie;
     int per_message_deflate;            /**< `perMessageDeflate` (default 0) */
     eio_allow_request_cb allow_request; /**< `allowRequest` */

@@ -80,7 +80,8 @@ void ws_reject(http_req *req, int status, const char *message);
 
 /**
  * Accepts the upgrade: answers 101 (negotiating permessage-deflate and the
- * subprotocol), takes the socket from the HTTP server and returns the
+ * subprotocol, with any headers set on `req` with http_res_header before the
+ * call), takes the socket from the HTTP server and returns the
  * connection; reading starts with ws_conn_start. NULL on failure (the request
  * has then been answered or the connection closed).
  */

@@ -695,6 +695,16 @@ static void open_packet(eio_server *srv, eio_socket *s, int for_polling, sio_buf
     eio_open_json(out, &h);
 }
 
+/* The `cookie` option: the session id in a cookie on the handshake's answer
+ * (the polling response, or the 101 of a session that starts on WebSocket). */
+static void set_cookie(eio_server *srv, http_req *req, const eio_socket *s) {
+    if (!srv->cookie) return;
+    sio_buf c = SIO_BUF_INIT;
+    if (sio_buf_printf(&c, "%s=%s; Path=/; HttpOnly; SameSite=Lax", srv->cookie, s->sid) == 0)
+        http_res_header(req, "Set-Cookie", c.data);
+    sio_buf_free(&c);
+}
+
 static void handshake(eio_server *srv, http_req *req, int protocol, int websocket) {
     eio_socket *s = session_new(srv, protocol, websocket ? T_WEBSOCKET : T_POLLING);
     if (!s) {
@@ -710,6 +720,7 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
          * readable; what it sends meanwhile waits in the queue */
         s->busy++;
         if (srv->cb.on_open) srv->cb.on_open(s, req, srv->ud);
+        set_cookie(srv, req, s); /* ws_accept sends the headers set so far with its 101 */
         ws_conn *c = s->state == S_OPEN ? ws_accept(srv->ws, req, &ws_transport_cb, s) : NULL;
         if (!c) {
             if (s->state == S_OPEN)
@@ -743,12 +754,7 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         eio_payload_write(&w, &p);
         eio_payload_finish(&w);
         cors_headers(srv, req);
-        if (srv->cookie) {
-            char cookie[128];
-            snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Lax", srv->cookie,
-                     s->sid);
-            http_res_header(req, "Set-Cookie", cookie);
-        }
+        set_cookie(srv, req, s);
         http_res_header(req, "Content-Type", "text/plain; charset=UTF-8");
         /* the application hears of the session before the client does */
         s->busy++;

@@ -578,6 +578,8 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
         const char *p = ws->opts.select_subprotocol(protos, ws->opts.subprotocol_userdata);
         if (p && !strpbrk(p, "\r\n")) sio_buf_printf(&head, "Sec-WebSocket-Protocol: %s\r\n", p);
     }
+    /* headers the caller set with http_res_header (a cookie, say) */
+    if (req->res_headers.len) sio_buf_append(&head, req->res_headers.data, req->res_headers.len);
     sio_buf_append(&head, "\r\n", 2);
     sio_rcbuf *answer = sio_rcbuf_from_buf(&head);
 

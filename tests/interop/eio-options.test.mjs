@@ -67,6 +67,31 @@ test('cookie: the polling handshake sets NAME=sid (Path=/, HttpOnly, SameSite=La
   assert.equal(plain.res.headers['set-cookie'], undefined, 'no cookie unless asked for');
 });
 
+test('cookie: a session that starts on WebSocket gets it on the 101; an upgrade does not', async () => {
+  const ws = new WsPeer(`ws://127.0.0.1:${opt.port}/engine.io/?EIO=4&transport=websocket`);
+  const upgradeRes = new Promise((resolve) => ws.ws.once('upgrade', resolve));
+  await ws.opened;
+  const res = await upgradeRes;
+  const open = JSON.parse((await ws.next()).slice(1));
+  assert.deepEqual(res.headers['set-cookie'], [`sticky=${open.sid}; Path=/; HttpOnly; SameSite=Lax`]);
+  ws.ws.close();
+
+  // the upgrade of a polling session: its cookie came with the polling handshake
+  const { sid } = await handshake(opt.port);
+  const probe = new WsPeer(`ws://127.0.0.1:${opt.port}/engine.io/?${pollQuery(sid).replace('transport=polling', 'transport=websocket')}`);
+  const probeRes = new Promise((resolve) => probe.ws.once('upgrade', resolve));
+  await probe.opened;
+  assert.equal((await probeRes).headers['set-cookie'], undefined, 'no cookie on an upgrade');
+  probe.ws.close();
+
+  // without the option, none on the 101 either
+  const plain = new WsPeer(`ws://127.0.0.1:${noup.port}/engine.io/?EIO=4&transport=websocket`);
+  const plainRes = new Promise((resolve) => plain.ws.once('upgrade', resolve));
+  await plain.opened;
+  assert.equal((await plainRes).headers['set-cookie'], undefined);
+  plain.ws.close();
+});
+
 // ---- allowUpgrades ---------------------------------------------------------------------------
 
 test('allowUpgrades false: no upgrade offered, an upgrade request is refused, the session stays on polling', async () => {
