@@ -3,9 +3,11 @@
  * come from the input itself, into one end of a socketpair whose other end is
  * a real connection of a real http_server, and the loop runs until the server
  * has closed it. Every byte goes through the same code as a TCP peer's.
+ * Two routes add headers to the HTTP layer's own error answers (on_error).
  */
 #include "http/http_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +27,18 @@ static void echo(http_req *req, void *ud) {
     http_res_end(req, b, len);
 }
 
+/* Adds headers to the HTTP layer's own error answers (413, 400...), as the
+ * Engine.IO route does with its CORS headers: a value from the request, and
+ * enough of them to grow the answer's head. */
+static void on_error(http_req *req, int status, void *ud) {
+    (void)ud;
+    const char *origin = http_req_header(req, "origin");
+    http_res_header(req, "Access-Control-Allow-Origin", origin ? origin : "*");
+    char s[16];
+    snprintf(s, sizeof s, "%d", status);
+    for (int i = 0; i < 8; i++) http_res_header(req, "X-Error-Status", s);
+}
+
 static void setup(void) {
     loop = uv_default_loop();
     http_server_options o;
@@ -33,9 +47,10 @@ static void setup(void) {
     o.max_body_size = 4096;
     o.max_headers = 20;
     server = http_server_new(loop, &o);
-    http_route r1 = {.method = "POST", .path = "/e", .handler = echo};
+    http_route r1 = {.method = "POST", .path = "/e", .handler = echo, .on_error = on_error};
     http_route r2 = {.method = NULL, .path = "/any/", .prefix = 1, .handler = echo};
-    http_route r3 = {.method = "GET", .path = "/", .handler = echo, .max_body = 16};
+    http_route r3 = {
+        .method = "GET", .path = "/", .handler = echo, .max_body = 16, .on_error = on_error};
     http_server_route(server, &r1);
     http_server_route(server, &r2);
     http_server_route(server, &r3);
