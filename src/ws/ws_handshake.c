@@ -13,6 +13,7 @@
 #include "util/base64.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,15 @@ static int is_ows(char c) {
 
 static int lower(int c) {
     return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+/* SHA-1 fetched from the provider once: EVP_sha1() makes every digest fetch
+ * it again (most of the cost of a 60-byte hash under OpenSSL 3). */
+static EVP_MD *sha1_md;
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+
+static void sha1_fetch(void) {
+    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
 }
 
 int ws_accept_key(const char *client_key, size_t len, char out[WS_ACCEPT_LEN + 1]) {
@@ -38,7 +48,9 @@ int ws_accept_key(const char *client_key, size_t len, char out[WS_ACCEPT_LEN + 1
     memcpy(cat + 24, ws_guid, sizeof ws_guid - 1);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(cat, sizeof cat, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20)
+    pthread_once(&sha1_once, sha1_fetch);
+    if (!EVP_Digest(cat, sizeof cat, md, &mdlen, sha1_md ? sha1_md : EVP_sha1(), NULL) ||
+        mdlen != 20)
         return SIO_EINVAL;
     sio_base64_encode(md, 20, out);
     return 0;

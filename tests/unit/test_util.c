@@ -1,4 +1,4 @@
-/* Unit tests of src/util: buffers, base64, the timer wheel. */
+/* Unit tests of src/util: buffers, ids, base64, the timer wheel. */
 #include "check.h"
 #include "util/base64.h"
 #include "util/buf.h"
@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_buf_grows_and_consumes(void) {
     sio_buf b = SIO_BUF_INIT;
@@ -77,6 +79,47 @@ static void test_rcbuf_pool_recycles_small_blocks(void) {
     sio_rcbuf_unref(b);
     sio_rcbuf_pool_trim();
     sio_rcbuf_pool_trim(); /* twice: nothing left, nothing happens */
+}
+
+static int id_cmp(const void *a, const void *b) {
+    return strcmp(a, b);
+}
+
+/* Ids: 20 URL-safe characters, never twice (10,000 drawn across several
+ * refills of the buffered CSPRNG bytes), and a forked child does not hand out
+ * the ids its parent has buffered: the child's next id differs from the
+ * parent's next one. */
+static void test_random_ids(void) {
+    enum { N = 10000 };
+    char(*ids)[21] = calloc(N, sizeof *ids);
+    for (int i = 0; i < N; i++) {
+        CHECK_INT(sio_random_id(ids[i]), 0);
+        CHECK_INT(strlen(ids[i]), 20);
+        CHECK_INT(
+            strspn(ids[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 20);
+    }
+    qsort(ids, N, sizeof *ids, id_cmp);
+    for (int i = 1; i < N; i++) CHECK(strcmp(ids[i - 1], ids[i]) != 0);
+    free(ids);
+
+    int fd[2];
+    CHECK_INT(pipe(fd), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char child[21];
+        sio_random_id(child);
+        ssize_t w = write(fd[1], child, sizeof child);
+        _exit(w == (ssize_t)sizeof child ? 0 : 1);
+    }
+    char parent[21], child[21];
+    CHECK_INT(sio_random_id(parent), 0);
+    CHECK_INT(read(fd[0], child, sizeof child), (long)sizeof child);
+    int status = 0;
+    CHECK_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(strcmp(parent, child) != 0);
+    close(fd[0]);
+    close(fd[1]);
 }
 
 static void test_base64_vectors(void) {
@@ -211,6 +254,7 @@ int main(void) {
     RUN(test_buf_grows_and_consumes);
     RUN(test_rcbuf_refcount);
     RUN(test_rcbuf_pool_recycles_small_blocks);
+    RUN(test_random_ids);
     RUN(test_base64_vectors);
     RUN(test_base64_rejects_garbage);
     RUN(test_timer_wheel_fires_in_order_never_early);
