@@ -47,6 +47,7 @@ struct ws_server {
     uint32_t ndirty;  /* connections on the dirty list */
     uint32_t reads;   /* reads since the last check */
     uint8_t deferred; /* consecutive checks that put the flush off */
+    uint32_t turn;    /* loop turns seen by flush_all */
     ws_conn *conns;   /* all open connections, for ws_server_close */
     size_t nconns;
     size_t nclosing; /* connections whose TCP handle is still closing */
@@ -67,8 +68,9 @@ struct ws_conn {
     ws_conn *dirty_next;
     uint8_t state;
     uint8_t dirty;
-    uint16_t close_code;
     uint8_t cutoff; /* a slow reader: closed at the next flush, takes nothing more */
+    uint32_t qturn; /* the loop turn (ws_server.turn) in which q last became non-empty */
+    uint16_t close_code;
     ws_parser parser;
     ws_deflate *deflate;
     const ws_callbacks *cb;
@@ -186,6 +188,7 @@ static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
         c->q = q;
         c->qcap = cap;
     }
+    if (c->qlen == 0) c->qturn = c->srv->turn;
     c->q[c->qlen++] = sio_rcbuf_ref(f);
     c->qbytes += f->len;
     conn_mark_dirty(c);
@@ -306,6 +309,7 @@ static void defer_noop(uv_idle_t *h) {
 
 static void flush_all(uv_check_t *h) {
     ws_server *ws = h->data;
+    ws->turn++;
     /* Output on many connections after a turn that read input (a broadcast):
      * poll once more without blocking first, so input that is already waiting
      * (more broadcasts) joins the same writes: one writev per connection
@@ -643,8 +647,12 @@ size_t ws_conn_queued(const ws_conn *c) {
 }
 
 int ws_conn_writable(const ws_conn *c) {
-    /* as a Node transport's `writable`: nothing sent since the last flush completed */
-    return c->state == WS_OPEN && !c->cutoff && c->inflight == 0 && c->qbytes == 0;
+    /* as a Node transport's `writable`: nothing sent since the last flush
+     * completed. Frames queued in an earlier turn and held back only by the
+     * coalescing of flush_all count as flushed: without it they would have
+     * been written at the end of their turn. */
+    return c->state == WS_OPEN && !c->cutoff && c->inflight == 0 &&
+           (c->qlen == 0 || c->qturn != c->srv->turn);
 }
 
 int ws_conn_deflate(const ws_conn *c) {
