@@ -54,31 +54,27 @@ sio_broadcast *sio_socket_broadcast(sio_socket *s) {
     return b;
 }
 
-static const char *keep(sio_broadcast *b, const char *room) {
-    if (b->ncopies >= sizeof b->copies / sizeof b->copies[0]) return NULL;
-    char *c = strdup(room);
-    if (c) b->copies[b->ncopies++] = c;
-    return c;
+/* Appends a copy of room to one of the target's lists (to or except); a
+ * missing room or a full list makes the whole broadcast invalid. */
+static sio_broadcast *add_room(sio_broadcast *b, const char *room, const char **list, size_t *n) {
+    char *copy = NULL;
+    if (room && *n < BCAST_MAX_ROOMS && b->ncopies < sizeof b->copies / sizeof b->copies[0])
+        copy = strdup(room);
+    if (!copy) {
+        b->invalid = 1;
+        return b;
+    }
+    b->copies[b->ncopies++] = copy;
+    list[(*n)++] = copy;
+    return b;
 }
 
 sio_broadcast *sio_broadcast_to(sio_broadcast *b, const char *room) {
-    if (!b) return NULL;
-    const char *r = room ? keep(b, room) : NULL;
-    if (!r || b->t.nrooms >= BCAST_MAX_ROOMS)
-        b->invalid = 1;
-    else
-        b->rooms[b->t.nrooms++] = r;
-    return b;
+    return b ? add_room(b, room, b->rooms, &b->t.nrooms) : NULL;
 }
 
 sio_broadcast *sio_broadcast_except(sio_broadcast *b, const char *room) {
-    if (!b) return NULL;
-    const char *r = room ? keep(b, room) : NULL;
-    if (!r || b->t.nexcept >= BCAST_MAX_ROOMS)
-        b->invalid = 1;
-    else
-        b->except[b->t.nexcept++] = r;
-    return b;
+    return b ? add_room(b, room, b->except, &b->t.nexcept) : NULL;
 }
 
 sio_broadcast *sio_broadcast_volatile(sio_broadcast *b) {
