@@ -27,6 +27,7 @@
 #include "ws/ws_handshake.h"
 #include "ws/ws_parser.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ struct ws_server {
     sio_wheel wheel;
     uv_check_t flush;
     uv_idle_t defer;  /* active while a flush waits: makes the next poll non-blocking */
-    ws_conn *dirty;   /* singly linked through dirty_next */
+    ws_conn *dirty;   /* linked through dirty_next / dirty_pprev */
     uint32_t ndirty;  /* connections on the dirty list */
     uint32_t reads;   /* reads since the last check */
     uint8_t deferred; /* consecutive checks that put the flush off */
@@ -66,6 +67,7 @@ struct ws_conn {
     size_t qbytes;   /* bytes in q */
     size_t inflight; /* bytes handed to uv_write and not completed */
     ws_conn *dirty_next;
+    ws_conn **dirty_pprev; /* the pointer that points at this one on the dirty list */
     uint8_t state;
     uint8_t dirty;
     uint8_t cutoff; /* a slow reader: closed at the next flush, takes nothing more */
@@ -115,6 +117,8 @@ static void conn_report_close(ws_conn *c, int code, const char *reason) {
 static void conn_handle_closed(uv_handle_t *h) {
     ws_conn *c = h->data;
     ws_server *ws = c->srv;
+    assert(!c->dirty && !c->dirty_pprev); /* unlinked by conn_destroy */
+    assert(c->inflight == 0);             /* uv_close completes writes first */
     free(h);
     for (uint32_t i = 0; i < c->qlen; i++) sio_rcbuf_unref(c->q[i]);
     free(c->q);
@@ -125,6 +129,8 @@ static void conn_handle_closed(uv_handle_t *h) {
     ws->nclosing--;
     server_maybe_done(ws);
 }
+
+static void conn_unmark_dirty(ws_conn *c);
 
 /* Closes the TCP connection now; reports `code` if nothing was reported yet. */
 static void conn_destroy(ws_conn *c, int code, const char *reason) {
@@ -139,7 +145,9 @@ static void conn_destroy(ws_conn *c, int code, const char *reason) {
     if (c->next) c->next->prev = c->prev;
     ws->nconns--;
     ws->nclosing++;
-    /* still on the dirty list: the flush skips closed connections and unlinks them */
+    /* off the dirty list now: the block is freed when the handle closes,
+     * possibly before the next flush walks the list */
+    conn_unmark_dirty(c);
     conn_report_close(c, code, reason);
     uv_close((uv_handle_t *)c->tcp, conn_handle_closed);
 }
@@ -156,11 +164,24 @@ static void close_timeout(sio_timer *t) {
 /* ---- output ------------------------------------------------------------------------- */
 
 static void conn_mark_dirty(ws_conn *c) {
-    if (c->dirty) return;
+    if (c->dirty || c->state == WS_CLOSED) return;
+    ws_server *ws = c->srv;
     c->dirty = 1;
-    c->dirty_next = c->srv->dirty;
-    c->srv->dirty = c;
-    c->srv->ndirty++;
+    c->dirty_next = ws->dirty;
+    c->dirty_pprev = &ws->dirty;
+    if (ws->dirty) ws->dirty->dirty_pprev = &c->dirty_next;
+    ws->dirty = c;
+    ws->ndirty++;
+}
+
+static void conn_unmark_dirty(ws_conn *c) {
+    if (!c->dirty) return;
+    *c->dirty_pprev = c->dirty_next;
+    if (c->dirty_next) c->dirty_next->dirty_pprev = c->dirty_pprev;
+    c->dirty = 0;
+    c->dirty_next = NULL;
+    c->dirty_pprev = NULL;
+    c->srv->ndirty--;
 }
 
 static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
@@ -327,18 +348,20 @@ static void flush_all(uv_check_t *h) {
         ws->deferred = 0;
     }
     ws->reads = 0;
+    /* Each connection is taken off the list before it is written: a write
+     * error or a cut-off closes it, and its close callback may close others
+     * (which conn_destroy unlinks) or queue more output (which puts them back
+     * on the list, to be written in this same walk). */
     while (ws->dirty) {
         ws_conn *c = ws->dirty;
-        ws->dirty = c->dirty_next;
-        c->dirty = 0;
-        c->dirty_next = NULL;
-        if (c->state == WS_CLOSED) continue;
+        assert(c->state != WS_CLOSED);
+        conn_unmark_dirty(c);
         if (c->cutoff)
             conn_destroy(c, WS_CLOSE_POLICY, "slow reader");
         else
             conn_flush(c);
     }
-    ws->ndirty = 0;
+    assert(ws->ndirty == 0);
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
