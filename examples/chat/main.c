@@ -12,6 +12,7 @@
  *     web.run_app(app)                             uv_run(loop, UV_RUN_DEFAULT)
  */
 #include "chat.h"
+#include "cli_num.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ static void on_http_closed(void *ud) {
 int main(int argc, char **argv) {
     const char *host = getenv("SIO_CHAT_HOST") ? getenv("SIO_CHAT_HOST") : "127.0.0.1";
     const char *static_dir = SIO_CHAT_DEFAULT_STATIC, *db = "chat.db";
-    int port = getenv("PORT") ? atoi(getenv("PORT")) : 8080;
+    const char *port_text = NULL; /* --port, else $PORT, else 8080 */
     static const struct option long_opts[] = {
         {"host", required_argument, 0, 'h'},
         {"port", required_argument, 0, 'p'},
@@ -60,7 +61,7 @@ int main(int argc, char **argv) {
             host = optarg;
             break;
         case 'p':
-            port = atoi(optarg);
+            port_text = optarg;
             break;
         case 'd':
             db = optarg;
@@ -85,6 +86,13 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+
+    /* numbers: strict, a flag before its environment variable (cli_num.h) */
+    int port = 8080;
+    if (port_text)
+        port = (int)cli_int("sio-chat", "--port", port_text, 0, 65535);
+    else if (getenv("PORT"))
+        port = (int)cli_int("sio-chat", "PORT", getenv("PORT"), 0, 65535);
 
     uv_loop_t *loop = uv_default_loop();
     const char *err = NULL;
@@ -119,11 +127,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "sio-chat: cannot listen on %s:%d: %s\n", host, port, sio_strerror(r));
         return 1;
     }
+    /* SIGINT, SIGTERM; before the announcement, so a signal sent on it shuts down cleanly */
+    http_server_shutdown_on_signals(http, on_http_closed, NULL);
     printf("sio-chat: listening on %d\n", http_server_port(http));
     printf("sio-chat: open http://%s:%d/ in a browser\n", strchr(host, ':') ? "[::1]" : host,
            http_server_port(http));
     fflush(stdout);
-    http_server_shutdown_on_signals(http, on_http_closed, NULL); /* SIGINT, SIGTERM */
     uv_run(loop, UV_RUN_DEFAULT);
     return uv_loop_close(loop) == 0 ? 0 : 3;
 }

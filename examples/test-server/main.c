@@ -41,13 +41,20 @@
  * --cookie NAME (the handshake sets cookie NAME to the session id),
  * --no-upgrades (allowUpgrades false), --upgrade-timeout MS (upgradeTimeout).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
+ * Numbers are parsed strictly (tools/common/cli_num.h): a bad value, or one
+ * out of range, stops the program with exit status 2 and a one-line message.
  */
+#include "cli_num.h"
 #include "socketio.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PROG "sio-test-server"
+#define MS_MAX 2147483647LL    /* timeouts and intervals: ms, their sums fit in uint32_t */
+#define BUFFER_MAX (1LL << 30) /* --max-http-buffer-size: 1 GiB (queues allow 4 times it) */
 
 static http_server *http;
 static uv_signal_t sig_int, sig_term;
@@ -550,28 +557,35 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            port = atoi(optarg);
+            port = (int)cli_int(PROG, "--port", optarg, 0, 65535);
             break;
         case 'i':
-            ping_interval = (uint32_t)strtoul(optarg, NULL, 10);
+            ping_interval = (uint32_t)cli_int(PROG, "--ping-interval", optarg, 1, MS_MAX);
             break;
         case 't':
-            ping_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+            ping_timeout = (uint32_t)cli_int(PROG, "--ping-timeout", optarg, 1, MS_MAX);
             break;
         case 'm':
-            max_buffer = strtoull(optarg, NULL, 10);
+            max_buffer = (size_t)cli_int(PROG, "--max-http-buffer-size", optarg, 1, BUFFER_MAX);
             break;
         case '3':
             eio3 = 1;
             break;
         case 'c':
-            connect_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+            connect_timeout = (uint32_t)cli_int(PROG, "--connect-timeout", optarg, 1, MS_MAX);
             break;
         case 'T':
-            transports = !strcmp(optarg, "polling") ? EIO_TRANSPORT_POLLING
-                         : !strcmp(optarg, "websocket")
-                             ? EIO_TRANSPORT_WEBSOCKET
-                             : EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+            if (!strcmp(optarg, "polling")) {
+                transports = EIO_TRANSPORT_POLLING;
+            } else if (!strcmp(optarg, "websocket")) {
+                transports = EIO_TRANSPORT_WEBSOCKET;
+            } else if (!strcmp(optarg, "both")) {
+                transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+            } else {
+                fprintf(stderr, PROG ": --transports: \"%s\" is not polling, websocket or both\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'f':
             forbidden = optarg;
@@ -589,7 +603,7 @@ int main(int argc, char **argv) {
             allow_upgrades = 0;
             break;
         case 'u':
-            upgrade_timeout = (uint32_t)strtoul(optarg, NULL, 10);
+            upgrade_timeout = (uint32_t)cli_int(PROG, "--upgrade-timeout", optarg, 1, MS_MAX);
             break;
         case 'h':
             usage(stdout);

@@ -9,6 +9,7 @@
  * (stdout). See --help.
  */
 #include "bench.h"
+#include "cli_num.h"
 #include "sysstat.h"
 
 #include <errno.h>
@@ -24,6 +25,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#define PROG "sio-bench"
+#define COUNT_MAX 10000000LL /* connections, slots, windows, senders */
 
 static const char *const scenario_names[] = {"connect", "echo", "broadcast", "idle", "churn"};
 
@@ -73,8 +77,8 @@ static void usage(FILE *f) {
             "      --rate R            echo: total round trips per second (0: as fast as possible) "
             "[0]\n"
             "      --sources A         source addresses 127.0.0.2 .. 127.0.0.(A+1) [8]\n"
-            "      --procs P           worker processes [auto: enough to stay under the open-file\n"
-            "                          limit]; broadcast needs 1\n"
+            "      --procs P           worker processes, at most 64 [auto: enough to stay under\n"
+            "                          the open-file limit]; broadcast needs 1\n"
             "      --server-pid PID    the server: RSS and process CPU from /proc/PID\n"
             "      --server-cpu N      the server's core, for /proc/stat [0]\n"
             "      --label NAME        server name in the JSON line\n"
@@ -94,7 +98,9 @@ static void usage(FILE *f) {
             "robust when other work shares the core), tool_cpu_us_per_op and\n"
             "tool_capacity_ops_per_s (the tool's cost per op, and the rate one core of it\n"
             "could drive), server_rss_before/after, bytes_per_conn, errors, lost.\n"
-            "Exit status 0 when the run completed, 1 on bad options, 2 when nothing worked.\n");
+            "Exit status 0 when the run completed, 1 when nothing worked, 2 on a bad option\n"
+            "(a number is checked whole and against its range: a one-line message names the\n"
+            "option and the range).\n");
 }
 
 static double now_s(void) {
@@ -243,14 +249,14 @@ int main(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 1 : 0;
+        return argc < 2 ? CLI_EXIT_USAGE : 0;
     }
     int sc = parse_scenario(argv[1]);
     if (sc < 0) {
         fprintf(stderr,
                 "sio-bench: unknown scenario '%s' (connect, echo, broadcast, idle, churn)\n",
                 argv[1]);
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     o.sc = (scenario)sc;
     o.host = "127.0.0.1";
@@ -301,7 +307,7 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "p:n:c:w:s:d:qh", lo, NULL)) != -1) {
         switch (c) {
         case 'p':
-            o.port = atoi(optarg);
+            o.port = (int)cli_int(PROG, "--port", optarg, 1, 65535);
             break;
         case 'H':
             o.host = optarg;
@@ -319,52 +325,52 @@ int main(int argc, char **argv) {
             o.polling = 1;
             break;
         case 'n':
-            o.connections = (uint32_t)strtoul(optarg, NULL, 10);
+            o.connections = (uint32_t)cli_int(PROG, "--connections", optarg, 1, COUNT_MAX);
             break;
         case 'c':
-            o.concurrency = (uint32_t)strtoul(optarg, NULL, 10);
+            o.concurrency = (uint32_t)cli_int(PROG, "--concurrency", optarg, 1, COUNT_MAX);
             break;
         case 'w':
-            o.window = (uint32_t)strtoul(optarg, NULL, 10);
+            o.window = (uint32_t)cli_int(PROG, "--window", optarg, 1, COUNT_MAX);
             break;
         case 's':
-            o.senders = (uint32_t)strtoul(optarg, NULL, 10);
+            o.senders = (uint32_t)cli_int(PROG, "--senders", optarg, 1, COUNT_MAX);
             break;
         case 'B':
-            o.payload = (uint32_t)strtoul(optarg, NULL, 10);
+            o.payload = (uint32_t)cli_int(PROG, "--payload", optarg, 0, 60000);
             break;
         case 'd':
-            o.duration = atof(optarg);
+            o.duration = cli_double(PROG, "--duration", optarg, 0, 3600);
             break;
         case 'W':
-            o.warmup = atof(optarg);
+            o.warmup = cli_double(PROG, "--warmup", optarg, 0, 3600);
             break;
         case 'R':
-            o.rate = atof(optarg);
+            o.rate = cli_double(PROG, "--rate", optarg, 0, 1e9);
             break;
         case 'S':
-            o.sources = (uint32_t)strtoul(optarg, NULL, 10);
+            o.sources = (uint32_t)cli_int(PROG, "--sources", optarg, 0, 250);
             break;
         case 'j':
-            procs = atoi(optarg);
+            procs = (int)cli_int(PROG, "--procs", optarg, 0, 64);
             break;
         case 'i':
-            o.server_pid = atoi(optarg);
+            o.server_pid = (int)cli_int(PROG, "--server-pid", optarg, 1, 2147483647);
             break;
         case 'C':
-            o.server_cpu = atoi(optarg);
+            o.server_cpu = (int)cli_int(PROG, "--server-cpu", optarg, 0, CPU_SETSIZE - 1);
             break;
         case 'l':
             o.label = optarg;
             break;
         case 'T':
-            o.timeout = atof(optarg);
+            o.timeout = cli_double(PROG, "--timeout", optarg, 0.001, 86400);
             break;
         case 'b':
-            o.bcast_timeout = atof(optarg);
+            o.bcast_timeout = cli_double(PROG, "--bcast-timeout", optarg, 0.001, 3600);
             break;
         case 'g':
-            o.progress = atof(optarg);
+            o.progress = cli_double(PROG, "--progress", optarg, 0, 3600);
             break;
         case 'q':
             o.quiet = 1;
@@ -374,27 +380,22 @@ int main(int argc, char **argv) {
             return 0;
         default:
             usage(stderr);
-            return 1;
+            return CLI_EXIT_USAGE;
         }
     }
     if (!o.path) o.path = o.raw ? "/ws" : "/socket.io/";
     if (o.quiet) o.progress = 0;
     if (o.polling && o.raw) {
         fprintf(stderr, "sio-bench: --polling is a Socket.IO transport, not for --raw\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     if (o.polling && o.sc != SC_CONNECT && o.sc != SC_CHURN) {
         fprintf(stderr, "sio-bench: --polling is for the connect and churn scenarios\n");
-        return 1;
-    }
-    if (o.payload > 60000 || o.window == 0 || o.concurrency == 0 || o.sources > 250 ||
-        o.duration < 0 || o.warmup < 0 || o.duration > 3600 || o.timeout <= 0) {
-        fprintf(stderr, "sio-bench: an option is out of range (see --help)\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     if (o.sc == SC_BROADCAST && (o.senders == 0 || o.senders > o.connections)) {
         fprintf(stderr, "sio-bench: broadcast needs 1 <= senders <= connections\n");
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     /* Open files: one per connection, plus the loop's own and a margin. */
     struct rlimit rl;
@@ -412,13 +413,13 @@ int main(int argc, char **argv) {
         fprintf(stderr,
                 "sio-bench: %u connections need %u processes under the open-file limit %llu\n",
                 slots, need, (unsigned long long)rl.rlim_cur);
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     if (procs > 64) procs = 64;
     if (o.sc == SC_BROADCAST && procs != 1) {
         fprintf(stderr, "sio-bench: broadcast runs in one process (at most %llu receivers)\n",
                 (unsigned long long)per_proc);
-        return 1;
+        return CLI_EXIT_USAGE;
     }
     o.procs = (uint32_t)procs;
     cpu_set_t cs;
@@ -441,7 +442,7 @@ int main(int argc, char **argv) {
         int up[2], down[2];
         if (pipe(up) || pipe(down)) {
             perror("pipe");
-            return 2;
+            return 1;
         }
         bench_opts wo = o;
         wo.worker = (uint32_t)i;
@@ -450,7 +451,7 @@ int main(int argc, char **argv) {
         pid_t pid = fork();
         if (pid < 0) {
             perror("fork");
-            return 2;
+            return 1;
         }
         if (pid == 0) {
             close(up[0]);
@@ -658,5 +659,5 @@ int main(int argc, char **argv) {
     json_str(stdout, first_error);
     printf("}\n");
     fflush(stdout);
-    return ok ? 0 : 2;
+    return ok ? 0 : 1;
 }
