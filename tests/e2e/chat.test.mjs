@@ -3,9 +3,9 @@
 //
 // The tests run in order and share one server and two desktop users, Ana and
 // Bruno, each in their own browser context (own storage, own connection):
-// invalid name, chatting, typing indicator, reload, phone layout,
-// text-only rendering, rooms, inline ack errors, and a server restart on the same
-// port and database. Screenshots land in $SIO_BUILD_DIR/e2e-screenshots/;
+// a clean load (no console error, no failed request), invalid name, chatting,
+// typing indicator, reload, phone layout, text-only rendering, rooms, inline
+// ack errors, and a server restart on the same port and database. Screenshots land in $SIO_BUILD_DIR/e2e-screenshots/;
 // with SIO_UPDATE_SCREENSHOT=1 the desktop one is also copied to
 // docs/images/chat.png.
 import { test, before, after } from 'node:test';
@@ -150,6 +150,35 @@ after(async () => {
     assert.deepEqual(r, { code: 0, signal: null }, 'sio-chat exits cleanly');
   }
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the page loads with no console error and no failed request, its icon included', async () => {
+  const context = await browser.newContext({ viewport: DESKTOP, colorScheme: 'light', locale: 'en-US' });
+  context.setDefaultTimeout(WAIT);
+  try {
+    const page = await context.newPage();
+    const problems = [];
+    const paths = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`script error: ${e}`));
+    page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} (${r.failure()?.errorText})`));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+    page.on('request', (r) => paths.push(new URL(r.url()).pathname));
+    const icon = page.waitForResponse((r) => /favicon/.test(r.url()));
+    await page.goto(srv.url + '/', { waitUntil: 'load' });
+    const r = await icon;
+    assert.equal(r.status(), 200, `${r.url()}: the page's icon is served`);
+    assert.match(r.headers()['content-type'], /^image\/svg\+xml/);
+    // and the page works: a name, a connection, the lobby's history
+    await page.getByLabel('Nickname', { exact: true }).fill('Loader');
+    await page.getByLabel('Nickname', { exact: true }).press('Enter');
+    await connected(page);
+    await page.locator('#chat').waitFor({ state: 'visible' });
+    await page.locator('#room-list .room[aria-current="true"]', { hasText: '# lobby' }).waitFor();
+    assert.deepEqual(problems, [], `requests: ${paths.join(' ')}`);
+  } finally {
+    await context.close();
+  }
 });
 
 test('an invalid name is refused and the reason shown next to the prompt', async () => {

@@ -49,6 +49,11 @@ test('the page and the client bundle are served', async () => {
   let r = await fetch(`${srv.url}/`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /text\/html/);
+  const icon = /<link rel="icon" href="([^"]+)"/.exec(await r.text());
+  assert.ok(icon, 'the page names its icon (else a browser asks for /favicon.ico, a 404)');
+  r = await fetch(new URL(icon[1], `${srv.url}/`));
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^image\/svg\+xml/);
   r = await fetch(`${srv.url}/socket.io/socket.io.min.js`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /javascript/);
