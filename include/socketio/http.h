@@ -6,7 +6,10 @@
  * either answers at once (http_res_end) or keeps the request and answers
  * later, from any callback on the same loop (that is how long-polling works).
  * Responses go out in request order on a connection, even when requests are
- * pipelined.
+ * pipelined. A connection is read one request at a time: the next pipelined
+ * request is parsed once the previous one is answered and the connection's
+ * unsent output is under max_output_size, so a client that sends and never
+ * reads holds at most that much output and a bounded amount of unparsed input.
  */
 #ifndef SOCKETIO_HTTP_H
 #define SOCKETIO_HTTP_H
@@ -35,6 +38,14 @@ typedef struct http_server_options {
     uint32_t body_timeout_ms;   /**< from the last header to the last body byte (30 s) */
     uint32_t idle_timeout_ms;   /**< a keep-alive connection with no request (5 s) */
     uint32_t shutdown_grace_ms; /**< in-flight requests may finish this long (5 s) */
+    /**
+     * Unsent response bytes on one connection (written, not yet taken by the
+     * kernel) past which the server stops reading and parsing that
+     * connection's requests until the peer has read enough (default 256 KiB).
+     * A response larger than this still goes out whole. A connection's
+     * unparsed input is bounded too: past max_head_size + 64 KiB reading stops.
+     */
+    size_t max_output_size;
 } http_server_options;
 
 /** Fills `o` with the defaults listed in http_server_options. */
@@ -185,6 +196,20 @@ int http_res_header(http_req *req, const char *name, const char *value);
 int http_res_end(http_req *req, const void *body, size_t len);
 /** Sends a complete response with a text body: status, Content-Type, body. */
 int http_res_send(http_req *req, int status, const char *content_type, const char *body);
+
+/**
+ * A response body kept in memory and shared by any number of responses
+ * without a copy (refcounted): a file served from memory, say. Each response
+ * holds a reference until its write completes, so the body may be released
+ * by its owner while responses using it are still being written.
+ */
+typedef struct sio_rcbuf http_body;
+/** A body holding a copy of `data`, with one reference (the caller's). NULL on ENOMEM. */
+http_body *http_body_new(const void *data, size_t len);
+/** Drops the caller's reference; the memory goes with the last response using it. */
+void http_body_release(http_body *body);
+/** Like http_res_end with a shared body (not copied: the response takes a reference). */
+int http_res_end_body(http_req *req, http_body *body);
 
 /**
  * Streaming: sends the head with a known Content-Length, then the body in

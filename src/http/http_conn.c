@@ -7,13 +7,24 @@
  * the connection's `pending` buffer. The parser is paused at the end of each
  * request, so requests are handled one at a time and responses leave in
  * request order. An idle keep-alive connection holds no request object.
+ *
+ * What a connection may hold is bounded whatever its peer does: the next
+ * pipelined request is not parsed while the connection's unsent output is
+ * over max_output_size (a client that pipelines and never reads), unparsed
+ * input stops reading at max_head_size + PENDING_SLACK (a client that keeps
+ * sending behind a held request), and in both cases reading stops
+ * (uv_read_stop) until the reason is gone; conn_reading decides.
  */
 #include "http/http_internal.h"
 #include "util/log.h"
 #include "util/slab.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Unparsed input a connection may hold past max_head_size before reading stops. */
+#define PENDING_SLACK 65536
 
 typedef struct http_write_req {
     uv_write_t w;
@@ -21,13 +32,20 @@ typedef struct http_write_req {
     http_write_cb cb;
     http_req *req;
     void *userdata;
+    size_t bytes;      /* counted in conn->out_bytes until the write completes */
+    sio_rcbuf *shared; /* a shared body this write holds a reference to */
     unsigned nowned;
     void *owned[4];
 } http_write_req;
 
-static void conn_feed(http_conn *c, char *data, size_t len);
-static void conn_drain(http_conn *c);
+static int conn_drain(http_conn *c);
+static void conn_reading(http_conn *c);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+/* Is the connection's unsent output over its bound (no more parsing until it drains)? */
+static int conn_output_full(const http_conn *c) {
+    return c->out_bytes > c->server->opts.max_output_size;
+}
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
     free(req);
@@ -48,10 +66,7 @@ static void conn_linger(http_conn *c) {
         http_conn_close(c);
         return;
     }
-    if (c->read_stopped) {
-        c->read_stopped = 0;
-        uv_read_start((uv_stream_t *)c->tcp, sio_slab_alloc, on_read);
-    }
+    conn_reading(c); /* a lingering connection reads (and drops) whatever comes */
     http_conn_set_state(c, CONN_IDLE);
 }
 
@@ -207,7 +222,7 @@ static int on_headers_complete(http_parser *p) {
         if (p->http_major == 1 && p->http_minor >= 1 && req->route) {
             static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
             uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
-            http_conn_write(c, &b, 1, 0, NULL, NULL, NULL);
+            http_conn_write(c, &b, 1, 0, NULL, NULL, NULL, NULL);
         }
     }
     http_conn_set_state(c, CONN_BODY);
@@ -274,7 +289,10 @@ static void conn_dispatch(http_conn *c) {
  * `data` is either the read slab or c->pending.data (from_pending set). */
 static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending) {
     size_t off = 0;
-    while (off < len && !c->closing && !c->close_after && !(c->req && c->req->dispatched)) {
+    /* stops at a request a handler holds, and before the next one while the
+     * answers given so far are over the output bound */
+    while (off < len && !c->closing && !c->close_after && !(c->req && c->req->dispatched) &&
+           !conn_output_full(c)) {
         if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) http_parser_pause(&c->parser, 0);
         size_t n = http_parser_execute(&c->parser, &parser_settings, data + off, len - off);
         off += n;
@@ -307,20 +325,41 @@ static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending)
     return off;
 }
 
-static void conn_feed(http_conn *c, char *data, size_t len) {
+/* Parses input straight from the read slab and keeps what could not be
+ * parsed yet. Returns 0 when the connection was handed to another layer
+ * (and freed here), else 1. */
+static int conn_feed(http_conn *c, char *data, size_t len) {
     c->feeding = 1;
     size_t used = conn_parse(c, data, len, 0);
     c->feeding = 0;
     if (c->taken) {
         free(c);
-        return;
+        return 0;
     }
-    if (used < len && !c->closing) {
-        sio_buf_append(&c->pending, data + used, len - used);
-        if (c->pending.len > c->server->opts.max_head_size + 65536 && !c->read_stopped) {
-            uv_read_stop((uv_stream_t *)c->tcp);
-            c->read_stopped = 1;
+    if (used < len && !c->closing && !c->lingering &&
+        sio_buf_append(&c->pending, data + used, len - used))
+        http_conn_close(c);
+    return 1;
+}
+
+/* Starts or stops reading: a connection reads unless its unsent output is
+ * over the bound, or it holds more unparsed input than a head may take
+ * (resuming once that is back under max_head_size). A lingering connection
+ * always reads: its input is dropped. */
+static void conn_reading(http_conn *c) {
+    if (c->closing || c->taken) return;
+    size_t head = c->server->opts.max_head_size;
+    int stop = !c->lingering && (conn_output_full(c) || c->pending.len > head + PENDING_SLACK ||
+                                 (c->read_stopped && c->pending.len > head));
+    if (stop && !c->read_stopped) {
+        uv_read_stop((uv_stream_t *)c->tcp);
+        c->read_stopped = 1;
+    } else if (!stop && c->read_stopped) {
+        if (uv_read_start((uv_stream_t *)c->tcp, sio_slab_alloc, on_read) != 0) {
+            http_conn_close(c);
+            return;
         }
+        c->read_stopped = 0;
     }
 }
 
@@ -332,29 +371,33 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     }
     if (nread == 0 || c->closing || c->lingering) return; /* lingering: input is dropped */
     if (c->pending.len) {
-        sio_buf_append(&c->pending, buf->base, (size_t)nread);
-        conn_drain(c);
-    } else {
-        conn_feed(c, buf->base, (size_t)nread);
+        if (sio_buf_append(&c->pending, buf->base, (size_t)nread)) {
+            http_conn_close(c);
+            return;
+        }
+        if (!conn_drain(c)) return;
+    } else if (!conn_feed(c, buf->base, (size_t)nread)) {
+        return;
     }
+    conn_reading(c);
 }
 
-static void conn_drain(http_conn *c) {
-    if (c->feeding || c->closing || !c->pending.len) return;
-    if (c->req && c->req->dispatched) return;
+/* Parses what waits in c->pending, if the connection may parse now. Returns
+ * 0 when the connection was handed to another layer (and freed here). */
+static int conn_drain(http_conn *c) {
+    if (c->feeding || c->closing || c->lingering || !c->pending.len) return 1;
+    if ((c->req && c->req->dispatched) || conn_output_full(c)) return 1;
     c->feeding = 1;
     size_t used = conn_parse(c, c->pending.data, c->pending.len, 1);
     c->feeding = 0;
     if (c->taken) {
         free(c);
-        return;
+        return 0;
     }
-    if (c->closing || used == SIZE_MAX) return;
+    if (c->closing || used == SIZE_MAX) return 1;
     sio_buf_consume(&c->pending, used);
-    if (c->read_stopped && c->pending.len <= c->server->opts.max_head_size) {
-        c->read_stopped = 0;
-        uv_read_start((uv_stream_t *)c->tcp, sio_slab_alloc, on_read);
-    }
+    conn_reading(c);
+    return 1;
 }
 
 static void drain_idle_cb(uv_idle_t *idle) {
@@ -362,6 +405,26 @@ static void drain_idle_cb(uv_idle_t *idle) {
     uv_close((uv_handle_t *)idle, (uv_close_cb)free);
     c->drain_idle = NULL;
     conn_drain(c);
+}
+
+/* A response ended or output drained under the bound: a pipelined request
+ * that waits is parsed on the next loop turn (not inside whatever callback
+ * got us here), and reading restarts if nothing holds it back any more. */
+static void conn_resume(http_conn *c) {
+    if (c->closing || c->lingering || c->feeding) return;
+    if (c->pending.len && !c->drain_idle && !(c->req && c->req->dispatched) &&
+        !conn_output_full(c)) {
+        uv_idle_t *idle = malloc(sizeof *idle);
+        if (!idle) {
+            http_conn_close(c);
+            return;
+        }
+        uv_idle_init(c->server->loop, idle);
+        idle->data = c;
+        c->drain_idle = idle;
+        uv_idle_start(idle, drain_idle_cb);
+    }
+    conn_reading(c);
 }
 
 void http_conn_request_done(http_conn *c, int close_after) {
@@ -373,60 +436,82 @@ void http_conn_request_done(http_conn *c, int close_after) {
         return;
     }
     http_conn_set_state(c, CONN_IDLE);
-    if (c->pending.len && !c->feeding && !c->drain_idle) {
-        /* a pipelined request waits: parse it on the next loop turn, not inside
-         * whatever callback just finished this response */
-        uv_idle_t *idle = malloc(sizeof *idle);
-        if (!idle) {
-            http_conn_close(c);
-            return;
-        }
-        uv_idle_init(c->server->loop, idle);
-        idle->data = c;
-        c->drain_idle = idle;
-        uv_idle_start(idle, drain_idle_cb);
-    }
+    conn_resume(c);
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
 
+static void write_req_release(http_write_req *wr) {
+    for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
+    sio_rcbuf_unref(wr->shared);
+    free(wr);
+}
+
 static void on_write(uv_write_t *w, int status) {
     http_write_req *wr = (http_write_req *)w;
     http_conn *c = wr->conn;
-    for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
+    assert(c->writes_pending > 0 && c->out_bytes >= wr->bytes);
     c->writes_pending--;
-    if (wr->cb) wr->cb(wr->req, status, wr->userdata);
-    free(wr);
-    if (status < 0 && !c->closing) {
+    c->out_bytes -= wr->bytes;
+    http_write_cb cb = wr->cb;
+    http_req *req = wr->req;
+    void *ud = wr->userdata;
+    write_req_release(wr);
+    if (cb) {
+        /* the callback may end the request or even take the socket: no parsing
+         * inside it, and c is freed here if it was taken */
+        uint8_t was_feeding = c->feeding;
+        c->feeding = 1;
+        cb(req, status, ud);
+        c->feeding = was_feeding;
+        if (c->taken) {
+            if (!was_feeding) free(c);
+            return;
+        }
+    }
+    if (c->closing) return;
+    if (status < 0) {
         http_conn_close(c);
         return;
     }
-    if (c->close_after && !c->writes_pending && !c->req) conn_linger(c);
+    if (c->close_after) {
+        if (!c->writes_pending && !c->req) conn_linger(c);
+        return;
+    }
+    conn_resume(c);
 }
 
 int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
-                    http_write_cb cb, http_req *req, void *userdata) {
+                    sio_rcbuf *shared, http_write_cb cb, http_req *req, void *userdata) {
+    assert(nbufs <= 4);
     http_write_req *wr = calloc(1, sizeof *wr);
-    if (!wr) return SIO_ENOMEM;
+    if (!wr) {
+        for (unsigned i = 0; i < nbufs; i++)
+            if (owned_mask & (1u << i)) free(bufs[i].base);
+        sio_rcbuf_unref(shared);
+        return SIO_ENOMEM;
+    }
     wr->conn = c;
     wr->cb = cb;
     wr->req = req;
     wr->userdata = userdata;
-    for (unsigned i = 0; i < nbufs && i < 4; i++)
+    wr->shared = shared;
+    for (unsigned i = 0; i < nbufs; i++) {
+        wr->bytes += bufs[i].len;
         if (owned_mask & (1u << i)) wr->owned[wr->nowned++] = bufs[i].base;
+    }
     if (c->closing) {
-        for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
-        free(wr);
+        write_req_release(wr);
         return SIO_ECLOSED;
     }
     int r = uv_write(&wr->w, (uv_stream_t *)c->tcp, bufs, nbufs, on_write);
     if (r) {
-        for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
-        free(wr);
+        write_req_release(wr);
         http_conn_close(c);
         return r;
     }
     c->writes_pending++;
+    c->out_bytes += wr->bytes;
     return 0;
 }
 
@@ -457,6 +542,9 @@ int http_conn_start(http_server *s, uv_tcp_t *tcp) {
 
 static void conn_closed(uv_handle_t *h) {
     http_conn *c = h->data;
+    /* libuv ran every write callback (cancelled ones too) before this one */
+    assert(c->closing && !c->taken && !c->drain_idle);
+    assert(c->writes_pending == 0 && c->out_bytes == 0);
     free(h);
     if (c->req) {
         http_req *req = c->req;
@@ -466,6 +554,7 @@ static void conn_closed(uv_handle_t *h) {
     }
     sio_buf_free(&c->pending);
     http_server_conn_closed(c->server, c);
+    assert(!c->next && !c->prev && !sio_timer_active(&c->timer));
     free(c);
 }
 
@@ -495,6 +584,7 @@ uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_
     c->taken = 1;
     tcp->data = NULL;
     http_server_conn_closed(c->server, c);
-    if (!c->feeding) free(c); /* else conn_feed/conn_drain free it when they unwind */
+    assert(!c->next && !c->prev && !c->req && !c->pending.len);
+    if (!c->feeding) free(c); /* else conn_feed/conn_drain/on_write free it when they unwind */
     return tcp;
 }

@@ -74,6 +74,7 @@ struct http_conn {
     uint8_t taken;     /* the socket was handed to another layer */
     uint8_t lingering; /* half-closed after the last response, dropping input */
     uint32_t writes_pending;
+    size_t out_bytes;      /* bytes of writes not completed yet (see max_output_size) */
     http_req *req;         /* the request being read or handled */
     uv_idle_t *drain_idle; /* set while a pipelined request waits for the next loop turn */
     sio_buf pending;       /* bytes read but not parsed yet (pipelining, upgrade) */
@@ -124,9 +125,10 @@ void http_conn_close(http_conn *c);
 void http_conn_set_state(http_conn *c, enum http_conn_state st);
 /* The handler finished the response of c->req: move on to the next request. */
 void http_conn_request_done(http_conn *c, int close_after);
-/* Writes bufs on the connection; the data of bufs[i] with owned[i] set is freed after. */
+/* Writes bufs on the connection; the data of bufs[i] with owned[i] set is freed after,
+ * and `shared` (may be NULL), whose reference the write takes over, is released. */
 int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
-                    http_write_cb cb, http_req *req, void *userdata);
+                    sio_rcbuf *shared, http_write_cb cb, http_req *req, void *userdata);
 
 /* http_router.c */
 const http_route_entry *http_router_match(http_server *s, const char *path, size_t path_len,

@@ -2,11 +2,13 @@
  *
  * A whole response (head and body) is one allocation and one uv_write. A
  * streamed response writes its head once, then body pieces the caller owns
- * until their write callback (no copy). The server adds Date, Content-Length
- * and Connection itself.
+ * until their write callback (no copy). A shared body (http_body, refcounted)
+ * goes out after its head without a copy; the write holds a reference. The server adds Date,
+ * Content-Length and Connection itself.
  */
 #include "http/http_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +140,39 @@ int http_res_end(http_req *req, const void *body, size_t len) {
     }
     req->head_sent = 1;
     uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
-    r = http_conn_write(req->conn, &b, 1, 1, NULL, NULL, NULL);
+    r = http_conn_write(req->conn, &b, 1, 1, NULL, NULL, NULL, NULL);
+    finish_request(req);
+    return r;
+}
+
+http_body *http_body_new(const void *data, size_t len) {
+    return sio_rcbuf_copy(data, len);
+}
+
+void http_body_release(http_body *body) {
+    if (!body) return;
+    assert(body->refs > 0);
+    sio_rcbuf_unref(body);
+}
+
+int http_res_end_body(http_req *req, http_body *body) {
+    if (req->head_sent) return SIO_EINVAL;
+    assert(body->refs > 0);
+    int status = req->status ? req->status : 200;
+    int no_body = req->is_head || status == 304 || status == 204 || status < 200;
+    sio_buf out = SIO_BUF_INIT;
+    int r = build_head(req, status == 304 || status == 204 ? 0 : body->len, &out);
+    if (r) {
+        sio_buf_free(&out);
+        return r;
+    }
+    req->head_sent = 1;
+    uv_buf_t b[2] = {uv_buf_init(out.data, (unsigned)out.len),
+                     uv_buf_init(body->data, (unsigned)body->len)};
+    if (no_body || !body->len)
+        r = http_conn_write(req->conn, b, 1, 1, NULL, NULL, NULL, NULL);
+    else /* the write holds its own reference until it completes */
+        r = http_conn_write(req->conn, b, 2, 1, sio_rcbuf_ref(body), NULL, NULL, NULL);
     finish_request(req);
     return r;
 }
@@ -161,7 +195,7 @@ int http_res_begin(http_req *req, uint64_t content_length) {
     req->streaming = 1;
     req->content_length = content_length;
     uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
-    return http_conn_write(req->conn, &b, 1, 1, NULL, NULL, NULL);
+    return http_conn_write(req->conn, &b, 1, 1, NULL, NULL, NULL, NULL);
 }
 
 int http_res_write(http_req *req, const void *data, size_t len, http_write_cb cb, void *userdata) {
@@ -169,7 +203,7 @@ int http_res_write(http_req *req, const void *data, size_t len, http_write_cb cb
     if (req->body_written + len > req->content_length) return SIO_EINVAL;
     req->body_written += len;
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    return http_conn_write(req->conn, &b, 1, 0, cb, req, userdata);
+    return http_conn_write(req->conn, &b, 1, 0, NULL, cb, req, userdata);
 }
 
 int http_res_finish(http_req *req) {
@@ -208,7 +242,7 @@ void http_conn_send_error(http_conn *c, int status, int close) {
     }
     if (!r) {
         uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
-        http_conn_write(c, &b, 1, 1, NULL, NULL, NULL);
+        http_conn_write(c, &b, 1, 1, NULL, NULL, NULL, NULL);
     } else {
         http_conn_close(c);
     }

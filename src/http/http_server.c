@@ -8,6 +8,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+#include <assert.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ void http_server_options_init(http_server_options *o) {
     o->max_body_size = 1000000;
     o->max_headers = 100;
     o->max_connections = 10000;
+    o->max_output_size = 256 * 1024;
     o->head_timeout_ms = 10000;
     o->body_timeout_ms = 30000;
     o->idle_timeout_ms = 5000;
@@ -165,11 +167,16 @@ static void server_maybe_free(http_server *s) {
 }
 
 void http_server_conn_closed(http_server *s, http_conn *c) {
+    /* c is on the list exactly once: its neighbours point back at it */
+    assert(c->prev ? c->prev->next == c : s->conns == c);
+    assert(!c->next || c->next->prev == c);
+    assert(s->stats.connections_open > 0);
     if (c->prev)
         c->prev->next = c->next;
     else
         s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
+    c->next = c->prev = NULL; /* the callers assert it is off the list when they free it */
     s->stats.connections_open--;
     server_maybe_free(s);
 }

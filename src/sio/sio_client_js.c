@@ -3,12 +3,15 @@
  * reference server does (serveClient). The files come from the npm package
  * (installed by the bootstrap, never committed), are read once at attach
  * time and served from memory with an ETag, so a browser revalidates with a
- * 304.
+ * 304. Each file is one shared body (http_body, refcounted): every answer
+ * writes the same bytes without a copy, and an answer still being written
+ * when the server goes away keeps its file alive until the write completes.
  */
 #include "sio/sio_internal.h"
 #include "util/log.h"
 
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +32,26 @@ static const struct {
     {"socket.io.esm.min.js.map", "application/json; charset=utf-8"},
 };
 
-static char *read_file(const char *path, size_t *len) {
+static sio_rcbuf *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     sio_buf b = SIO_BUF_INIT;
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sio_buf_append(&b, chunk, n);
+    int err = 0;
+    while (!err && (n = fread(chunk, 1, sizeof chunk, f)) > 0) err = sio_buf_append(&b, chunk, n);
+    err = err || ferror(f);
     fclose(f);
-    return sio_buf_detach(&b, len);
+    if (err) {
+        sio_buf_free(&b);
+        return NULL;
+    }
+    return sio_rcbuf_from_buf(&b);
+}
+
+/* sio_client_file.data points into the file's shared body: the body itself. */
+static sio_rcbuf *file_body(const sio_client_file *f) {
+    return (sio_rcbuf *)(void *)(f->data - offsetof(sio_rcbuf, data));
 }
 
 static void serve_file(http_req *req, void *ud) {
@@ -51,7 +65,7 @@ static void serve_file(http_req *req, void *ud) {
         return;
     }
     http_res_header(req, "Content-Type", f->content_type);
-    http_res_end(req, f->data, f->len);
+    http_res_end_body(req, file_body(f));
 }
 
 static const char *find_dir(sio_server *srv, char *buf, size_t cap) {
@@ -84,12 +98,13 @@ int sio_client_js_attach(sio_server *srv) {
     for (size_t i = 0; i < sizeof bundle / sizeof bundle[0]; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, bundle[i].name);
-        size_t len;
-        char *data = read_file(path, &len);
-        if (!data) continue;
+        sio_rcbuf *body = read_file(path);
+        if (!body) continue;
+        const char *data = body->data;
+        size_t len = body->len;
         sio_client_file *f = &srv->files[srv->nfiles++];
         f->url_name = bundle[i].name;
-        f->data = data;
+        f->data = body->data;
         f->len = len;
         f->content_type = bundle[i].type;
         unsigned char md[EVP_MAX_MD_SIZE];
@@ -107,6 +122,7 @@ int sio_client_js_attach(sio_server *srv) {
 }
 
 void sio_client_js_free(sio_server *srv) {
-    for (unsigned i = 0; i < srv->nfiles; i++) free(srv->files[i].data);
+    /* answers still being written keep their own references */
+    for (unsigned i = 0; i < srv->nfiles; i++) http_body_release(file_body(&srv->files[i]));
     srv->nfiles = 0;
 }

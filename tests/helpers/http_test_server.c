@@ -6,6 +6,9 @@
  *   GET /query   echoes the decoded query parameters a and b
  *   GET /header  echoes the X-Test request header
  *   GET /stats   the server's counters as JSON
+ *   GET /bytes   ?n= bytes (a..z repeated), built and copied per answer
+ *   GET /shared  one 200,000-byte shared body (http_body), the same bytes as
+ *                /bytes?n=200000, written without a copy
  * Prints "listening on PORT" once bound; SIGTERM/SIGINT shut it down
  * gracefully, and it exits 0 after freeing everything (ASan checks leaks).
  */
@@ -16,6 +19,32 @@
 #include <string.h>
 
 static http_server *server;
+static http_body *shared;
+
+#define SHARED_LEN 200000
+
+static void fill_pattern(char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = (char)('a' + i % 26);
+}
+
+static void bytes_handler(http_req *req, void *ud) {
+    const char *n = http_req_query(req, "n");
+    size_t len = n ? strtoull(n, NULL, 10) : 0;
+    char *body = len <= 64u << 20 ? malloc(len ? len : 1) : NULL;
+    if (!body) {
+        http_res_send(req, 400, "text/plain", "bad n\n");
+        return;
+    }
+    fill_pattern(body, len);
+    http_res_header(req, "Content-Type", "application/octet-stream");
+    http_res_end(req, body, len);
+    free(body);
+}
+
+static void shared_handler(http_req *req, void *ud) {
+    http_res_header(req, "Content-Type", "application/octet-stream");
+    http_res_end_body(req, shared);
+}
 
 static void echo_handler(http_req *req, void *ud) {
     size_t len;
@@ -110,7 +139,14 @@ int main(int argc, char **argv) {
     o.max_connections = (unsigned)opt_num(argc, argv, "--max-connections", o.max_connections);
     o.max_head_size = opt_num(argc, argv, "--max-head", o.max_head_size);
     o.shutdown_grace_ms = (uint32_t)opt_num(argc, argv, "--grace", o.shutdown_grace_ms);
+    o.max_output_size = opt_num(argc, argv, "--max-output", o.max_output_size);
     server = http_server_new(loop, &o);
+    char *pattern = malloc(SHARED_LEN);
+    if (!pattern) return 1;
+    fill_pattern(pattern, SHARED_LEN);
+    shared = http_body_new(pattern, SHARED_LEN);
+    free(pattern);
+    if (!shared) return 1;
     const char *root = opt_str(argc, argv, "--root", NULL);
     if (root && http_server_static(server, "/", root, NULL) != 0) {
         fprintf(stderr, "bad --root %s\n", root);
@@ -122,6 +158,8 @@ int main(int argc, char **argv) {
         {.method = "GET", .path = "/query", .handler = query_handler},
         {.method = "GET", .path = "/header", .handler = header_handler},
         {.method = "GET", .path = "/stats", .handler = stats_handler},
+        {.method = "GET", .path = "/bytes", .handler = bytes_handler},
+        {.method = "GET", .path = "/shared", .handler = shared_handler},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         http_server_route(server, &routes[i]);
@@ -134,6 +172,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
     http_server_shutdown_on_signals(server, NULL, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
+    http_body_release(shared); /* answers still written held their own references */
     r = uv_loop_close(loop);
     if (r) {
         fprintf(stderr, "loop not empty at exit: %s\n", uv_strerror(r));
