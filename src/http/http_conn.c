@@ -22,6 +22,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Unparsed input a connection may hold past max_head_size before reading stops. */
 #define PENDING_SLACK 65536
@@ -180,6 +181,48 @@ too_big:
     return -1;
 }
 
+/* RFC 9110 5.6.2: tchar = "!#$%&'*+-.^_`|~" / DIGIT / ALPHA */
+static int is_tchar(unsigned char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* RFC 3986 3.2.2-3.2.3: reg-name, IP-literal and port characters */
+static int is_host_char(unsigned char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && strchr("-._~%!$&'()*+,;=:[]", ch));
+}
+
+/* The head's framing and Host rules of RFC 9112 that http-parser (built
+ * lenient) lets through; 0 or -1 (a 400). A header name must be a token: with
+ * "Transfer-Encoding : chunked" the parser frames the body as chunked while
+ * another server in front might not, the classic request-smuggling gap
+ * (RFC 9112 5.1). Host must appear once in HTTP/1.1, at most once in 1.0,
+ * with a valid value (3.2). Transfer-Encoding is "chunked", once, and never in
+ * HTTP/1.0 (6.1); the parser itself refuses it with Content-Length, a
+ * repeated or bad Content-Length, and a final coding other than chunked. */
+static int head_check(const http_parser *p, const http_req *req) {
+    unsigned hosts = 0, tes = 0;
+    for (unsigned i = 0; i < req->nheaders; i++) {
+        const char *name = req->head.data + req->headers[i].name;
+        const char *value = req->head.data + req->headers[i].value;
+        if (!*name) return -1;
+        for (const char *n = name; *n; n++)
+            if (!is_tchar((unsigned char)*n)) return -1;
+        if (strcasecmp(name, "host") == 0) {
+            hosts++;
+            for (const char *v = value; *v; v++)
+                if (!is_host_char((unsigned char)*v)) return -1;
+        } else if (strcasecmp(name, "transfer-encoding") == 0) {
+            tes++;
+            if (strcasecmp(value, "chunked") != 0) return -1;
+        }
+    }
+    if (hosts > 1 || (hosts == 0 && p->http_minor >= 1)) return -1;
+    if (tes > 1 || (tes && p->http_minor == 0)) return -1;
+    return 0;
+}
+
 static int on_headers_complete(http_parser *p) {
     http_conn *c = p->data;
     http_req *req = c->req;
@@ -191,6 +234,10 @@ static int on_headers_complete(http_parser *p) {
     }
     if (p->http_major != 1) {
         req->status = 505;
+        return -1;
+    }
+    if (head_check(p, req)) {
+        req->status = 400;
         return -1;
     }
     const char *m = http_method_str((enum http_method)p->method);

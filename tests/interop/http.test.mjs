@@ -361,3 +361,72 @@ test('graceful shutdown: a request that outlives the grace period is cut off', a
   assert.ok(Date.now() - t0 < 3000);
   assert.equal(await rd.next(), null);
 });
+
+test('RFC 9112: bad framing and Host are a 400 that closes the connection; other connections carry on', async () => {
+  // a keep-alive connection open across all the bad requests
+  const good = await connect(srv.port);
+  const grd = new ResponseReader(good);
+  const ask = async (i) => {
+    good.write(`GET /query?a=${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const r = await grd.next();
+    assert.equal(r.body, `a=[${i}] b=[(none)]`);
+  };
+  await ask(0);
+  const bad = {
+    // whitespace between a field name and its colon (5.1): the parser framed this as chunked
+    'space before colon (Transfer-Encoding)':
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    'space before colon (Content-Length)': 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\nab',
+    'space before colon (Host)': 'GET /query HTTP/1.1\r\nHost : x\r\n\r\n',
+    'whitespace before the first header line': 'GET /query HTTP/1.1\r\n Host: x\r\n\r\n',
+    // Host (3.2)
+    'HTTP/1.1 without Host': 'GET /query HTTP/1.1\r\n\r\n',
+    'two Host fields': 'GET /query HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
+    'two equal Host fields': 'GET /query HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n',
+    'two Host fields in HTTP/1.0': 'GET /query HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n',
+    'a Host value that is no authority': 'GET /query HTTP/1.1\r\nHost: a b\r\n\r\n',
+    'a Host value with userinfo': 'GET /query HTTP/1.1\r\nHost: user@a\r\n\r\n',
+    // Content-Length and Transfer-Encoding (6.1, 6.3)
+    'two Content-Length fields': 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab',
+    'conflicting Content-Length fields':
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+    'a Content-Length list': 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\nab',
+    'Content-Length with Transfer-Encoding':
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    'Transfer-Encoding with Content-Length':
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    'two Transfer-Encoding fields':
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    'a coding other than chunked': 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+    'Transfer-Encoding in HTTP/1.0': 'POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+  };
+  let i = 1;
+  for (const [what, raw] of Object.entries(bad)) {
+    const s = await connect(srv.port);
+    const rd = new ResponseReader(s);
+    // a valid request pipelined behind the bad one must not be answered
+    s.write(`${raw}GET /query?a=behind HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const res = await rd.next();
+    assert.equal(res?.status, 400, what);
+    assert.equal(res.headers.connection, 'close', what);
+    assert.equal(await rd.next(), null, `${what}: nothing after the 400`);
+    await rd.waitClose();
+    await ask(i++);
+  }
+  // what stays accepted: HTTP/1.0 without Host, an empty Host, Host with a port
+  // or an IPv6 literal, chunked in any case
+  const ok = [
+    ['GET /query?a=1 HTTP/1.0\r\n\r\n', 'a=[1] b=[(none)]'],
+    ['GET /query?a=2 HTTP/1.1\r\nHost:\r\n\r\n', 'a=[2] b=[(none)]'],
+    ['GET /query?a=3 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n', 'a=[3] b=[(none)]'],
+    ['GET /query?a=4 HTTP/1.1\r\nhost: [::1]:80\r\n\r\n', 'a=[4] b=[(none)]'],
+    ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 'abc'],
+  ];
+  for (const [raw, body] of ok) {
+    const res = await request(srv.port, raw);
+    assert.equal(res?.status, 200, JSON.stringify(raw));
+    assert.equal(res.body, body);
+  }
+  await ask(i);
+  good.destroy();
+});
