@@ -6,7 +6,9 @@
  *     async def msg_to_server(sid, data): ...
  * Every handler checks its input (names, rooms, text, rate), answers through
  * the acknowledgement, and never trusts the client: text is stored and sent
- * as text, the page renders it as text.
+ * as text, the page renders it as text. Everything a socket sends that
+ * reaches a whole room is rate-limited per socket: messages (20 per 10 s),
+ * typing and join (app->limits).
  */
 #include "chat.h"
 
@@ -27,7 +29,9 @@ typedef struct chat_user {
     char room[ROOM_MAX + 1];
     int64_t sent[RATE_COUNT]; /* times of the last messages, a ring */
     unsigned sent_next, sent_count;
-    unsigned reads; /* history reads waiting for the database */
+    unsigned reads;     /* history reads waiting for the database */
+    int64_t typing_tat; /* the rate limits of typing and join (rate_take) */
+    int64_t join_tat;
 } chat_user;
 
 static chat_app *app;
@@ -36,6 +40,25 @@ static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A token bucket of n tokens refilled over window_ms, kept as one number:
+ * the "theoretical arrival time" of the generic cell rate algorithm, in
+ * units of 1/n ms so that one event costs exactly window_ms of them. n
+ * events pass at once, then one every window_ms / n. Returns 1 and takes a
+ * token, or 0 (nothing taken) when the bucket is empty. */
+static int rate_take(int64_t *tat, uint32_t n, uint32_t window_ms) {
+    int64_t now = monotonic_ms() * (int64_t)n;
+    int64_t t = *tat > now ? *tat : now;
+    if (t + window_ms - now > (int64_t)window_ms * n) return 0;
+    *tat = t + window_ms;
+    return 1;
 }
 
 /* ---- input checks --------------------------------------------------------------------- */
@@ -211,6 +234,14 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud) {
         ack_error(ev, "room names are 1-32 characters: a-z, 0-9 and -");
         return;
     }
+    if (!rate_take(&u->join_tat, app->limits.join, app->limits.window_ms)) {
+        char why[96];
+        unsigned n = app->limits.join, secs = app->limits.window_ms / 1000;
+        snprintf(why, sizeof why, "rate limit: at most %u join%s in %u second%s", n,
+                 n == 1 ? "" : "s", secs, secs == 1 ? "" : "s");
+        ack_error(ev, why);
+        return;
+    }
     const char *r = json_string_value(room);
     if (strcmp(r, u->room) != 0) {
         notify_room(s, "user_left", u->room);
@@ -295,6 +326,8 @@ static void on_typing(sio_socket *s, sio_event *ev, void *ud) {
     json_t *q = sio_event_arg(ev, 0);
     json_t *room = json_object_get(q, "room");
     if (!json_is_string(room) || strcmp(json_string_value(room), u->room) != 0) return;
+    /* over the limit: dropped without a word, as a lost volatile packet would be */
+    if (!rate_take(&u->typing_tat, app->limits.typing, app->limits.window_ms)) return;
     json_t *args = json_pack("[{ss ss sb}]", "name", u->name, "room", u->room, "typing",
                              json_is_true(json_object_get(q, "typing")));
     sio_broadcast_emit(sio_broadcast_volatile(sio_broadcast_to(sio_socket_broadcast(s), u->room)),
@@ -304,6 +337,9 @@ static void on_typing(sio_socket *s, sio_event *ev, void *ud) {
 
 int chat_register(chat_app *a) {
     app = a;
+    if (!a->limits.typing) a->limits.typing = CHAT_TYPING_LIMIT;
+    if (!a->limits.join) a->limits.join = CHAT_JOIN_LIMIT;
+    if (!a->limits.window_ms) a->limits.window_ms = CHAT_LIMIT_WINDOW_MS;
     int r = 0;
     r |= sio_use(a->sio, "/chat", check_name, NULL);
     r |= sio_on_connect(a->sio, "/chat", on_connect, NULL);

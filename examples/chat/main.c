@@ -26,14 +26,38 @@
 static http_server *http;
 static chat_app app;
 
+/* The numeric options: a flag, else its environment variable, else the
+ * default; every one parsed strictly (cli_num.h: exit 2 on a bad value). */
+enum { OPT_PORT, OPT_TYPING, OPT_JOIN, OPT_WINDOW, OPT_PER_ROOM, OPT_TOTAL, OPT_AGE, OPT_N };
+static struct num_opt {
+    const char *flag, *env;
+    long long min, max, value; /* value: the default until parsed */
+    const char *text;          /* from the command line */
+} nums[OPT_N] = {
+    [OPT_PORT] = {"--port", "PORT", 0, 65535, 8080, NULL},
+    [OPT_TYPING] = {"--typing-limit", "SIO_CHAT_TYPING_LIMIT", 1, 100000, 20, NULL},
+    [OPT_JOIN] = {"--join-limit", "SIO_CHAT_JOIN_LIMIT", 1, 100000, 10, NULL},
+    [OPT_WINDOW] = {"--limit-window", "SIO_CHAT_LIMIT_WINDOW", 1, 86400, 10, NULL},
+    [OPT_PER_ROOM] = {"--history-per-room", "SIO_CHAT_HISTORY_PER_ROOM", 1, 10000000, 1000, NULL},
+    [OPT_TOTAL] = {"--history-total", "SIO_CHAT_HISTORY_TOTAL", 1, 1000000000, 100000, NULL},
+    [OPT_AGE] = {"--history-max-age", "SIO_CHAT_HISTORY_MAX_AGE", 0, 3153600000LL, 2592000, NULL},
+};
+
 static void usage(FILE *f) {
     fprintf(f, "usage: sio-chat [options]\n"
-               "  --host ADDR        address to listen on (default 127.0.0.1; env SIO_CHAT_HOST)\n"
-               "  --port N           port (default 8080; env PORT)\n"
-               "  --db PATH          SQLite history (default chat.db; \":memory:\" keeps nothing)\n"
-               "  --static-dir DIR   the page's folder (default " SIO_CHAT_DEFAULT_STATIC ")\n"
-               "  --log-level LEVEL  debug, info, warn, error (default info)\n"
-               "  --help             this text\n");
+               "  --host ADDR            address to listen on (127.0.0.1; env SIO_CHAT_HOST)\n"
+               "  --port N               port, 0-65535 (8080; env PORT)\n"
+               "  --db PATH              SQLite history (chat.db; \":memory:\" keeps nothing)\n"
+               "  --static-dir DIR       the page's folder (" SIO_CHAT_DEFAULT_STATIC ")\n"
+               "  --log-level LEVEL      debug, info, warn, error (info)\n"
+               "  --typing-limit N       typing events a socket may send per window (20)\n"
+               "  --join-limit N         joins a socket may send per window (10)\n"
+               "  --limit-window S       the window of those two limits, seconds (10)\n"
+               "  --history-per-room N   messages kept per room (1000)\n"
+               "  --history-total N      messages kept in all rooms together (100000)\n"
+               "  --history-max-age S    seconds a message is kept, 0: no limit (2592000)\n"
+               "  --help                 this text\n"
+               "Each numeric option also has an environment variable (see sio-chat(1)).\n");
 }
 
 static void on_http_closed(void *ud) {
@@ -44,7 +68,6 @@ static void on_http_closed(void *ud) {
 int main(int argc, char **argv) {
     const char *host = getenv("SIO_CHAT_HOST") ? getenv("SIO_CHAT_HOST") : "127.0.0.1";
     const char *static_dir = SIO_CHAT_DEFAULT_STATIC, *db = "chat.db";
-    const char *port_text = NULL; /* --port, else $PORT, else 8080 */
     static const struct option long_opts[] = {
         {"host", required_argument, 0, 'h'},
         {"port", required_argument, 0, 'p'},
@@ -52,6 +75,12 @@ int main(int argc, char **argv) {
         {"static-dir", required_argument, 0, 's'},
         {"log-level", required_argument, 0, 'l'},
         {"help", no_argument, 0, 'H'},
+        {"typing-limit", required_argument, 0, 1000 + OPT_TYPING},
+        {"join-limit", required_argument, 0, 1000 + OPT_JOIN},
+        {"limit-window", required_argument, 0, 1000 + OPT_WINDOW},
+        {"history-per-room", required_argument, 0, 1000 + OPT_PER_ROOM},
+        {"history-total", required_argument, 0, 1000 + OPT_TOTAL},
+        {"history-max-age", required_argument, 0, 1000 + OPT_AGE},
         {0, 0, 0, 0},
     };
     int c;
@@ -61,7 +90,7 @@ int main(int argc, char **argv) {
             host = optarg;
             break;
         case 'p':
-            port_text = optarg;
+            nums[OPT_PORT].text = optarg;
             break;
         case 'd':
             db = optarg;
@@ -82,21 +111,36 @@ int main(int argc, char **argv) {
             usage(stdout);
             return 0;
         default:
+            if (c >= 1000 && c < 1000 + OPT_N) {
+                nums[c - 1000].text = optarg;
+                break;
+            }
             usage(stderr);
             return 2;
         }
     }
 
     /* numbers: strict, a flag before its environment variable (cli_num.h) */
-    int port = 8080;
-    if (port_text)
-        port = (int)cli_int("sio-chat", "--port", port_text, 0, 65535);
-    else if (getenv("PORT"))
-        port = (int)cli_int("sio-chat", "PORT", getenv("PORT"), 0, 65535);
+    for (int i = 0; i < OPT_N; i++) {
+        struct num_opt *o = &nums[i];
+        if (o->text)
+            o->value = cli_int("sio-chat", o->flag, o->text, o->min, o->max);
+        else if (getenv(o->env))
+            o->value = cli_int("sio-chat", o->env, getenv(o->env), o->min, o->max);
+    }
+    int port = (int)nums[OPT_PORT].value;
+    app.limits.typing = (uint32_t)nums[OPT_TYPING].value;
+    app.limits.join = (uint32_t)nums[OPT_JOIN].value;
+    app.limits.window_ms = (uint32_t)nums[OPT_WINDOW].value * 1000;
+    chat_retention keep = {
+        .per_room = nums[OPT_PER_ROOM].value,
+        .total = nums[OPT_TOTAL].value,
+        .max_age_ms = nums[OPT_AGE].value * 1000,
+    };
 
     uv_loop_t *loop = uv_default_loop();
     const char *err = NULL;
-    app.store = chat_store_open(loop, db, &err);
+    app.store = chat_store_open(loop, db, &keep, &err);
     if (!app.store) {
         fprintf(stderr, "sio-chat: cannot open %s: %s\n", db, err);
         return 1;

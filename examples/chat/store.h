@@ -14,9 +14,23 @@
 
 typedef struct chat_store chat_store;
 
+/* What the history keeps. Every write batch deletes, in its transaction, the
+ * messages beyond `per_room` in each room it wrote to, those beyond `total`
+ * in all rooms together (the oldest first), and those older than max_age_ms
+ * (0: no age limit); reads never return a message older than max_age_ms,
+ * even before it is deleted. Opening the database applies all three. Ids stay
+ * increasing whatever is deleted (the last one given is kept). */
+typedef struct chat_retention {
+    int64_t per_room;   /* >= 1 */
+    int64_t total;      /* >= 1 */
+    int64_t max_age_ms; /* 0: none */
+} chat_retention;
+
 /* Opens (creating if needed) the database at path (":memory:" allowed), in WAL
- * mode. Synchronous: call at startup. NULL with *err (static text) on failure. */
-chat_store *chat_store_open(uv_loop_t *loop, const char *path, const char **err);
+ * mode, and applies the retention rules. Synchronous: call at startup. NULL
+ * with *err (static text) on failure. */
+chat_store *chat_store_open(uv_loop_t *loop, const char *path, const chat_retention *keep,
+                            const char **err);
 
 /* The id the next message gets (one more than the largest stored). */
 int64_t chat_store_next_id(chat_store *st);

@@ -46,6 +46,12 @@ const intCases = [
   ...['abc', '99999', '65536', '-5', '-1', '', ' 80', '80 ', '+', '1e3', '0x50', '8080a', '1.0',
     '18446744073709551617', '99999999999999999999999999'].map((v) =>
     ['sio-chat', ['--db', ':memory:'], '--port', v, '--port', PORT]),
+  ...[['--typing-limit', '0', '1..100000'], ['--typing-limit', '100001', '1..100000'],
+    ['--join-limit', 'x', '1..100000'], ['--limit-window', '0', '1..86400'],
+    ['--limit-window', '86401', '1..86400'], ['--history-per-room', '0', '1..10000000'],
+    ['--history-total', '-3', '1..1000000000'], ['--history-max-age', '1d', '0..3153600000'],
+    ['--history-max-age', '-1', '0..3153600000']].map(([opt, v, range]) =>
+    ['sio-chat', ['--db', ':memory:'], opt, v, opt, range]),
   ['sio-test-server', [], '--port', '-5', '--port', PORT],
   ['sio-test-server', [], '--port', '65536', '--port', PORT],
   ['sio-test-server', [], '--port', 'abc', '--port', PORT],
@@ -116,11 +122,19 @@ test('a bad value is quoted on one line, however it looks', async () => {
   assert.equal(long.stderr, `sio-test-server: --port: "${'9'.repeat(64)}..." is not an integer in 0..65535\n`);
 });
 
-test('sio-chat: $PORT is checked like --port, and --port takes precedence', async () => {
+test('sio-chat: $PORT and the SIO_CHAT_* numbers are checked like the flags, which take precedence', async () => {
   for (const v of ['xyz', '99999', '-1', '', '8080 ']) {
     const r = await run('sio-chat', ['--db', ':memory:'], { PORT: v });
     assert.equal(r.code, 2, `PORT=${JSON.stringify(v)} (stderr: ${r.stderr})`);
     assert.equal(r.stderr, `sio-chat: PORT: "${v}" is not an integer in 0..65535\n`);
+  }
+  for (const [name, v, range] of [['SIO_CHAT_TYPING_LIMIT', '0', '1..100000'],
+    ['SIO_CHAT_JOIN_LIMIT', 'ten', '1..100000'], ['SIO_CHAT_LIMIT_WINDOW', '1.5', '1..86400'],
+    ['SIO_CHAT_HISTORY_PER_ROOM', '', '1..10000000'], ['SIO_CHAT_HISTORY_TOTAL', '1e6', '1..1000000000'],
+    ['SIO_CHAT_HISTORY_MAX_AGE', '30d', '0..3153600000']]) {
+    const r = await run('sio-chat', ['--db', ':memory:'], { [name]: v });
+    assert.equal(r.code, 2, `${name}=${JSON.stringify(v)} (stderr: ${r.stderr})`);
+    assert.equal(r.stderr, `sio-chat: ${name}: "${v}" is not an integer in ${range}\n`);
   }
   // startServer passes --port 0: the environment is then not used
   const srv = await startServer('sio-chat', ['--db', ':memory:'], { env: { PORT: 'xyz' } });
@@ -152,6 +166,12 @@ async function startsOn(name, port, args = [], env = {}) {
 test('edge values are accepted: the servers start on ports 0 and 65535 with extreme options', async () => {
   await startsOn('sio-chat', 0, ['--db', ':memory:']);
   await startsOn('sio-chat', 65535, ['--db', ':memory:']);
+  await startsOn('sio-chat', 0, ['--db', ':memory:', '--typing-limit', '1', '--join-limit', '100000',
+    '--limit-window', '86400', '--history-per-room', '1', '--history-total', '1000000000',
+    '--history-max-age', '0']);
+  await startsOn('sio-chat', 0, ['--db', ':memory:', '--typing-limit', '100000', '--join-limit', '1',
+    '--limit-window', '1', '--history-per-room', '10000000', '--history-total', '1',
+    '--history-max-age', '3153600000']);
   await startsOn('sio-test-server', 0, ['--ping-interval', '1', '--ping-timeout', '2147483647',
     '--connect-timeout', '1', '--upgrade-timeout', '2147483647', '--max-http-buffer-size', '1']);
   await startsOn('sio-test-server', 65535, ['--ping-interval', '2147483647', '--ping-timeout', '1',
