@@ -35,6 +35,18 @@ enum sio_error {
 /** Returns a static, human-readable message for an error code. */
 const char *sio_strerror(int err);
 
+/**
+ * A memory budget that several servers charge: the Engine.IO server gives its
+ * own to its WebSocket server, so that polling queues and WebSocket queues
+ * are bounded together. `used` is what queued output holds now (its real
+ * memory, not its payload bytes); `limit` 0 means no limit.
+ */
+typedef struct sio_budget {
+    size_t used;  /**< bytes charged now */
+    size_t limit; /**< the most that may be charged (0: no limit) */
+    size_t peak;  /**< the highest `used` seen */
+} sio_budget;
+
 /** Log levels, from the most to the least verbose. */
 typedef enum sio_log_level {
     SIO_LOG_DEBUG = 0, /**< detail for debugging */

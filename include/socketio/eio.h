@@ -34,10 +34,15 @@ enum eio_transport {
 
 /** Cross-origin settings of the polling transport (NULL origin: no CORS headers). */
 typedef struct eio_cors_options {
-    const char *origin;  /**< "*", or a comma-separated list of allowed origins */
-    int credentials;     /**< send Access-Control-Allow-Credentials: true */
+    /** "*", or a comma-separated list of allowed origins. "*" is answered as
+     * a literal "*" (never the request's Origin), without credentials. */
+    const char *origin;
+    /** send Access-Control-Allow-Credentials: true (with an origin list only) */
+    int credentials;
     const char *methods; /**< preflight Allow-Methods (default "GET,HEAD,PUT,PATCH,POST,DELETE") */
-    const char *allowed_headers; /**< preflight Allow-Headers (default: echo the request's) */
+    /** preflight Allow-Headers: a comma-separated list (default NULL: none;
+     * the request's Access-Control-Request-Headers are never echoed) */
+    const char *allowed_headers;
 } eio_cors_options;
 
 /**
@@ -73,6 +78,21 @@ typedef struct eio_options {
     int per_message_deflate;            /**< `perMessageDeflate` (default 0) */
     eio_allow_request_cb allow_request; /**< `allowRequest` */
     void *allow_request_userdata;       /**< passed to allow_request */
+    /** Sessions open at once (default 65536; 0: no limit). A handshake beyond
+     * is refused with 503 {"code":3,"message":"Too many sessions"}. */
+    size_t max_sessions;
+    /** Sessions open at once from one remote address, refused beyond like
+     * max_sessions (default 0: no limit, since behind a reverse proxy or a
+     * NAT every session comes from one address; max_sessions and
+     * max_buffered_bytes bound memory either way). Set it on a server that
+     * clients reach directly: one client then cannot hold all the sessions. */
+    size_t max_sessions_per_ip;
+    /** Output queued for all sessions together, polling and WebSocket, charged
+     * at its real memory (default 256 MiB; 0: no limit). A session with a
+     * backlog (no GET waiting, or unwritten WebSocket output) whose next packet
+     * would pass it is closed as a slow reader ("transport error"), and
+     * handshakes are refused with 503 while it is full. */
+    size_t max_buffered_bytes;
 } eio_options;
 
 /** Fills `o` with the defaults listed in eio_options. */

@@ -41,6 +41,12 @@ typedef struct ws_options {
     /** Picks a subprotocol from the client's Sec-WebSocket-Protocol list, or NULL for none. */
     const char *(*select_subprotocol)(const char *offered, void *userdata);
     void *subprotocol_userdata; /**< passed to select_subprotocol */
+    /** A budget that the output of all connections is charged to (NULL: none,
+     * the default). A connection with a backlog whose next frame would take
+     * the budget past its limit is cut off as a slow reader (1008), so that
+     * many slow readers together stay within it; the budget must outlive the
+     * server. */
+    sio_budget *budget;
 } ws_options;
 
 /** Fills `o` with the defaults listed in ws_options. */

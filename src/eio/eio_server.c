@@ -23,6 +23,7 @@
 #include "util/timer_wheel.h"
 #include "ws/ws_frame.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,18 @@ typedef struct eio_qent {
     uint32_t binary;
 } eio_qent;
 
+/* What a queued packet costs a polling session: its buffer's block and its
+ * queue entry (a shared broadcast buffer is charged to every session holding
+ * it: each could be the last to let go). */
+#define QENT_COST(len) (sio_rcbuf_cost(len) + sizeof(eio_qent))
+
+/* Sessions from one remote address (max_sessions_per_ip). */
+struct eio_ip {
+    size_t count;
+    size_t len;
+    char addr[];
+};
+
 struct eio_socket {
     /* what sending reads (session_send), in the first 16 bytes: never split
      * across two cache lines, even at malloc's 16-byte alignment */
@@ -58,8 +71,12 @@ struct eio_socket {
     uint8_t upgrading;
     uint8_t b64; /* v3 polling client that cannot take binary payloads */
     uint8_t busy;
-    uint8_t overflow; /* polling output over the limit with no GET: closed at the flush */
+    uint8_t overflow;      /* polling output over the limit with no GET: closed at the flush */
+    uint8_t client_closed; /* the client sent a close packet */
     eio_server *srv;
+    struct eio_ip *ip; /* the remote address's session count */
+    uint64_t deadline; /* loop time (ms) past which the heartbeat has failed, 0: none */
+    size_t charged;    /* memory the polling queue holds (QENT_COST), also in srv->budget */
     sio_timer hb_timer;
     sio_timer up_timer;
     char sid[24];
@@ -87,6 +104,8 @@ struct eio_server {
     uv_check_t flush;
     eio_socket *dirty;
     size_t max_queue_bytes; /* a polling session's output limit (4 x the WebSocket one) */
+    sio_budget budget;      /* all queued output, polling and WebSocket (max_buffered_bytes) */
+    sio_map ips;            /* remote address -> struct eio_ip, for max_sessions_per_ip */
     int closing;
     size_t live; /* sessions allocated and not yet freed (closed ones may wait for a callback) */
     unsigned handles;
@@ -98,6 +117,7 @@ struct eio_server {
 
 static const ws_callbacks ws_transport_cb;
 static const ws_callbacks ws_probe_cb;
+static const ws_callbacks ws_refused_cb; /* a WebSocket closed as soon as accepted */
 
 void eio_options_init(eio_options *o) {
     memset(o, 0, sizeof *o);
@@ -108,6 +128,9 @@ void eio_options_init(eio_options *o) {
     o->max_http_buffer_size = 1000000;
     o->transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
     o->allow_upgrades = 1;
+    o->max_sessions = 65536;
+    o->max_sessions_per_ip = 0;
+    o->max_buffered_bytes = (size_t)256 << 20;
 }
 
 /* ---- messages -------------------------------------------------------------------------- */
@@ -153,10 +176,24 @@ static eio_msg *control_msg_data(char type, const char *data, size_t len) {
 
 static void server_maybe_done(eio_server *srv);
 
+static void queue_clear(eio_socket *s);
+
+static void ip_release(eio_server *srv, struct eio_ip *ip) {
+    if (!ip) return;
+    assert(ip->count > 0);
+    if (--ip->count) return;
+    sio_map_remove(&srv->ips, ip->addr, ip->len);
+    free(ip);
+}
+
 static void session_free(eio_socket *s) {
-    for (uint32_t i = 0; i < s->qlen; i++) sio_rcbuf_unref(s->q[i].buf);
+    assert(s->state == S_CLOSED && !s->busy && !s->dirty);
+    assert(!s->poll && !s->ws && !s->probe);
+    queue_clear(s);
+    assert(s->charged == 0);
     free(s->q);
     eio_server *srv = s->srv;
+    ip_release(srv, s->ip);
     free(s);
     srv->live--;
     server_maybe_done(srv);
@@ -164,11 +201,15 @@ static void session_free(eio_socket *s) {
 
 static void queue_clear(eio_socket *s) {
     for (uint32_t i = 0; i < s->qlen; i++) sio_rcbuf_unref(s->q[i].buf);
+    assert(s->srv->budget.used >= s->charged);
+    s->srv->budget.used -= s->charged;
+    s->charged = 0;
     s->qlen = 0;
     s->qbytes = 0;
 }
 
 static void poll_respond(eio_socket *s, int with_close);
+static int queue_push(eio_socket *s, sio_rcbuf *buf, uint32_t off, int binary);
 static void cors_headers(eio_server *srv, http_req *req);
 
 static void drain_timeout(sio_timer *t);
@@ -207,6 +248,12 @@ static void session_close(eio_socket *s, const char *reason) {
     s->busy--;
     if (s->state == S_CLOSED) drain = 0; /* finished during the callback */
     if (!keep) queue_clear(s);
+    if (s->poll && s->client_closed) {
+        /* the client said close (a POST while its GET waits): the GET ends
+         * with a noop, as the reference's polling transport answers it */
+        queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
+        poll_respond(s, 0);
+    }
     if (s->poll) poll_respond(s, !drain); /* the close packet now, or after the queue */
     if (!drain) queue_clear(s);
     if (s->ws) {
@@ -256,6 +303,11 @@ static int queue_push(eio_socket *s, sio_rcbuf *buf, uint32_t off, int binary) {
     }
     s->q[s->qlen++] = (eio_qent){sio_rcbuf_ref(buf), off, (uint32_t)binary};
     s->qbytes += buf->len - off;
+    size_t cost = QENT_COST(buf->len);
+    s->charged += cost;
+    sio_budget *b = &s->srv->budget;
+    b->used += cost;
+    if (b->used > b->peak) b->peak = b->used;
     return 0;
 }
 
@@ -277,11 +329,20 @@ static int session_send(eio_socket *s, eio_msg *m) {
      * transport's limit, with no GET waiting for it, the session is closed, by
      * the next flush rather than here (this send may be one of a broadcast's;
      * closing calls the application back). */
-    size_t add = m->len - MSG_HDR(m);
-    if (!s->poll && s->qbytes && s->qbytes + add > s->srv->max_queue_bytes) {
-        LOG_WARN("engine",
-                 "polling output over %zu bytes and no GET to take it: closing session %s",
-                 s->srv->max_queue_bytes, s->sid);
+    size_t cost = QENT_COST(m->len);
+    sio_budget *b = &s->srv->budget;
+    int over_session = s->charged + cost > s->srv->max_queue_bytes;
+    int over_all = b->limit && b->used + cost > b->limit;
+    if (!s->poll && s->qlen && (over_session || over_all)) {
+        if (over_session)
+            LOG_WARN("engine",
+                     "polling output over %zu bytes and no GET to take it: closing session %s",
+                     s->srv->max_queue_bytes, s->sid);
+        else
+            LOG_WARN("engine",
+                     "output of all sessions over %zu bytes and no GET to take session %s's: "
+                     "closing it",
+                     b->limit, s->sid);
         s->overflow = 1;
         session_mark_dirty(s);
         return SIO_EBUSY;
@@ -375,6 +436,9 @@ static void hb_fire(sio_timer *t);
 
 static void hb_arm(eio_socket *s) {
     eio_server *srv = s->srv;
+    /* the session is dead past this moment even if the wheel's tick is late:
+     * requests check it (session_expired) */
+    s->deadline = uv_now(srv->loop) + srv->opts.ping_interval + srv->opts.ping_timeout;
     if (s->protocol == 3) {
         /* v3: the client pings; it is gone when no ping came in interval + timeout */
         sio_timer_start(&srv->wheel, &s->hb_timer,
@@ -426,6 +490,7 @@ static int session_packet(eio_socket *s, const eio_packet *p) {
         }
         break;
     case EIO_CLOSE:
+        s->client_closed = 1;
         session_close(s, "transport close");
         break;
     case EIO_NOOP:
@@ -444,12 +509,11 @@ static void cors_headers(eio_server *srv, http_req *req) {
     if (!srv->cors_origin) return;
     const char *origin = http_req_header(req, "origin");
     if (strcmp(srv->cors_origin, "*") == 0) {
-        if (srv->opts.cors.credentials && origin) {
-            http_res_header(req, "Access-Control-Allow-Origin", origin);
-            http_res_header(req, "Vary", "Origin");
-        } else {
-            http_res_header(req, "Access-Control-Allow-Origin", "*");
-        }
+        /* a literal "*", never the request's origin: echoing any origin with
+         * credentials would let every site drive a credentialed session
+         * (browsers refuse credentials with "*", which is the point) */
+        http_res_header(req, "Access-Control-Allow-Origin", "*");
+        return;
     } else if (origin) {
         /* an allow-list: echo the origin only when listed */
         size_t olen = strlen(origin);
@@ -475,6 +539,17 @@ static void cors_headers(eio_server *srv, http_req *req) {
 static void send_error(eio_server *srv, http_req *req, int code) {
     cors_headers(srv, req);
     http_res_send(req, eio_error_status(code), "application/json", eio_error_body(code));
+}
+
+/* A handshake refused by a limit: 503, so that clients retry later, with an
+ * Engine.IO error body that says which limit. */
+static void send_refusal(eio_server *srv, http_req *req, const char *why) {
+    sio_buf body = SIO_BUF_INIT;
+    sio_buf_printf(&body, "{\"code\":%d,\"message\":\"%s\"}", EIO_ERR_BAD_REQUEST, why);
+    cors_headers(srv, req);
+    http_res_header(req, "Retry-After", "1");
+    http_res_send(req, 503, "application/json", body.data ? body.data : "");
+    sio_buf_free(&body);
 }
 
 /* ---- polling transport -------------------------------------------------------------------------
@@ -655,22 +730,60 @@ static const ws_callbacks ws_probe_cb = {
     .on_close = ws_probe_close,
 };
 
+static const ws_callbacks ws_refused_cb = {NULL, NULL};
+
 /* ---- handshake ----------------------------------------------------------------------------------
  */
 
-static eio_socket *session_new(eio_server *srv, int protocol, int transport) {
+/* The session count of a remote address, created at its first session. */
+static struct eio_ip *ip_get(eio_server *srv, const char *addr) {
+    size_t len = strlen(addr);
+    struct eio_ip *ip = sio_map_get(&srv->ips, addr, len);
+    if (ip) return ip;
+    ip = malloc(sizeof *ip + len + 1);
+    if (!ip) return NULL;
+    ip->count = 0;
+    ip->len = len;
+    memcpy(ip->addr, addr, len + 1);
+    if (sio_map_put(&srv->ips, ip->addr, len, ip) != 0) {
+        free(ip);
+        return NULL;
+    }
+    return ip;
+}
+
+/* Why a new session may not open now, or NULL: the limits on sessions and
+ * on queued output (eio_options.max_sessions & co.). */
+static const char *handshake_refusal(eio_server *srv, const http_req *req) {
+    if (srv->opts.max_sessions && srv->live >= srv->opts.max_sessions) return "Too many sessions";
+    if (srv->opts.max_sessions_per_ip) {
+        const char *addr = http_req_remote_addr(req);
+        struct eio_ip *ip = sio_map_get(&srv->ips, addr, strlen(addr));
+        if (ip && ip->count >= srv->opts.max_sessions_per_ip)
+            return "Too many sessions from this address";
+    }
+    if (srv->budget.limit && srv->budget.used >= srv->budget.limit) return "Output buffers full";
+    return NULL;
+}
+
+static eio_socket *session_new(eio_server *srv, http_req *req, int protocol, int transport) {
+    struct eio_ip *ip = ip_get(srv, http_req_remote_addr(req));
+    if (!ip) return NULL;
     eio_socket *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    if (!s) {
+        ip->count++; /* so that the release frees an entry made for nothing */
+        ip_release(srv, ip);
+        return NULL;
+    }
+    s->ip = ip;
+    ip->count++;
     s->srv = srv;
     s->protocol = (uint8_t)protocol;
     s->transport = (uint8_t)transport;
     sio_timer_init(&s->hb_timer);
     sio_timer_init(&s->up_timer);
-    if (sio_random_id(s->sid) != 0) {
-        free(s);
-        return NULL;
-    }
-    if (sio_map_put(&srv->sessions, s->sid, 20, s) != 0) {
+    if (sio_random_id(s->sid) != 0 || sio_map_put(&srv->sessions, s->sid, 20, s) != 0) {
+        ip_release(srv, ip);
         free(s);
         return NULL;
     }
@@ -706,7 +819,7 @@ static void set_cookie(eio_server *srv, http_req *req, const eio_socket *s) {
 }
 
 static void handshake(eio_server *srv, http_req *req, int protocol, int websocket) {
-    eio_socket *s = session_new(srv, protocol, websocket ? T_WEBSOCKET : T_POLLING);
+    eio_socket *s = session_new(srv, req, protocol, websocket ? T_WEBSOCKET : T_POLLING);
     if (!s) {
         http_res_send(req, 500, "text/plain", "Internal Server Error\n");
         return;
@@ -775,9 +888,8 @@ static void preflight(eio_server *srv, http_req *req) {
     cors_headers(srv, req);
     http_res_header(req, "Access-Control-Allow-Methods",
                     srv->cors_methods ? srv->cors_methods : "GET,HEAD,PUT,PATCH,POST,DELETE");
-    const char *asked = http_req_header(req, "access-control-request-headers");
-    const char *allow = srv->cors_headers ? srv->cors_headers : asked;
-    if (allow) http_res_header(req, "Access-Control-Allow-Headers", allow);
+    /* only the configured request headers, never an echo of whatever was asked */
+    if (srv->cors_headers) http_res_header(req, "Access-Control-Allow-Headers", srv->cors_headers);
     http_res_status(req, 204);
     http_res_end(req, NULL, 0);
 }
@@ -805,6 +917,12 @@ static void eio_handle(http_req *req, void *ud) {
     const char *sid = http_req_query(req, "sid");
     if (sid) {
         eio_socket *s = sio_map_get(&srv->sessions, sid, strlen(sid));
+        if (s && s->state == S_OPEN && s->deadline && uv_now(srv->loop) >= s->deadline) {
+            /* the heartbeat failed and the wheel has not ticked yet: the
+             * session is gone now, not at the tick */
+            session_close(s, "ping timeout");
+            s = NULL;
+        }
         if (!s) {
             send_error(srv, req, EIO_ERR_UNKNOWN_SID);
             return;
@@ -826,9 +944,19 @@ static void eio_handle(http_req *req, void *ud) {
             return;
         }
         if (websocket) {
-            if (s->transport != T_POLLING || s->upgrading || !srv->opts.allow_upgrades ||
-                ws_handshake_check(req) != 0) {
+            if (!srv->opts.allow_upgrades || ws_handshake_check(req) != 0) {
                 send_error(srv, req, EIO_ERR_BAD_REQUEST);
+                return;
+            }
+            if (s->transport != T_POLLING || s->upgrading) {
+                /* a second WebSocket for a session that has one (or is
+                 * getting one): accepted, then closed, as the reference does;
+                 * the session and its transport go on untouched */
+                ws_conn *c = ws_accept(srv->ws, req, &ws_refused_cb, NULL);
+                if (c) {
+                    ws_close(c, 1000, "");
+                    ws_conn_start(c);
+                }
                 return;
             }
             ws_conn *c = ws_accept(srv->ws, req, &ws_probe_cb, s);
@@ -870,6 +998,12 @@ static void eio_handle(http_req *req, void *ud) {
         send_error(srv, req, EIO_ERR_FORBIDDEN);
         return;
     }
+    const char *why = handshake_refusal(srv, req);
+    if (why) {
+        LOG_WARN("engine", "handshake from %s refused: %s", http_req_remote_addr(req), why);
+        send_refusal(srv, req, why);
+        return;
+    }
     handshake(srv, req, protocol, websocket);
 }
 
@@ -901,6 +1035,9 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     srv->opts.cors.origin = srv->cors_origin;
     srv->opts.cors.methods = srv->cors_methods;
     srv->opts.cors.allowed_headers = srv->cors_headers;
+    if (srv->cors_origin && strcmp(srv->cors_origin, "*") == 0 && srv->opts.cors.credentials)
+        LOG_WARN("engine", "cors: origin \"*\" with credentials: answering \"*\" without "
+                           "credentials (list the allowed origins to allow credentials)");
     ws_options wo;
     ws_options_init(&wo);
     wo.max_message_size = srv->opts.max_http_buffer_size;
@@ -912,6 +1049,8 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     wo.permessage_deflate = srv->opts.per_message_deflate;
     /* polling has no socket buffer to absorb a burst between two GETs */
     srv->max_queue_bytes = 4 * wo.max_queue_bytes;
+    srv->budget.limit = srv->opts.max_buffered_bytes;
+    wo.budget = &srv->budget;
     srv->ws = ws_server_new(loop, &wo);
     srv->m_ping = control_msg("2");
     srv->m_pong = control_msg("3");
@@ -960,7 +1099,9 @@ eio_socket *eio_server_find(const eio_server *srv, const char *sid) {
 static void server_free(eio_server *srv) {
     void (*done)(void *) = srv->done;
     void *ud = srv->done_ud;
+    assert(srv->ips.count == 0 && srv->budget.used == 0);
     sio_map_free(&srv->sessions);
+    sio_map_free(&srv->ips);
     sio_rcbuf_unref(srv->m_ping);
     sio_rcbuf_unref(srv->m_pong);
     sio_rcbuf_unref(srv->m_noop);

@@ -3,6 +3,7 @@
 
 #include "socketio/common.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,8 +189,16 @@ sio_rcbuf *sio_rcbuf_from_buf(sio_buf *b) {
     return r;
 }
 
+size_t sio_rcbuf_cost(size_t len) {
+    int c = pool_class(len);
+    /* malloc (glibc) rounds to 16 bytes and keeps an 8-byte header */
+    return c >= 0 ? pool_size[c] : (sizeof(sio_rcbuf) + len + 1 + 8 + 15) & ~(size_t)15;
+}
+
 void sio_rcbuf_unref(sio_rcbuf *r) {
-    if (!r || --r->refs) return;
+    if (!r) return;
+    assert(r->refs > 0);
+    if (--r->refs) return;
     int c = pool_class(r->len);
     if (c >= 0)
         pool_put(c, r);

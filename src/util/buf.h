@@ -56,6 +56,9 @@ static inline sio_rcbuf *sio_rcbuf_ref(sio_rcbuf *r) {
     return r;
 }
 void sio_rcbuf_unref(sio_rcbuf *r);
+/* The memory a buffer of len bytes really takes: its pool block, or the
+ * header, the bytes and malloc's own overhead (what output limits charge). */
+size_t sio_rcbuf_cost(size_t len);
 /* Frees the calling thread's recycled blocks (a thread that is done with the
  * library, or a program about to exit that checks for leaks). */
 void sio_rcbuf_pool_trim(void);

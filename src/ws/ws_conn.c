@@ -35,6 +35,12 @@
 #define WS_DEFER_MIN_CONNS 64
 #define WS_DEFER_MAX_TURNS 4
 
+/* What a queued frame really costs: its block (a 2-byte pong takes a 128-byte
+ * pool block) and its slot in the queue. Output limits charge this, not the
+ * frame's length: a peer that makes the server queue many tiny frames (pongs
+ * to a ping flood) is cut off at the same memory as one that queues big ones. */
+#define WS_FRAME_COST(len) (sio_rcbuf_cost(len) + sizeof(sio_rcbuf *))
+
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
 struct ws_server {
@@ -66,6 +72,7 @@ struct ws_conn {
     uint32_t qlen, qcap;
     size_t qbytes;   /* bytes in q */
     size_t inflight; /* bytes handed to uv_write and not completed */
+    size_t charged;  /* memory the queued and in-flight frames hold (WS_FRAME_COST) */
     ws_conn *dirty_next;
     ws_conn **dirty_pprev; /* the pointer that points at this one on the dirty list */
     uint8_t state;
@@ -91,6 +98,7 @@ typedef struct ws_write_req {
     uv_write_t w;
     ws_conn *c;
     size_t bytes;
+    size_t charged; /* the frames' WS_FRAME_COST, and this request's own size */
     uint32_t n;
     sio_rcbuf *bufs[];
 } ws_write_req;
@@ -102,6 +110,26 @@ void ws_options_init(ws_options *o) {
     o->close_timeout_ms = 5000;
     o->permessage_deflate = 0;
     o->deflate_threshold = 1024;
+}
+
+/* Output memory: the connection's own count and the shared budget move together. */
+static void conn_charge(ws_conn *c, size_t n) {
+    c->charged += n;
+    sio_budget *b = c->srv->opts.budget;
+    if (b) {
+        b->used += n;
+        if (b->used > b->peak) b->peak = b->used;
+    }
+}
+
+static void conn_uncharge(ws_conn *c, size_t n) {
+    assert(c->charged >= n);
+    c->charged -= n;
+    sio_budget *b = c->srv->opts.budget;
+    if (b) {
+        assert(b->used >= n);
+        b->used -= n;
+    }
 }
 
 /* ---- closing ------------------------------------------------------------------------ */
@@ -120,7 +148,11 @@ static void conn_handle_closed(uv_handle_t *h) {
     assert(!c->dirty && !c->dirty_pprev); /* unlinked by conn_destroy */
     assert(c->inflight == 0);             /* uv_close completes writes first */
     free(h);
-    for (uint32_t i = 0; i < c->qlen; i++) sio_rcbuf_unref(c->q[i]);
+    for (uint32_t i = 0; i < c->qlen; i++) {
+        conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
+        sio_rcbuf_unref(c->q[i]);
+    }
+    assert(c->charged == 0);
     free(c->q);
     free(c->leftover);
     ws_parser_free(&c->parser);
@@ -192,9 +224,17 @@ static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
      * whose output was all written takes whatever this loop iteration queues
      * (a burst of broadcasts, one frame larger than the limit): only output
      * piling up behind unwritten bytes counts. */
-    if (c->inflight && c->inflight + c->qbytes + f->len > c->srv->opts.max_queue_bytes) {
-        LOG_WARN("ws", "output queue over %zu bytes: disconnecting a slow reader",
-                 c->srv->opts.max_queue_bytes);
+    size_t cost = WS_FRAME_COST(f->len);
+    sio_budget *budget = c->srv->opts.budget;
+    int over_conn = c->charged + cost > c->srv->opts.max_queue_bytes;
+    int over_all = budget && budget->limit && budget->used + cost > budget->limit;
+    if (c->inflight && (over_conn || over_all)) {
+        if (over_conn)
+            LOG_WARN("ws", "output queue over %zu bytes: disconnecting a slow reader",
+                     c->srv->opts.max_queue_bytes);
+        else
+            LOG_WARN("ws", "output of all connections over %zu bytes: disconnecting a slow reader",
+                     budget->limit);
         /* Closed by the next flush, not here: this send may be one of a
          * broadcast's, and closing calls the owner back (its disconnect
          * handlers could change the rooms being walked). */
@@ -212,6 +252,7 @@ static int conn_enqueue(ws_conn *c, sio_rcbuf *f) {
     if (c->qlen == 0) c->qturn = c->srv->turn;
     c->q[c->qlen++] = sio_rcbuf_ref(f);
     c->qbytes += f->len;
+    conn_charge(c, cost);
     conn_mark_dirty(c);
     return 0;
 }
@@ -246,6 +287,7 @@ static void on_written(uv_write_t *w, int status) {
     ws_conn *c = wr->c;
     for (uint32_t i = 0; i < wr->n; i++) sio_rcbuf_unref(wr->bufs[i]);
     c->inflight -= wr->bytes;
+    conn_uncharge(c, wr->charged);
     free(wr);
     if (c->state == WS_CLOSED) return;
     if (status < 0) {
@@ -283,7 +325,10 @@ static void conn_flush(ws_conn *c) {
             done++;
         }
         if (done == n && left == 0) {
-            for (uint32_t i = 0; i < n; i++) sio_rcbuf_unref(c->q[i]);
+            for (uint32_t i = 0; i < n; i++) {
+                conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
+                sio_rcbuf_unref(c->q[i]);
+            }
             memmove(c->q, c->q + n, (c->qlen - n) * sizeof *c->q);
             c->qlen -= n;
             c->qbytes -= total;
@@ -299,8 +344,13 @@ static void conn_flush(ws_conn *c) {
         wr->c = c;
         wr->n = rest;
         wr->bytes = total - written;
-        for (uint32_t i = 0; i < done; i++) sio_rcbuf_unref(c->q[i]);
+        wr->charged = sizeof *wr + rest * sizeof(sio_rcbuf *);
+        for (uint32_t i = 0; i < done; i++) {
+            conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
+            sio_rcbuf_unref(c->q[i]);
+        }
         for (uint32_t i = 0; i < rest; i++) {
+            wr->charged += WS_FRAME_COST(c->q[done + i]->len) - sizeof(sio_rcbuf *);
             wr->bufs[i] = c->q[done + i];
             bufs[i] = uv_buf_init(c->q[done + i]->data, (unsigned)c->q[done + i]->len);
         }
@@ -310,10 +360,14 @@ static void conn_flush(ws_conn *c) {
         c->qlen -= n;
         c->qbytes -= total;
         c->inflight += wr->bytes;
+        /* the frames (and their slots, now in wr->bufs) moved from the queue
+         * to the request, which adds its own header */
+        conn_charge(c, sizeof *wr);
         int r = uv_write(&wr->w, (uv_stream_t *)c->tcp, bufs, rest, on_written);
         if (r) {
             for (uint32_t i = 0; i < rest; i++) sio_rcbuf_unref(wr->bufs[i]);
             c->inflight -= wr->bytes;
+            conn_uncharge(c, wr->charged);
             free(wr);
             conn_destroy(c, WS_CLOSE_ABNORMAL, uv_strerror(r));
             return;

@@ -1,0 +1,105 @@
+// Engine.IO limits and edges from issue 12: what a queued packet really costs
+// (finding 4), the heartbeat deadline checked on each request (finding 12),
+// and the global bounds on sessions and on queued output (finding 5).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib/server.mjs';
+import { sleep, connect } from './lib/rawhttp.mjs';
+import { HttpConn, once, handshake, pollQuery, rssKiB } from './lib/eio.mjs';
+import { handshakeRequest } from './lib/rawws.mjs';
+
+// ASan keeps freed memory in a quarantine (256 MiB by default) that would
+// swamp RSS figures; a small one keeps them meaningful (no effect without ASan)
+const asan = process.env.ASAN_OPTIONS ? `${process.env.ASAN_OPTIONS}:` : '';
+const SMALL_QUARANTINE = { env: { ASAN_OPTIONS: `${asan}quarantine_size_mb=4` } };
+
+function assertClean(srv, r) {
+  assert.doesNotMatch(srv.stderr(), /AddressSanitizer|runtime error|LeakSanitizer/);
+  assert.equal(r.code, 0, `exit ${r.code ?? r.signal}`);
+}
+
+// A masked WebSocket ping frame with no payload: 6 bytes on the wire.
+const PING = Buffer.from([0x89, 0x80, 1, 2, 3, 4]);
+
+test('a ping flood from a client that never reads: the pongs are charged at their real cost', async () => {
+  const srv = await startServer('sio-test-server', ['--ping-interval', '20000', '--ping-timeout', '20000'],
+    SMALL_QUARANTINE);
+  try {
+    const sock = await connect(srv.port);
+    sock.on('error', () => {});
+    sock.write(handshakeRequest({ path: '/engine.io/?EIO=4&transport=websocket' }));
+    await sleep(200);
+    sock.pause(); // never read again: the server's pongs pile up
+    const before = rssKiB(srv.child.pid);
+    // 25 MB of pings, as in the report (2-byte pongs took +271 MB before)
+    const chunk = Buffer.concat(Array(1 << 16).fill(PING)); // 384 KiB
+    let sent = 0;
+    for (let i = 0; i < 68 && !sock.destroyed; i++) {
+      if (!sock.write(chunk)) {
+        // the server stopped reading or cut us off: wait for either, bounded
+        await Promise.race([new Promise((r) => sock.once('drain', r)), sleep(2000)]);
+      }
+      sent += chunk.length;
+    }
+    await sleep(500);
+    const grown = rssKiB(srv.child.pid) - before;
+    sock.destroy();
+    // the per-connection limit is 4 MiB of output (4 x maxHttpBufferSize);
+    // kernel buffers and allocator slack come on top, not hundreds of MB
+    assert.ok(grown < 64 * 1024, `server RSS grew ${grown} KiB for ${sent} bytes of pings`);
+    // still serving
+    const { sid } = await handshake(srv.port);
+    assert.ok(sid);
+  } finally {
+    assertClean(srv, await srv.stop());
+  }
+});
+
+test('heartbeat deadline: a request after pingInterval + pingTimeout finds the session gone, even before the timer ticks', async () => {
+  // the /engine.io/ server: pingInterval 300, pingTimeout 200
+  const srv = await startServer('sio-test-server', ['--ping-interval', '300', '--ping-timeout', '200']);
+  try {
+    for (const method of ['POST', 'GET']) {
+      for (let round = 0; round < 3; round++) {
+        const t0 = Date.now();
+        const { sid } = await handshake(srv.port);
+        const c = await HttpConn.open(srv.port);
+        // the deadline is 500 ms after the server armed the heartbeat, which
+        // was before we got the open packet; we never answer the ping
+        await sleep(Math.max(0, t0 + 502 - Date.now()));
+        while (Date.now() < t0 + 502) { /* the last ms, exactly */ }
+        const r = method === 'POST'
+          ? await c.send('POST', pollQuery(sid), { body: '6' })
+          : await c.send('GET', pollQuery(sid));
+        c.close();
+        assert.equal(r.status, 400, `${method} after the deadline (round ${round}): ${r.status} ${r.body}`);
+        assert.equal(r.body, '{"code":1,"message":"Session ID unknown"}');
+      }
+    }
+  } finally {
+    assertClean(srv, await srv.stop());
+  }
+});
+
+test('CORS "*" with credentials: a literal "*" without credentials, never the request\'s origin (finding 9)', async () => {
+  const srv = await startServer('sio-test-server', ['--cors', '*', '--cors-credentials']);
+  try {
+    const evil = { Origin: 'http://evil.test' };
+    const c = await HttpConn.open(srv.port);
+    const hs = await c.send('GET', 'EIO=4&transport=polling', { headers: evil });
+    assert.equal(hs.status, 200);
+    assert.equal(hs.headers['access-control-allow-origin'], '*', 'handshake: a literal "*"');
+    assert.equal(hs.headers['access-control-allow-credentials'], undefined, 'handshake: no credentials');
+    const pre = await c.send('OPTIONS', 'EIO=4&transport=polling', {
+      headers: { ...evil, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'x-evil' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers['access-control-allow-origin'], '*');
+    assert.equal(pre.headers['access-control-allow-credentials'], undefined);
+    assert.equal(pre.headers['access-control-allow-headers'], undefined, 'asked headers are not echoed');
+    c.close();
+    assert.match(srv.stderr(), /origin "\*" with credentials/, 'the configuration is warned about at start');
+  } finally {
+    assertClean(srv, await srv.stop());
+  }
+});
