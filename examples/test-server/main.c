@@ -39,7 +39,11 @@
  * --cors ORIGINS (the allowed origins, "*" by default, or a comma-separated
  * list), --cors-credentials (Access-Control-Allow-Credentials: true),
  * --cookie NAME (the handshake sets cookie NAME to the session id),
- * --no-upgrades (allowUpgrades false), --upgrade-timeout MS (upgradeTimeout).
+ * --no-upgrades (allowUpgrades false), --upgrade-timeout MS (upgradeTimeout),
+ * --cors-allowed-headers LIST (preflight Allow-Headers), --max-connections N
+ * (HTTP connections, 30000 here), --max-sessions N, --max-sessions-per-ip N,
+ * --max-buffered-bytes BYTES (the Engine.IO limits, library defaults if not
+ * given; each Engine.IO server has its own).
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  * Numbers are parsed strictly (tools/common/cli_num.h): a bad value, or one
  * out of range, stops the program with exit status 2 and a one-line message.
@@ -523,7 +527,10 @@ static void usage(FILE *f) {
            "                       [--max-http-buffer-size BYTES] [--eio3] [--connect-timeout MS]\n"
            "                       [--transports polling|websocket|both] [--forbid-header NAME]\n"
            "                       [--cors ORIGINS] [--cors-credentials] [--cookie NAME]\n"
-           "                       [--no-upgrades] [--upgrade-timeout MS]\n");
+           "                       [--no-upgrades] [--upgrade-timeout MS]\n"
+           "                       [--cors-allowed-headers LIST] [--max-connections N]\n"
+           "                       [--max-sessions N] [--max-sessions-per-ip N]\n"
+           "                       [--max-buffered-bytes BYTES]\n");
 }
 
 int main(int argc, char **argv) {
@@ -536,7 +543,15 @@ int main(int argc, char **argv) {
     const char *cookie = NULL;
     int allow_upgrades = 1;
     uint32_t upgrade_timeout = 10000;
+    const char *cors_allowed_headers = NULL;
+    long long max_connections = 30000, max_sessions = -1, max_sessions_per_ip = -1;
+    long long max_buffered = -1;
     static const struct option long_opts[] = {
+        {"cors-allowed-headers", required_argument, 0, 'H'},
+        {"max-connections", required_argument, 0, 'N'},
+        {"max-sessions", required_argument, 0, 'S'},
+        {"max-sessions-per-ip", required_argument, 0, 'I'},
+        {"max-buffered-bytes", required_argument, 0, 'B'},
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
         {"ping-timeout", required_argument, 0, 't'},
@@ -605,6 +620,21 @@ int main(int argc, char **argv) {
         case 'u':
             upgrade_timeout = (uint32_t)cli_int(PROG, "--upgrade-timeout", optarg, 1, MS_MAX);
             break;
+        case 'H':
+            cors_allowed_headers = optarg;
+            break;
+        case 'N':
+            max_connections = cli_int(PROG, "--max-connections", optarg, 1, 1000000);
+            break;
+        case 'S':
+            max_sessions = cli_int(PROG, "--max-sessions", optarg, 0, 100000000);
+            break;
+        case 'I':
+            max_sessions_per_ip = cli_int(PROG, "--max-sessions-per-ip", optarg, 0, 100000000);
+            break;
+        case 'B':
+            max_buffered = cli_int(PROG, "--max-buffered-bytes", optarg, 0, BUFFER_MAX);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -617,7 +647,7 @@ int main(int argc, char **argv) {
     http_server_options ho;
     http_server_options_init(&ho);
     ho.port = port;
-    ho.max_connections = 30000;
+    ho.max_connections = (unsigned)max_connections;
     http = http_server_new(loop, &ho);
 
     eio_options eo;
@@ -633,6 +663,10 @@ int main(int argc, char **argv) {
     eo.cookie = cookie;
     eo.allow_upgrades = allow_upgrades;
     eo.upgrade_timeout = upgrade_timeout;
+    eo.cors.allowed_headers = cors_allowed_headers;
+    if (max_sessions >= 0) eo.max_sessions = (size_t)max_sessions;
+    if (max_sessions_per_ip >= 0) eo.max_sessions_per_ip = (size_t)max_sessions_per_ip;
+    if (max_buffered >= 0) eo.max_buffered_bytes = (size_t)max_buffered;
     if (forbidden) {
         eo.allow_request = forbid_header;
         eo.allow_request_userdata = (void *)forbidden;
@@ -653,6 +687,10 @@ int main(int argc, char **argv) {
     so.eio.cookie = cookie;
     so.eio.allow_upgrades = allow_upgrades;
     so.eio.upgrade_timeout = upgrade_timeout;
+    so.eio.cors.allowed_headers = cors_allowed_headers;
+    so.eio.max_sessions = eo.max_sessions;
+    so.eio.max_sessions_per_ip = eo.max_sessions_per_ip;
+    so.eio.max_buffered_bytes = eo.max_buffered_bytes;
     so.connect_timeout = connect_timeout;
     sio = sio_server_new(loop, &so);
     sio_on_connect(sio, "/", emit_auth, NULL);
@@ -699,12 +737,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "sio-test-server: listen on port %d: %s\n", port, sio_strerror(r));
         return 1;
     }
-    printf("listening on %d\n", http_server_port(http));
-    fflush(stdout);
+    /* the handlers first: a SIGTERM sent as soon as the port is announced
+     * must still shut down cleanly */
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
+    printf("listening on %d\n", http_server_port(http));
+    fflush(stdout);
     uv_run(loop, UV_RUN_DEFAULT);
     return uv_loop_close(loop) == 0 ? 0 : 3;
 }

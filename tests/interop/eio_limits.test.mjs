@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
-import { sleep, connect } from './lib/rawhttp.mjs';
+import net from 'node:net';
+import { sleep, connect, ResponseReader } from './lib/rawhttp.mjs';
 import { HttpConn, once, handshake, pollQuery, rssKiB } from './lib/eio.mjs';
 import { handshakeRequest } from './lib/rawws.mjs';
 
@@ -16,6 +17,15 @@ const SMALL_QUARANTINE = { env: { ASAN_OPTIONS: `${asan}quarantine_size_mb=4` } 
 function assertClean(srv, r) {
   assert.doesNotMatch(srv.stderr(), /AddressSanitizer|runtime error|LeakSanitizer/);
   assert.equal(r.code, 0, `exit ${r.code ?? r.signal}`);
+}
+
+// A polling handshake from a given local address (127.0.0.2: another peer).
+async function handshakeFrom(port, localAddress) {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  const reader = new ResponseReader(socket);
+  socket.write(`GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  try { return await reader.next(); } finally { socket.destroy(); }
 }
 
 // A masked WebSocket ping frame with no payload: 6 bytes on the wire.
@@ -99,6 +109,58 @@ test('CORS "*" with credentials: a literal "*" without credentials, never the re
     assert.equal(pre.headers['access-control-allow-headers'], undefined, 'asked headers are not echoed');
     c.close();
     assert.match(srv.stderr(), /origin "\*" with credentials/, 'the configuration is warned about at start');
+  } finally {
+    assertClean(srv, await srv.stop());
+  }
+});
+
+test('sessions and queued output are bounded server-wide: per address, in total, and by a byte budget (finding 5)', async () => {
+  const srv = await startServer('sio-test-server', [
+    '--ping-interval', '20000', '--ping-timeout', '20000',
+    '--max-sessions', '30', '--max-sessions-per-ip', '25', '--max-buffered-bytes', String(32 << 20),
+  ], SMALL_QUARANTINE);
+  try {
+    const c = await HttpConn.open(srv.port);
+    // one keep-alive connection opens sessions until the per-address cap
+    const sids = [];
+    for (let i = 0; i < 25; i++) {
+      const r = await c.send('GET', 'EIO=4&transport=polling');
+      assert.equal(r.status, 200, `session ${i}`);
+      sids.push(JSON.parse(r.body.slice(1)).sid);
+    }
+    const refused = await c.send('GET', 'EIO=4&transport=polling');
+    assert.equal(refused.status, 503, 'the 26th session from one address');
+    assert.equal(refused.body, '{"code":3,"message":"Too many sessions from this address"}');
+    assert.equal(refused.headers['retry-after'], '1');
+    // from another loopback address: up to the total
+    for (let i = 0; i < 5; i++) {
+      const r = await handshakeFrom(srv.port, '127.0.0.2');
+      assert.equal(r.status, 200, 'another address still gets sessions');
+    }
+    const full = await handshakeFrom(srv.port, '127.0.0.3');
+    assert.equal(full.status, 503, 'the 31st session in all');
+    assert.equal(full.body, '{"code":3,"message":"Too many sessions"}');
+
+    // 1 MB echoes queued in 20 sessions that never poll: 8 MB each (under the
+    // per-session limit), 160 MB in all; the budget holds the server to 32 MiB
+    const before = rssKiB(srv.child.pid);
+    const body = '4' + 'x'.repeat(999990);
+    let closed = 0;
+    for (const sid of sids.slice(0, 20)) {
+      for (let k = 0; k < 8; k++) {
+        const r = await c.send('POST', pollQuery(sid), { body });
+        if (r.status !== 200) { closed++; break; }
+      }
+    }
+    await sleep(300);
+    const grown = rssKiB(srv.child.pid) - before;
+    assert.ok(grown < 96 * 1024, `server RSS grew ${grown} KiB for 160 MB of unread echoes`);
+    assert.ok(closed > 0, 'sessions past the budget were closed as slow readers');
+    // the sessions that were closed free their share: a new session fits again
+    await sleep(100);
+    const again = await c.send('GET', 'EIO=4&transport=polling');
+    assert.ok(again.status === 200 || again.status === 503, `status ${again.status}`);
+    c.close();
   } finally {
     assertClean(srv, await srv.stop());
   }
