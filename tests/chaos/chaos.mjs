@@ -17,12 +17,16 @@
 //
 // Environment:
 //   SIO_CHAOS_SEED=N        replay a run (printed at the start of every run)
-//   SIO_CHAOS_SECONDS=S     chaos time over all servers (default 60)
+//   SIO_CHAOS_SECONDS=S     chaos time over all servers (default 45; with starting,
+//                           draining and stopping each server the run takes ~80 s)
 //   SIO_CHAOS_TARGETS=a,b   only these servers (test-server, chaos, chat)
 //   SIO_CHAOS_CLIENTS=N     actors at a time (default 40)
 //   SIO_CHAOS_SKIP=op,...   chaos-server ops not to generate (e.g. on_disconnect;
-//                           mw: no ops inside middlewares; flood: no flooded room)
+//                           mw: no ops inside middlewares; close: no op closes a
+//                           whole client; flood: no flooded room)
 //   SIO_CHAOS_RSS_SLACK_MB  the RSS bound above the baseline (default 64)
+//   SIO_CHAOS_DRAIN_MS      the wait for the server to drop what the clients left
+//                           before the RSS is read (default per server: 2.5-3 s)
 // The random choices replay exactly for a seed; the timing between the
 // server and the clients does not, so a failure found by a seed is likely,
 // not certain, to come back with it.
@@ -33,11 +37,12 @@ import { chaosServer, chat, testServer } from './targets.mjs';
 
 const env = process.env;
 const seed = env.SIO_CHAOS_SEED ? Number(env.SIO_CHAOS_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-const totalSeconds = Number(env.SIO_CHAOS_SECONDS || 60);
+const totalSeconds = Number(env.SIO_CHAOS_SECONDS || 45);
 const concurrency = Number(env.SIO_CHAOS_CLIENTS || 40);
 const slackKiB = Number(env.SIO_CHAOS_RSS_SLACK_MB || 64) * 1024;
 const skip = new Set((env.SIO_CHAOS_SKIP || '').split(',').filter(Boolean));
 const ACTOR_LIMIT_MS = 12000;
+const drainMs = (target) => Number(env.SIO_CHAOS_DRAIN_MS || target.drainMs);
 
 const TARGETS = {
   'test-server': { share: 0.4, make: () => testServer },
@@ -80,16 +85,21 @@ async function chaos(target, srv, rng, ms, log, state, { floods = true } = {}) {
     };
     counts[kind] = (counts[kind] || 0) + 1;
     let timer;
+    let cutOff;
     const limit = kind === 'flood' ? 30000 : ACTOR_LIMIT_MS;
     const p = Promise.race([
       fn(ctx).catch((e) => ctx.log(`${kind}: ${e.message}`)),
-      new Promise((r) => { timer = setTimeout(() => { ctx.log(`${kind}: cut off at ${limit} ms`); r(); }, limit); }),
+      new Promise((r) => {
+        cutOff = (why) => { ctx.log(`${kind}: cut off ${why}`); r(); };
+        timer = setTimeout(() => cutOff(`at ${limit} ms`), limit);
+      }),
     ]).finally(() => {
       clearTimeout(timer);
       for (const f of bag) { try { f(); } catch { /* gone */ } }
-      running.delete(p);
+      running.delete(entry);
     });
-    running.add(p);
+    const entry = { p, cut: () => cutOff('at the end of the round') };
+    running.add(entry);
     return p;
   };
   while (Date.now() < end && !state.failed) {
@@ -105,7 +115,10 @@ async function chaos(target, srv, rng, ms, log, state, { floods = true } = {}) {
     }
     await sleep(rng.range(5, 50));
   }
-  await Promise.race([Promise.all(running), sleep(ACTOR_LIMIT_MS + 20000)]);
+  // a few seconds to finish what they were doing, then the rest are cut off
+  await Promise.race([Promise.all([...running].map((e) => e.p)), sleep(3000)]);
+  for (const e of running) e.cut();
+  await Promise.all([...running].map((e) => e.p));
   return counts;
 }
 
@@ -138,11 +151,11 @@ function stackOf(pid) {
   return (r.stdout || '').split('\n').filter((l) => /^#\d/.test(l)).join('\n') || r.stderr.slice(-2000);
 }
 
-async function minRss(pid, samples = 4) {
+async function minRss(pid, samples = 3) {
   let min = Infinity;
   for (let i = 0; i < samples; i++) {
     min = Math.min(min, rssKiB(pid));
-    await sleep(500);
+    await sleep(300);
   }
   return min;
 }
@@ -164,13 +177,13 @@ async function runTarget(key, seconds, rng) {
     const warmMs = Math.max(2000, seconds * 200);
     await chaos(target, srv, rng.fork(), warmMs, log, state);
     if (state.failed) throw new Error('failed during the warm-up');
-    await sleep(target.drainMs);
+    await sleep(drainMs(target));
     const base = await minRss(srv.pid);
     console.log(`chaos: ${target.name}: baseline RSS ${(base / 1024).toFixed(1)} MiB after a ${(warmMs / 1000).toFixed(1)} s warm-up`);
     counts = await chaos(target, srv, rng.fork(), Math.max(1000, seconds * 1000 - warmMs), log, state);
     const peakish = rssKiB(srv.pid);
     if (!state.failed) {
-      await sleep(target.drainMs);
+      await sleep(drainMs(target));
       const after = await minRss(srv.pid);
       console.log(`chaos: ${target.name}: actors ${JSON.stringify(counts)}; RSS at the end of chaos ${(peakish / 1024).toFixed(1)} MiB, ` +
         `after the clients left ${(after / 1024).toFixed(1)} MiB (bound ${((base + slackKiB) / 1024).toFixed(1)})`);

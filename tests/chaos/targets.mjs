@@ -181,7 +181,8 @@ export function program(rng, depth = 0, skip = new Set(), { self = true } = {}) 
       disconnect: self ? 1 : 0, disconnect_room: 1, sockets_join: 1, sockets_leave: 1,
       fetch: depth < 2 ? 1 : 0, close_transport: self ? 1 : 0, on_disconnect: depth < 2 ? 2 : 0,
     });
-    if (skip.has(kind)) continue;
+    if (skip.has(kind) || (kind === 'close_transport' && skip.has('close'))) continue;
+    const close = () => !skip.has('close') && rng.chance(0.5);
     const then = () => program(rng, depth + 1, skip);
     switch (kind) {
       case 'emit': ops.push({ op: 'emit', event: 'chaos', bin: rng.chance(0.3) }); break;
@@ -189,8 +190,8 @@ export function program(rng, depth = 0, skip = new Set(), { self = true } = {}) 
       case 'bcast': ops.push({ op: 'bcast', room: room(), self: rng.chance(0.5), volatile: rng.chance(0.3), bin: rng.chance(0.3) }); break;
       case 'bcast_ack': ops.push({ op: 'bcast_ack', room: room(), timeout: rng.range(1, 800), then: then() }); break;
       case 'ask': ops.push({ op: 'ask', timeout: rng.pick([0, 1, 100, 800]), bin: rng.chance(0.3), then: then() }); break;
-      case 'disconnect': ops.push({ op: 'disconnect', close: rng.chance(0.5) }); break;
-      case 'disconnect_room': ops.push({ op: 'disconnect_room', room: room(), close: rng.chance(0.5) }); break;
+      case 'disconnect': ops.push({ op: 'disconnect', close: close() }); break;
+      case 'disconnect_room': ops.push({ op: 'disconnect_room', room: room(), close: close() }); break;
       case 'sockets_join': case 'sockets_leave': ops.push({ op: kind, room: room(), target: room() }); break;
       case 'fetch': ops.push({ op: 'fetch', room: room(), each: program(rng, depth + 1, skip, { self: true }) }); break;
       case 'close_transport': ops.push({ op: 'close_transport' }); break;
