@@ -27,13 +27,15 @@ typedef struct http_req http_req;
 
 /** Limits and timeouts of the HTTP server; start from http_server_options_init(). */
 typedef struct http_server_options {
-    const char *host;           /**< address to bind (default "127.0.0.1") */
-    int port;                   /**< TCP port; 0 picks a free one (default 8080) */
-    int backlog;                /**< listen backlog (default 1024) */
-    size_t max_head_size;       /**< request line + headers, else 431 (default 16 KiB) */
-    size_t max_body_size;       /**< default body limit of a route, else 413 (default 1 MB) */
-    unsigned max_headers;       /**< header count, else 431 (default 100) */
-    unsigned max_connections;   /**< open HTTP connections; more are closed at once (10000) */
+    const char *host;     /**< address to bind (default "127.0.0.1") */
+    int port;             /**< TCP port; 0 picks a free one (default 8080) */
+    int backlog;          /**< listen backlog (default 1024) */
+    size_t max_head_size; /**< request line + headers, else 431 (default 16 KiB) */
+    size_t max_body_size; /**< default body limit of a route, else 413 (default 1 MB) */
+    unsigned max_headers; /**< header count, else 431 (default 100) */
+    /** open connections, upgraded (WebSocket) ones included; more are closed
+     * at once (10000) */
+    unsigned max_connections;
     uint32_t head_timeout_ms;   /**< from a request's first byte to its last header (10 s) */
     uint32_t body_timeout_ms;   /**< from the last header to the last body byte (30 s) */
     uint32_t idle_timeout_ms;   /**< a keep-alive connection with no request (5 s) */
@@ -93,7 +95,10 @@ int http_server_shutdown_on_signals(http_server *s, http_closed_cb done, void *u
 
 /** Live counters. */
 typedef struct http_server_stats {
-    uint64_t connections_open;     /**< HTTP connections open now (upgraded ones not counted) */
+    uint64_t connections_open; /**< HTTP connections open now (upgraded ones not counted) */
+    /** Connections taken by http_req_take_socket (WebSockets) and not yet
+     * closed: they count toward max_connections with connections_open. */
+    uint64_t connections_upgraded;
     uint64_t connections_total;    /**< connections accepted so far */
     uint64_t requests_total;       /**< requests handed to a handler so far */
     uint64_t connections_rejected; /**< closed at accept: max_connections reached */
@@ -239,6 +244,14 @@ int http_res_finish(http_req *req);
  * is freed. Returns NULL if the request is not an upgrade.
  */
 uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_len);
+/**
+ * Tells `s` that a socket taken from it with http_req_take_socket is closed
+ * (call it from the close callback). Until then the socket counts toward
+ * max_connections, and a server that shuts down waits for it before it
+ * frees itself: whoever takes sockets must close them on shutdown (the
+ * WebSocket and Engine.IO servers do, through http_server_on_shutdown).
+ */
+void http_server_socket_closed(http_server *s);
 
 /* ---- static files ------------------------------------------------------------ */
 

@@ -630,6 +630,9 @@ uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_
     c->closing = 1;
     c->taken = 1;
     tcp->data = NULL;
+    /* still counted toward max_connections until http_server_socket_closed;
+     * counted before the unlink, so that a shutting-down server waits for it */
+    c->server->stats.connections_upgraded++;
     http_server_conn_closed(c->server, c);
     assert(!c->next && !c->prev && !c->req && !c->pending.len);
     if (!c->feeding) free(c); /* else conn_feed/conn_drain/on_write free it when they unwind */

@@ -99,7 +99,8 @@ static void on_connection(uv_stream_t *listener, int status) {
         uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
         return;
     }
-    if (s->shutting_down || s->stats.connections_open >= s->opts.max_connections) {
+    if (s->shutting_down ||
+        s->stats.connections_open + s->stats.connections_upgraded >= s->opts.max_connections) {
         s->stats.connections_rejected++;
         uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
         return;
@@ -146,7 +147,8 @@ static void wheel_closed(uv_handle_t *h) {
 
 /* Runs on every step of shutdown; frees the server after the last handle closed. */
 static void server_maybe_free(http_server *s) {
-    if (!s->shutting_down || s->conns) return;
+    /* taken sockets (WebSockets) are closed by their owners' shutdown hooks */
+    if (!s->shutting_down || s->conns || s->stats.connections_upgraded) return;
     if (!s->final_close) {
         s->final_close = 1;
         s->pending_closes += 2;
@@ -178,6 +180,12 @@ void http_server_conn_closed(http_server *s, http_conn *c) {
     if (c->next) c->next->prev = c->prev;
     c->next = c->prev = NULL; /* the callers assert it is off the list when they free it */
     s->stats.connections_open--;
+    server_maybe_free(s);
+}
+
+void http_server_socket_closed(http_server *s) {
+    assert(s->stats.connections_upgraded > 0);
+    s->stats.connections_upgraded--;
     server_maybe_free(s);
 }
 

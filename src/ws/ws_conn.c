@@ -68,7 +68,8 @@ struct ws_conn {
     /* what queueing and flushing read, in the first cache line */
     ws_server *srv;
     uv_tcp_t *tcp;
-    sio_rcbuf **q; /* queued frames, oldest first */
+    http_server *http; /* the server the socket was taken from (http_server_socket_closed) */
+    sio_rcbuf **q;     /* queued frames, oldest first */
     uint32_t qlen, qcap;
     size_t qbytes;   /* bytes in q */
     size_t inflight; /* bytes handed to uv_write and not completed */
@@ -153,6 +154,7 @@ static void conn_handle_closed(uv_handle_t *h) {
         sio_rcbuf_unref(c->q[i]);
     }
     assert(c->charged == 0);
+    http_server_socket_closed(c->http);
     free(c->q);
     free(c->leftover);
     ws_parser_free(&c->parser);
@@ -667,6 +669,7 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     ws_conn *c = sio_calloc_line(sizeof *c);
     char *leftover = NULL;
     size_t leftover_len = 0;
+    http_server *http = http_req_server(req); /* req is freed by the take */
     uv_tcp_t *tcp = c && answer ? http_req_take_socket(req, &leftover, &leftover_len) : NULL;
     if (!tcp) {
         free(c);
@@ -677,6 +680,7 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     }
     c->srv = ws;
     c->tcp = tcp;
+    c->http = http;
     tcp->data = c;
     c->cb = cb;
     c->ud = userdata;

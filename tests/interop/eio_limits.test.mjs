@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import net from 'node:net';
+import WebSocket from 'ws';
 import { sleep, connect, ResponseReader } from './lib/rawhttp.mjs';
 import { HttpConn, once, handshake, pollQuery, rssKiB } from './lib/eio.mjs';
 import { handshakeRequest } from './lib/rawws.mjs';
@@ -71,11 +72,11 @@ test('heartbeat deadline: a request after pingInterval + pingTimeout finds the s
   try {
     for (const method of ['POST', 'GET']) {
       for (let round = 0; round < 3; round++) {
-        const t0 = Date.now();
         const { sid } = await handshake(srv.port);
-        const c = await HttpConn.open(srv.port);
         // the deadline is 500 ms after the server armed the heartbeat, which
         // was before we got the open packet; we never answer the ping
+        const t0 = Date.now();
+        const c = await HttpConn.open(srv.port);
         await sleep(Math.max(0, t0 + 502 - Date.now()));
         while (Date.now() < t0 + 502) { /* the last ms, exactly */ }
         const r = method === 'POST'
@@ -161,6 +162,42 @@ test('sessions and queued output are bounded server-wide: per address, in total,
     const again = await c.send('GET', 'EIO=4&transport=polling');
     assert.ok(again.status === 200 || again.status === 503, `status ${again.status}`);
     c.close();
+  } finally {
+    assertClean(srv, await srv.stop());
+  }
+});
+
+// Opens an Engine.IO WebSocket session; resolves with the ws, or null if the
+// server refused the connection.
+function openWs(port) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
+    const timer = setTimeout(() => { ws.terminate(); resolve(null); }, 5000);
+    ws.once('message', () => { clearTimeout(timer); resolve(ws); });
+    ws.once('error', () => { clearTimeout(timer); resolve(null); });
+    ws.once('close', () => { clearTimeout(timer); resolve(null); });
+  });
+}
+
+test('max_connections counts upgraded (WebSocket) connections until they close (finding 6)', async () => {
+  const srv = await startServer('sio-test-server', ['--max-connections', '5',
+    '--ping-interval', '20000', '--ping-timeout', '20000']);
+  try {
+    const open = [];
+    let refused = 0;
+    for (let i = 0; i < 50; i++) {
+      const ws = await openWs(srv.port);
+      if (ws) open.push(ws); else refused++;
+    }
+    assert.equal(open.length, 5, `WebSocket sessions open with max_connections 5: ${open.length}`);
+    assert.equal(refused, 45);
+    // a closed one frees its place
+    await new Promise((r) => { open[0].once('close', r); open[0].close(); });
+    await sleep(50);
+    const again = await openWs(srv.port);
+    assert.ok(again, 'a place freed by a close is taken again');
+    open[0] = again;
+    for (const ws of open) ws.terminate();
   } finally {
     assertClean(srv, await srv.stop());
   }
