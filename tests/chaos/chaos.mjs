@@ -174,7 +174,7 @@ async function runTarget(key, seconds, rng) {
   const t0 = Date.now();
   let counts = {};
   try {
-    const warmMs = Math.max(2000, seconds * 200);
+    const warmMs = Math.max(4000, seconds * 200);
     await chaos(target, srv, rng.fork(), warmMs, log, state);
     if (state.failed) throw new Error('failed during the warm-up');
     await sleep(drainMs(target));
