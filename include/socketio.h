@@ -60,6 +60,21 @@ typedef struct sio_server_options {
     int serve_client;       /**< `serveClient`: serve the client bundle at {path}socket.io.js (1) */
     const char *client_dir; /**< where socket.io-client's dist/ is (default: see sio_attach) */
     uint32_t max_attachments; /**< binary attachments per packet, more closes the client (10) */
+    /** Namespaces one client connection may be in (or joining) at once; a
+     * CONNECT beyond is answered with CONNECT_ERROR "Too many namespaces" and
+     * the connection's other namespaces carry on (32; 0: the default) */
+    uint32_t max_namespaces_per_client;
+    /** Child namespaces of the dynamic families (sio_namespace_dynamic) alive
+     * at once, server-wide; a CONNECT that would create one more is answered
+     * with CONNECT_ERROR "Too many namespaces" (10000; 0: the default) */
+    uint32_t max_dynamic_namespaces;
+    /** `cleanupEmptyChildNamespaces`: a dynamic family's child namespace is
+     * removed when its last socket is gone (1; 0 keeps them, up to
+     * max_dynamic_namespaces) */
+    int cleanup_empty_child_namespaces;
+    /** Rooms a socket may be in, its own id not counted; sio_join beyond
+     * fails with SIO_ETOOBIG (1024; 0: the default) */
+    uint32_t max_rooms_per_socket;
 } sio_server_options;
 
 /** Fills `o` with the defaults (in parentheses above). */
@@ -84,6 +99,10 @@ void sio_server_close(sio_server *sio, void (*done)(void *userdata), void *userd
 
 /** The Engine.IO server underneath (valid after sio_server_new). */
 eio_server *sio_server_engine(sio_server *sio);
+
+/** The number of namespaces that exist now: the declared ones and the live
+ * children of dynamic families. */
+size_t sio_server_namespace_count(const sio_server *sio);
 
 /* ---- namespaces and handlers ----------------------------------------------------------- */
 
@@ -241,7 +260,11 @@ typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *userdata)
 int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_ack_cb cb,
                       void *userdata, uint32_t timeout_ms);
 
-/** Joins a room. */
+/**
+ * Joins a room. 0 (also when already in it), SIO_ECLOSED when the socket is
+ * disconnected, SIO_ETOOBIG when it is in max_rooms_per_socket rooms already,
+ * or SIO_ENOMEM.
+ */
 int sio_join(sio_socket *s, const char *room);
 /** Leaves a room. */
 int sio_leave(sio_socket *s, const char *room);
@@ -252,7 +275,9 @@ void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud
 
 /**
  * Disconnects the socket from its namespace ("server namespace disconnect");
- * with close_transport, also closes the whole client connection.
+ * with close_transport, also closes the whole client connection. As in the
+ * reference, a socket that is not connected (in its disconnect handler, or
+ * still in the middlewares) is left as it is: the call does nothing.
  */
 void sio_socket_disconnect(sio_socket *s, bool close_transport);
 /** Disconnects socket `sid` of namespace `nsp` (python-socketio's sio.disconnect). */

@@ -1,16 +1,30 @@
 /* adapter/memory.c - the in-memory adapter: rooms of one process.
  *
  * A room is an array of its sockets; each socket records, per room, its slot
- * in that array, so joining and leaving are O(1) and a broadcast to a room
- * walks a dense array. Rooms are found by name in a keyed hash map and
- * vanish with their last member. De-duplication across several rooms uses a
- * generation mark on the socket instead of a set per broadcast.
+ * in that array (sio_adapter_membership), so a broadcast to a room walks a
+ * dense array. Rooms are found by name in a keyed hash map and vanish with
+ * their last member. De-duplication across several rooms uses a generation
+ * mark on the socket instead of a set per broadcast.
+ *
+ * Every operation on one membership is O(1), however many rooms the socket
+ * is in: past SMALL_ROOMS memberships, the socket's block also holds an
+ * open-addressing index of its membership array, keyed by the room pointer
+ * (2 * caprooms slots of uint32: the membership's position + 1, 0 empty), so
+ * "is s in r, and where" is a probe instead of a scan. join, leave and has
+ * use it, and so does leave's swap-remove in the room (the member moved into
+ * the freed slot must have its record updated). leave_all is O(rooms). A
+ * socket is in at most max_rooms_per_socket rooms (its own id not counted):
+ * a join beyond fails with SIO_ETOOBIG.
  */
 #include "adapter/adapter.h"
 #include "sio/sio_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Up to this many memberships a socket's rooms are scanned, not indexed. */
+#define SMALL_ROOMS 8
 
 typedef struct mem_room {
     char *name;
@@ -46,11 +60,88 @@ static void mem_destroy(void *adapter) {
     free(a);
 }
 
-static int membership_find(const sio_socket *s, const mem_room *r) {
-    for (uint32_t i = 0; i < s->nrooms; i++)
-        if (s->rooms[i].room == r) return (int)i;
+/* ---- a socket's memberships, and their index ---- */
+
+static int indexed(const sio_socket *s) {
+    return s->caprooms > SMALL_ROOMS;
+}
+
+static uint32_t *index_of(const sio_socket *s) {
+    return (uint32_t *)(s->rooms + s->caprooms);
+}
+
+static uint32_t index_mask(const sio_socket *s) {
+    return 2 * s->caprooms - 1;
+}
+
+static uint32_t index_home(const sio_socket *s, const void *room) {
+    uint64_t h = (uint64_t)(uintptr_t)room * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32) & index_mask(s);
+}
+
+/* The index slot that holds membership k. */
+static uint32_t index_slot_of(const sio_socket *s, uint32_t k) {
+    const uint32_t *ix = index_of(s);
+    uint32_t i = index_home(s, s->rooms[k].room);
+    while (ix[i] != k + 1) {
+        assert(ix[i] != 0);
+        i = (i + 1) & index_mask(s);
+    }
+    return i;
+}
+
+static void index_insert(sio_socket *s, uint32_t k) {
+    uint32_t *ix = index_of(s);
+    uint32_t i = index_home(s, s->rooms[k].room);
+    while (ix[i]) i = (i + 1) & index_mask(s);
+    ix[i] = k + 1;
+}
+
+/* Empties slot i (backward shift: the rest of its run moves up). */
+static void index_delete(sio_socket *s, uint32_t i) {
+    uint32_t *ix = index_of(s);
+    uint32_t mask = index_mask(s);
+    for (uint32_t j = (i + 1) & mask; ix[j]; j = (j + 1) & mask) {
+        uint32_t home = index_home(s, s->rooms[ix[j] - 1].room);
+        if (((j - home) & mask) >= ((j - i) & mask)) { /* home not in (i, j]: may move to i */
+            ix[i] = ix[j];
+            i = j;
+        }
+    }
+    ix[i] = 0;
+}
+
+/* The position of r among s's memberships, or -1. */
+static int64_t membership_find(const sio_socket *s, const mem_room *r) {
+    if (!indexed(s)) {
+        for (uint32_t i = 0; i < s->nrooms; i++)
+            if (s->rooms[i].room == r) return i;
+        return -1;
+    }
+    const uint32_t *ix = index_of(s);
+    for (uint32_t i = index_home(s, r); ix[i]; i = (i + 1) & index_mask(s))
+        if (s->rooms[ix[i] - 1].room == r) return ix[i] - 1;
     return -1;
 }
+
+/* Room for one more membership: the array doubles, the index is rebuilt. */
+static int memberships_grow(sio_socket *s) {
+    if (s->nrooms < s->caprooms) return 0;
+    uint32_t cap = s->caprooms ? s->caprooms * 2 : 2;
+    size_t size = cap * sizeof *s->rooms;
+    if (cap > SMALL_ROOMS) size += 2 * (size_t)cap * sizeof(uint32_t);
+    sio_adapter_membership *m = realloc(s->rooms, size);
+    if (!m) return SIO_ENOMEM;
+    s->rooms = m;
+    s->caprooms = cap;
+    if (indexed(s)) {
+        memset(index_of(s), 0, 2 * (size_t)cap * sizeof(uint32_t));
+        for (uint32_t k = 0; k < s->nrooms; k++) index_insert(s, k);
+    }
+    return 0;
+}
+
+/* ---- joining and leaving ---- */
 
 static int mem_join(void *adapter, sio_socket *s, const char *room) {
     mem_adapter *a = adapter;
@@ -58,6 +149,8 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
     if (strcmp(room, s->id) == 0) return 0; /* always in its own room */
     mem_room *r = sio_map_get(&a->rooms, room, len);
     if (r && membership_find(s, r) >= 0) return 0;
+    if (s->nrooms >= a->nsp->srv->opts.max_rooms_per_socket) return SIO_ETOOBIG;
+    if (memberships_grow(s) != 0) return SIO_ENOMEM;
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r || !(r->name = strdup(room)) || sio_map_put(&a->rooms, room, len, r) != 0) {
@@ -69,53 +162,73 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
     }
     if (r->n == r->cap) {
         uint32_t cap = r->cap ? r->cap * 2 : 4;
-        sio_socket **m = realloc(r->members, cap * sizeof *m);
-        if (!m) return SIO_ENOMEM;
+        sio_socket **m = r->n < UINT32_MAX / 2 ? realloc(r->members, cap * sizeof *m) : NULL;
+        if (!m) {
+            if (r->n == 0) {
+                sio_map_remove(&a->rooms, r->name, r->name_len);
+                room_free(r);
+            }
+            return SIO_ENOMEM;
+        }
         r->members = m;
         r->cap = cap;
     }
-    if (s->nrooms == s->caprooms) {
-        uint32_t cap = s->caprooms ? s->caprooms * 2 : 2;
-        sio_adapter_membership *m = realloc(s->rooms, cap * sizeof *m);
-        if (!m) return SIO_ENOMEM;
-        s->rooms = m;
-        s->caprooms = cap;
-    }
-    s->rooms[s->nrooms++] = (sio_adapter_membership){r, r->n};
+    uint32_t k = s->nrooms++;
+    s->rooms[k] = (sio_adapter_membership){r, r->n};
+    if (indexed(s)) index_insert(s, k);
     r->members[r->n++] = s;
     return 0;
 }
 
-/* Removes membership k of socket s. */
-static void leave_at(mem_adapter *a, sio_socket *s, uint32_t k) {
-    mem_room *r = s->rooms[k].room;
-    uint32_t slot = s->rooms[k].index;
-    /* move the room's last member into the freed slot and fix its record */
+/* Takes s out of room r's member array (slot: where it sits); the member
+ * moved into the slot gets its record fixed. Frees the room when empty. */
+static void room_remove(mem_adapter *a, mem_room *r, sio_socket *s, uint32_t slot) {
+    assert(!a->nsp->srv->broadcasting);
+    assert(slot < r->n && r->members[slot] == s);
     sio_socket *last = r->members[--r->n];
     if (last != s) {
         r->members[slot] = last;
-        int j = membership_find(last, r);
+        int64_t j = membership_find(last, r);
+        assert(j >= 0);
         last->rooms[j].index = slot;
     }
-    s->rooms[k] = s->rooms[--s->nrooms];
     if (r->n == 0) {
         sio_map_remove(&a->rooms, r->name, r->name_len);
         room_free(r);
     }
 }
 
+/* Removes membership k of socket s. */
+static void leave_at(mem_adapter *a, sio_socket *s, uint32_t k) {
+    mem_room *r = s->rooms[k].room;
+    uint32_t slot = s->rooms[k].index;
+    uint32_t last = s->nrooms - 1;
+    /* the socket's side first (the index hashes the room pointer, which the
+     * room's side may free) */
+    if (indexed(s)) {
+        index_delete(s, index_slot_of(s, k));
+        if (k != last) index_of(s)[index_slot_of(s, last)] = k + 1;
+    }
+    s->rooms[k] = s->rooms[last];
+    s->nrooms--;
+    room_remove(a, r, s, slot);
+}
+
 static int mem_leave(void *adapter, sio_socket *s, const char *room) {
     mem_adapter *a = adapter;
     mem_room *r = sio_map_get(&a->rooms, room, strlen(room));
     if (!r) return 0;
-    int k = membership_find(s, r);
+    int64_t k = membership_find(s, r);
     if (k >= 0) leave_at(a, s, (uint32_t)k);
     return 0;
 }
 
 static void mem_leave_all(void *adapter, sio_socket *s) {
     mem_adapter *a = adapter;
-    while (s->nrooms) leave_at(a, s, s->nrooms - 1);
+    /* the socket's own records are dropped whole: only the rooms' sides change */
+    uint32_t n = s->nrooms;
+    s->nrooms = 0;
+    for (uint32_t k = 0; k < n; k++) room_remove(a, s->rooms[k].room, s, s->rooms[k].index);
     free(s->rooms);
     s->rooms = NULL;
     s->caprooms = 0;

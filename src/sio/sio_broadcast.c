@@ -5,9 +5,17 @@
  * A broadcast is encoded once: the packet text becomes one Engine.IO message
  * (a complete WebSocket frame, see eio_msg_new) and every recipient's queue
  * takes a reference to it. The adapter decides who the recipients are.
+ *
+ * A broadcast being described holds a reference to its namespace (a dynamic
+ * one may lose its last socket meanwhile). The walk that queues the packet
+ * runs no application code (srv->broadcasting, asserted where sockets and
+ * namespaces are freed); an acknowledgement collector's callback may do
+ * anything, including answering for the collector's other recipients (by
+ * disconnecting them), so the collector is freed only after it returns.
  */
 #include "sio/sio_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,13 +40,17 @@ struct sio_bcast_ack {
     sio_timer timer;
     sio_server *srv;
     int done;
+    int in_cb; /* cb is running: answers that come meanwhile do not free it */
 };
 
 sio_broadcast *sio_broadcast_new(sio_server *srv, const char *nsp) {
     sio_broadcast *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->nsp = sio_nsp_get(srv, nsp ? nsp : "/", strlen(nsp ? nsp : "/"), 0);
-    if (!b->nsp) b->invalid = 1;
+    if (b->nsp)
+        sio_nsp_ref(b->nsp);
+    else
+        b->invalid = 1;
     b->t.rooms = b->rooms;
     b->t.except = b->except;
     return b;
@@ -48,6 +60,7 @@ sio_broadcast *sio_socket_broadcast(sio_socket *s) {
     sio_broadcast *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->nsp = s->nsp;
+    sio_nsp_ref(b->nsp);
     b->t.rooms = b->rooms;
     b->t.except = b->except;
     b->t.skip = s;
@@ -99,7 +112,18 @@ sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms) {
 
 static void bcast_free(sio_broadcast *b) {
     for (unsigned i = 0; i < b->ncopies; i++) free(b->copies[i]);
+    if (b->nsp) sio_nsp_unref(b->nsp);
     free(b);
+}
+
+/* The adapter's walk: queues p on every target socket, running no application code. */
+static size_t adapter_broadcast(sio_nsp *nsp, const sio_bcast_target *t, const sio_prepared *p) {
+    sio_server *srv = nsp->srv;
+    srv->broadcasting++;
+    size_t n = nsp->adapter_ops->broadcast(nsp->adapter, t, p);
+    assert(srv->broadcasting > 0);
+    srv->broadcasting--;
+    return n;
 }
 
 /* A broadcast's packet, encoded once: the text message and its attachments. */
@@ -157,7 +181,7 @@ static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, c
     bcast_msgs m;
     int r = bcast_prepare(b, event, args, raw, raw_len, raw_atts, id, &m);
     if (r) return r;
-    size_t n = b->nsp->adapter_ops->broadcast(b->nsp->adapter, &b->t, &m.p);
+    size_t n = adapter_broadcast(b->nsp, &b->t, &m.p);
     bcast_release(&m);
     return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
@@ -203,16 +227,20 @@ int sio_emit_to(sio_server *srv, const char *nsp, const char *room, const char *
 
 /* ---- broadcast with acknowledgements --------------------------------------------------------- */
 
+/* Every path that may end the collector calls bcast_ack_maybe_free after. */
 static void bcast_ack_end(sio_bcast_ack *a, int err) {
     if (a->done) return;
     a->done = 1;
     sio_timer_stop(&a->srv->wheel, &a->timer);
+    a->in_cb = 1;
     a->cb(err, a->responses, a->userdata);
+    a->in_cb = 0;
 }
 
 static void bcast_ack_maybe_free(sio_bcast_ack *a) {
-    /* every recipient's pending entry points here: free with the last one */
-    if (a->done && a->answered >= a->expected) {
+    /* every recipient's pending entry points here: free with the last one,
+     * and not while cb runs (it may disconnect recipients, which answer) */
+    if (a->done && !a->in_cb && a->answered >= a->expected) {
         json_decref(a->responses);
         free(a);
     }
@@ -225,6 +253,7 @@ static void bcast_ack_timeout(sio_timer *t) {
 }
 
 void sio_bcast_ack_answer(sio_bcast_ack *a, int err, json_t *args) {
+    assert(a->answered < a->expected);
     a->answered++;
     if (!a->done && err == 0 && args) json_array_append(a->responses, args);
     if (!a->done && a->answered >= a->expected) bcast_ack_end(a, 0);
@@ -249,6 +278,7 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
         return SIO_EINVAL;
     }
     sio_nsp *nsp = b->nsp;
+    sio_server *srv = nsp->srv;
     uint64_t id = nsp->next_ack_id++;
     /* encode first: a packet that cannot be built (a reserved name...) fails
      * before any recipient waits for an answer, and cb is never called */
@@ -263,22 +293,22 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
     }
     a->cb = cb;
     a->userdata = userdata;
-    a->srv = nsp->srv;
+    a->srv = srv;
     sio_timer_init(&a->timer);
     /* register on the recipients first (one id for all, as the reference does), then send */
     ack_reg_ctx ctx = {a, id};
     nsp->adapter_ops->each(nsp->adapter, &b->t, register_one, &ctx);
-    size_t n = a->expected ? nsp->adapter_ops->broadcast(nsp->adapter, &b->t, &m.p) : 0;
+    size_t n = a->expected ? adapter_broadcast(nsp, &b->t, &m.p) : 0;
     bcast_release(&m);
     uint32_t timeout = b->timeout_ms;
-    bcast_free(b);
+    bcast_free(b); /* nsp may be gone from here on */
     if (a->expected == 0) {
         bcast_ack_end(a, 0);
         bcast_ack_maybe_free(a);
         return 0;
     }
     /* without a timeout, disconnections answer for the sockets that never do */
-    if (timeout) sio_timer_start(&nsp->srv->wheel, &a->timer, timeout, bcast_ack_timeout);
+    if (timeout) sio_timer_start(&srv->wheel, &a->timer, timeout, bcast_ack_timeout);
     return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 

@@ -12,6 +12,22 @@
  * the namespace membership is one reference, ack handles and the
  * application may hold more, so a socket's memory outlives its disconnection
  * until the last reference goes.
+ *
+ * Re-entrancy: every public call may be made from inside every callback, and
+ * may free what the callback is about. The rules that make this hold:
+ *   - a socket's state becomes SOCK_DISCONNECTED before any application code
+ *     runs for its disconnection, and nothing acts on a disconnected socket
+ *     again (closing it, sending, joining), so a nested close is a no-op;
+ *   - a socket stays on its client's list until its close has finished (its
+ *     eio pointer is kept current meanwhile), but the loops that close every
+ *     socket of a client pick the first socket still live, so a socket in the
+ *     middle of its own close never stops them;
+ *   - whoever runs application code holds a reference to what it uses
+ *     afterwards (socket, client, namespace, broadcast collector);
+ *   - a socket holds a reference to its namespace and counts in the server's
+ *     live_sockets: a dynamic namespace is freed with its last socket, and the
+ *     server itself (after sio_server_close) only when the application has
+ *     dropped its last socket reference.
  */
 #ifndef SIO_SIO_INTERNAL_H
 #define SIO_SIO_INTERNAL_H
@@ -53,6 +69,8 @@ struct sio_nsp {
     sio_server *srv;
     char *name;
     size_t name_len;
+    uint32_t refs;   /* sockets alive, broadcasts being described; +1 for a lasting namespace */
+    uint8_t dynamic; /* a child of a dynamic family (counted in srv->ndynamic) */
     sio_handlers own;
     sio_handlers *h; /* &own, or the family's for a dynamic namespace */
     sio_map sockets; /* id -> sio_socket* (connected) */
@@ -91,15 +109,18 @@ struct sio_socket {
     eio_socket *eio; /* client->eio, kept equal (sio_client_set_eio): one pointer less per send */
     uint32_t mark;   /* broadcast de-duplication */
     uint8_t state;
+    uint8_t indexed; /* counted in client->nsockets and findable by namespace */
     sio_client *client;
     uint32_t refs;
+    uint32_t all_index; /* slot in nsp->all while connected */
     sio_nsp *nsp;
-    sio_socket *next_in_client;
+    sio_socket *next_in_client, *prev_in_client;
     char id[24];
-    size_t all_index;
     json_t *auth;
     void *data;
-    sio_adapter_membership *rooms; /* the adapter's bookkeeping */
+    /* the adapter's bookkeeping: the memory adapter keeps an array of
+     * memberships and, past a few, an index of it in the same block */
+    sio_adapter_membership *rooms;
     uint32_t nrooms, caprooms;
     sio_pending_ack *acks;
 };
@@ -107,7 +128,12 @@ struct sio_socket {
 struct sio_client {
     sio_server *srv;
     eio_socket *eio;
-    sio_socket *sockets;
+    sio_socket *sockets; /* every socket not yet fully closed (doubly linked) */
+    /* Sockets by namespace: a scan of the list while there are few, an
+     * open-addressing table (keyed by the namespace pointer, index_mask + 1
+     * slots) past SIO_CLIENT_SCAN_MAX; nsockets counts the live ones. */
+    sio_socket **index;
+    uint32_t nsockets, index_mask;
     sio_binary *bin; /* binary packet being collected; allocated on first use */
     sio_timer connect_timer;
     char *headers; /* the handshake's headers: "name\0value\0...\0" */
@@ -137,6 +163,9 @@ struct sio_server {
     unsigned nfamilies;
     sio_wheel wheel;
     uint32_t mark_gen;
+    uint32_t ndynamic;     /* live dynamic child namespaces */
+    size_t live_sockets;   /* sockets allocated and not yet freed */
+    unsigned broadcasting; /* inside an adapter's broadcast walk (nothing may be freed) */
     int closing;
     sio_buf scratch; /* reused encode buffer for the hot path */
     sio_client_file files[6];
@@ -166,16 +195,33 @@ struct sio_next {
     unsigned index;
 };
 
+/* A client looks its sockets up by scanning its list up to this many. */
+#define SIO_CLIENT_SCAN_MAX 8
+
 /* sio_namespace.c */
 sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create);
 sio_handlers *sio_handlers_for(sio_server *srv, const char *nsp, int create);
 void sio_nsp_free(sio_nsp *nsp);
 void sio_families_free(sio_server *srv);
-sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len);
+/* Finds or, for a name a dynamic family accepts, creates the namespace a
+ * client asked for. NULL with *err: SIO_ENOTFOUND (no such namespace),
+ * SIO_ETOOBIG (max_dynamic_namespaces live already) or SIO_ENOMEM. A new
+ * dynamic namespace has no reference yet: the caller takes one (a socket) or
+ * calls sio_nsp_release. */
+sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len, int *err);
+void sio_nsp_ref(sio_nsp *nsp);
+/* Drops a reference; a dynamic namespace left with none is removed and freed
+ * (unless the server keeps them: cleanup_empty_child_namespaces 0). */
+void sio_nsp_unref(sio_nsp *nsp);
+/* Frees a namespace sio_nsp_resolve made and nobody took (refs 0). */
+void sio_nsp_release(sio_nsp *nsp);
 void sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s);
 void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s);
 
 /* sio_socket.c */
+/* A new socket of nsp, not connected, one reference (the caller's); takes a
+ * reference to nsp and counts in srv->live_sockets. */
+sio_socket *sio_socket_new(sio_nsp *nsp);
 void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth);
 void sio_socket_close(sio_socket *s, const char *reason, int send_packet);
 int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachments *atts);
@@ -195,6 +241,14 @@ void sio_bcast_ack_answer(sio_bcast_ack *b, int err, json_t *args);
 
 /* sio_server.c */
 void sio_client_close(sio_client *c, const char *reason);
+/* The client's socket list and namespace index. */
+int sio_client_add_socket(sio_client *c, sio_socket *s);
+void sio_client_unindex_socket(sio_client *c, sio_socket *s); /* findable no more */
+void sio_client_remove_socket(sio_client *c, sio_socket *s);  /* off the list */
+/* The first socket of c not disconnected (or being disconnected), or NULL. */
+sio_socket *sio_client_first_live(sio_client *c);
+/* The last socket reference is gone: frees the server if it is closed. */
+void sio_server_socket_freed(sio_server *srv);
 /* Sets c->eio and the copy every socket of c keeps. */
 void sio_client_set_eio(sio_client *c, eio_socket *e);
 void sio_client_unref(sio_client *c);

@@ -1,9 +1,18 @@
 /* sio/sio_namespace.c - namespaces: static ones made on first mention,
  * dynamic ones made when a client asks for a name a family's matcher accepts;
  * their handler tables; the registration API (sio_on & co.).
+ *
+ * Lifetime: a namespace is referenced by its sockets (every one allocated,
+ * connected or not) and by the broadcasts being described on it. A static
+ * namespace has one more reference, its own, and lives as long as the
+ * server. A dynamic family's child has none (unless the server keeps them,
+ * cleanup_empty_child_namespaces 0): it is removed when its last socket is
+ * freed, as the reference's cleanupEmptyChildNamespaces does, and at most
+ * max_dynamic_namespaces of them exist at once.
  */
 #include "sio/sio_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +44,7 @@ sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create) 
     nsp = calloc(1, sizeof *nsp);
     if (!nsp) return NULL;
     nsp->srv = srv;
+    nsp->refs = 1; /* its own: a static namespace lasts (sio_nsp_resolve changes that) */
     nsp->name = malloc(len + 1);
     if (!nsp->name) {
         free(nsp);
@@ -53,6 +63,29 @@ sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create) 
         return NULL;
     }
     return nsp;
+}
+
+void sio_nsp_ref(sio_nsp *nsp) {
+    nsp->refs++;
+}
+
+/* Removes a dynamic child nobody references from the server and frees it. */
+static void nsp_remove(sio_nsp *nsp) {
+    sio_server *srv = nsp->srv;
+    assert(nsp->dynamic && nsp->refs == 0 && nsp->nall == 0 && !srv->broadcasting);
+    if (srv->closing) return; /* server_free frees every namespace */
+    sio_map_remove(&srv->nsps, nsp->name, nsp->name_len);
+    srv->ndynamic--;
+    sio_nsp_free(nsp);
+}
+
+void sio_nsp_unref(sio_nsp *nsp) {
+    assert(nsp->refs > 0);
+    if (--nsp->refs == 0) nsp_remove(nsp);
+}
+
+void sio_nsp_release(sio_nsp *nsp) {
+    if (nsp->refs == 0) nsp_remove(nsp);
 }
 
 void sio_nsp_free(sio_nsp *nsp) {
@@ -83,13 +116,16 @@ void sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s) {
         nsp->all = a;
         nsp->capall = cap;
     }
-    s->all_index = nsp->nall;
+    /* listed in both or in neither: sio_nsp_remove_socket goes by the map */
+    if (nsp->nall >= UINT32_MAX || sio_map_put(&nsp->sockets, s->id, strlen(s->id), s) != 0) return;
+    s->all_index = (uint32_t)nsp->nall;
     nsp->all[nsp->nall++] = s;
-    sio_map_put(&nsp->sockets, s->id, strlen(s->id), s);
 }
 
 void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s) {
+    assert(!nsp->srv->broadcasting);
     if (sio_map_remove(&nsp->sockets, s->id, strlen(s->id)) != s) return;
+    assert(s->all_index < nsp->nall && nsp->all[s->all_index] == s);
     sio_socket *last = nsp->all[--nsp->nall];
     nsp->all[s->all_index] = last;
     last->all_index = s->all_index;
@@ -126,10 +162,10 @@ int sio_namespace_dynamic(sio_server *srv, const char *parent, sio_namespace_mat
     return 0;
 }
 
-/* Finds or, for a name a dynamic family accepts, creates the namespace a client asked for. */
-sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len) {
+sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len, int *err) {
     sio_nsp *nsp = sio_nsp_get(srv, name, len, 0);
     if (nsp) return nsp;
+    *err = SIO_ENOTFOUND;
     if (!srv->nfamilies || len > 512) return NULL;
     char *copy = malloc(len + 1);
     if (!copy) return NULL;
@@ -137,8 +173,20 @@ sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len) {
     copy[len] = '\0';
     for (unsigned i = 0; i < srv->nfamilies; i++) {
         if (srv->families[i]->match(copy, srv->families[i]->userdata)) {
+            if (srv->ndynamic >= srv->opts.max_dynamic_namespaces) {
+                *err = SIO_ETOOBIG;
+                break;
+            }
             nsp = sio_nsp_get(srv, name, len, 1);
-            if (nsp) nsp->h = &srv->families[i]->handlers;
+            if (!nsp) {
+                *err = SIO_ENOMEM;
+                break;
+            }
+            nsp->h = &srv->families[i]->handlers;
+            nsp->dynamic = 1;
+            srv->ndynamic++;
+            /* no reference of its own: removed with its last socket */
+            if (srv->opts.cleanup_empty_child_namespaces) nsp->refs = 0;
             break;
         }
     }

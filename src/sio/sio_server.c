@@ -10,13 +10,26 @@
  * a namespace it has not joined, or a CONNECT to one it has, closes it too
  * ("invalid state"), as the
  * reference server does; nobody else is touched.
+ *
+ * A client finds its socket for a packet's namespace in O(1): by scanning its
+ * list while it has at most SIO_CLIENT_SCAN_MAX sockets (the usual case: one
+ * or two, and no hashing on the hot path), through a table keyed by the
+ * namespace past that. It may be in max_namespaces_per_client namespaces at
+ * once; a CONNECT beyond gets CONNECT_ERROR and the rest of the connection
+ * carries on, as for a namespace that does not exist.
  */
 #include "sio/sio_internal.h"
 #include "util/log.h"
 
+#include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#define DEFAULT_MAX_NAMESPACES_PER_CLIENT 32
+#define DEFAULT_MAX_DYNAMIC_NAMESPACES 10000
+#define DEFAULT_MAX_ROOMS_PER_SOCKET 1024
 
 void sio_server_options_init(sio_server_options *o) {
     memset(o, 0, sizeof *o);
@@ -26,12 +39,19 @@ void sio_server_options_init(sio_server_options *o) {
     o->serve_client = 1;
     o->client_dir = NULL;
     o->max_attachments = SIO_DEFAULT_MAX_ATTACHMENTS;
+    o->max_namespaces_per_client = DEFAULT_MAX_NAMESPACES_PER_CLIENT;
+    o->max_dynamic_namespaces = DEFAULT_MAX_DYNAMIC_NAMESPACES;
+    o->cleanup_empty_child_namespaces = 1;
+    o->max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
 }
 
 /* ---- clients --------------------------------------------------------------------------- */
 
 void sio_client_unref(sio_client *c) {
+    assert(c->refs > 0);
     if (--c->refs) return;
+    assert(c->sockets == NULL && c->nsockets == 0);
+    free(c->index);
     if (c->bin) {
         sio_binary_reset(c->bin);
         free(c->bin);
@@ -45,6 +65,102 @@ void sio_client_set_eio(sio_client *c, eio_socket *e) {
     for (sio_socket *s = c->sockets; s; s = s->next_in_client) s->eio = e;
 }
 
+/* ---- the client's sockets by namespace ---- */
+
+static uint32_t index_slot(const sio_client *c, const sio_nsp *nsp) {
+    uint64_t h = (uint64_t)(uintptr_t)nsp * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32) & c->index_mask;
+}
+
+static void index_insert(sio_client *c, sio_socket *s) {
+    uint32_t i = index_slot(c, s->nsp);
+    while (c->index[i]) i = (i + 1) & c->index_mask;
+    c->index[i] = s;
+}
+
+/* (Re)builds the table with room for twice the live sockets. */
+static int index_build(sio_client *c, uint32_t want) {
+    uint32_t size = 16;
+    while (size < 2 * want) size *= 2;
+    sio_socket **t = calloc(size, sizeof *t);
+    if (!t) return SIO_ENOMEM;
+    free(c->index);
+    c->index = t;
+    c->index_mask = size - 1;
+    for (sio_socket *s = c->sockets; s; s = s->next_in_client)
+        if (s->indexed) index_insert(c, s);
+    return 0;
+}
+
+static sio_socket *client_socket_of(sio_client *c, const sio_nsp *nsp) {
+    if (!c->index) {
+        for (sio_socket *s = c->sockets; s; s = s->next_in_client)
+            if (s->indexed && s->nsp == nsp) return s;
+        return NULL;
+    }
+    for (uint32_t i = index_slot(c, nsp); c->index[i]; i = (i + 1) & c->index_mask)
+        if (c->index[i]->nsp == nsp) return c->index[i];
+    return NULL;
+}
+
+int sio_client_add_socket(sio_client *c, sio_socket *s) {
+    assert(!s->indexed && !s->next_in_client && !s->prev_in_client);
+    if (c->index || c->nsockets + 1 > SIO_CLIENT_SCAN_MAX) {
+        if ((!c->index || 2 * (c->nsockets + 1) > c->index_mask + 1) &&
+            index_build(c, c->nsockets + 1) != 0)
+            return SIO_ENOMEM;
+    }
+    s->next_in_client = c->sockets;
+    if (c->sockets) c->sockets->prev_in_client = s;
+    c->sockets = s;
+    s->indexed = 1;
+    c->nsockets++;
+    if (c->index) index_insert(c, s);
+    return 0;
+}
+
+void sio_client_unindex_socket(sio_client *c, sio_socket *s) {
+    if (!s->indexed) return;
+    s->indexed = 0;
+    assert(c->nsockets > 0);
+    c->nsockets--;
+    if (!c->index) return;
+    uint32_t i = index_slot(c, s->nsp);
+    while (c->index[i] != s) {
+        assert(c->index[i]);
+        i = (i + 1) & c->index_mask;
+    }
+    /* backward-shift deletion: later entries of the run move up into the hole */
+    for (uint32_t j = (i + 1) & c->index_mask; c->index[j]; j = (j + 1) & c->index_mask) {
+        uint32_t home = index_slot(c, c->index[j]->nsp);
+        /* j's entry may fill the hole at i unless its home lies in (i, j] */
+        if (((j - home) & c->index_mask) >= ((j - i) & c->index_mask)) {
+            c->index[i] = c->index[j];
+            i = j;
+        }
+    }
+    c->index[i] = NULL;
+}
+
+void sio_client_remove_socket(sio_client *c, sio_socket *s) {
+    sio_client_unindex_socket(c, s);
+    if (s->prev_in_client)
+        s->prev_in_client->next_in_client = s->next_in_client;
+    else {
+        assert(c->sockets == s);
+        c->sockets = s->next_in_client;
+    }
+    if (s->next_in_client) s->next_in_client->prev_in_client = s->prev_in_client;
+    s->next_in_client = s->prev_in_client = NULL;
+}
+
+sio_socket *sio_client_first_live(sio_client *c) {
+    /* the sockets in the middle of their close are few (nested closes): a short scan */
+    for (sio_socket *s = c->sockets; s; s = s->next_in_client)
+        if (s->state != SOCK_DISCONNECTED) return s;
+    return NULL;
+}
+
 /* Closes the client: every socket disconnects with `reason`, then the
  * Engine.IO session closes (unless it is what is closing). */
 void sio_client_close(sio_client *c, const char *reason) {
@@ -53,7 +169,7 @@ void sio_client_close(sio_client *c, const char *reason) {
     sio_server *srv = c->srv;
     sio_timer_stop(&srv->wheel, &c->connect_timer);
     c->refs++;
-    while (c->sockets) sio_socket_close(c->sockets, reason, 0);
+    for (sio_socket *s; (s = sio_client_first_live(c)) != NULL;) sio_socket_close(s, reason, 0);
     if (c->eio) {
         eio_socket *e = c->eio;
         sio_client_set_eio(c, NULL);
@@ -103,14 +219,22 @@ static void on_eio_open(eio_socket *e, http_req *req, void *ud) {
      * every client is in the main namespace from the start, without a CONNECT */
     if (eio_socket_protocol(e) == 3) {
         sio_nsp *main_nsp = sio_nsp_get(srv, "/", 1, 0);
+        c->refs++; /* a middleware may close the client */
         if (main_nsp) sio_socket_connect(c, main_nsp, NULL);
+        sio_client_unref(c);
     }
 }
 
+/* The client's socket (connected or joining) in namespace nsp, or NULL. */
 static sio_socket *client_socket(sio_client *c, const char *nsp, size_t len) {
-    for (sio_socket *s = c->sockets; s; s = s->next_in_client)
-        if (s->nsp->name_len == len && memcmp(s->nsp->name, nsp, len) == 0) return s;
-    return NULL;
+    if (!c->index) { /* a few: compare the names, no hashing */
+        for (sio_socket *s = c->sockets; s; s = s->next_in_client)
+            if (s->indexed && s->nsp->name_len == len && memcmp(s->nsp->name, nsp, len) == 0)
+                return s;
+        return NULL;
+    }
+    sio_nsp *n = sio_nsp_get(c->srv, nsp, len, 0);
+    return n ? client_socket_of(c, n) : NULL;
 }
 
 static void send_connect_error(sio_client *c, const char *nsp, size_t nsp_len,
@@ -150,9 +274,18 @@ static void client_dispatch(sio_client *c, const sio_packet *p, sio_rcbuf *const
             client_invalid_state(c, p);
             return;
         }
-        sio_nsp *nsp = srv->closing ? NULL : sio_nsp_resolve(srv, p->nsp, p->nsp_len);
+        if (c->nsockets >= srv->opts.max_namespaces_per_client) {
+            LOG_DEBUG("socket.io", "client %s: over %u namespaces: %.*s refused",
+                      c->eio ? eio_socket_id(c->eio) : "?", srv->opts.max_namespaces_per_client,
+                      (int)p->nsp_len, p->nsp);
+            send_connect_error(c, p->nsp, p->nsp_len, "Too many namespaces");
+            return;
+        }
+        int err = SIO_ENOTFOUND;
+        sio_nsp *nsp = srv->closing ? NULL : sio_nsp_resolve(srv, p->nsp, p->nsp_len, &err);
         if (!nsp) {
-            send_connect_error(c, p->nsp, p->nsp_len, "Invalid namespace");
+            send_connect_error(c, p->nsp, p->nsp_len,
+                               err == SIO_ETOOBIG ? "Too many namespaces" : "Invalid namespace");
             return;
         }
         json_t *auth = p->data ? sio_packet_data(p, atts, natts) : NULL;
@@ -256,6 +389,12 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
         sio_server_options_init(&srv->opts);
     if (!srv->opts.eio.path) srv->opts.eio.path = "/socket.io/";
     if (!srv->opts.max_attachments) srv->opts.max_attachments = SIO_DEFAULT_MAX_ATTACHMENTS;
+    if (!srv->opts.max_namespaces_per_client)
+        srv->opts.max_namespaces_per_client = DEFAULT_MAX_NAMESPACES_PER_CLIENT;
+    if (!srv->opts.max_dynamic_namespaces)
+        srv->opts.max_dynamic_namespaces = DEFAULT_MAX_DYNAMIC_NAMESPACES;
+    if (!srv->opts.max_rooms_per_socket)
+        srv->opts.max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
     srv->path = strdup(srv->opts.eio.path);
     srv->client_dir = srv->opts.client_dir ? strdup(srv->opts.client_dir) : NULL;
     srv->opts.eio.path = srv->path;
@@ -276,6 +415,10 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
 
 eio_server *sio_server_engine(sio_server *srv) {
     return srv->eio;
+}
+
+size_t sio_server_namespace_count(const sio_server *srv) {
+    return srv->nsps.count;
 }
 
 static void on_http_shutdown(http_server *http, void *ud) {
@@ -307,9 +450,17 @@ static void server_free(sio_server *srv) {
     if (done) done(ud);
 }
 
+/* The server is freed once its sessions and wheel are closed and the
+ * application holds no socket any more (a middleware's sio_next, a kept
+ * sio_ack or sio_socket_ref): those may still be used after the close. */
 static void closed_step(void *ud) {
     sio_server *srv = ud;
-    if (--srv->pending_closes == 0) server_free(srv);
+    if (--srv->pending_closes == 0 && srv->live_sockets == 0) server_free(srv);
+}
+
+void sio_server_socket_freed(sio_server *srv) {
+    assert(srv->live_sockets > 0);
+    if (--srv->live_sockets == 0 && srv->closing && srv->pending_closes == 0) server_free(srv);
 }
 
 static void wheel_closed(uv_handle_t *h) {

@@ -4,10 +4,16 @@
  * Emits encode into the server's scratch buffer and hand the bytes to
  * Engine.IO, which builds the frame: one allocation per emit, none for the
  * encoding itself once the scratch buffer has grown.
+ *
+ * Disconnecting is re-entrant (see sio_internal.h): the state turns
+ * SOCK_DISCONNECTED first, then the application hears of it, then the socket
+ * leaves its rooms, namespace and client; a call made from any of those
+ * callbacks finds a socket that is already disconnected and leaves it alone.
  */
 #include "sio/sio_internal.h"
 #include "util/log.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,11 +24,33 @@ void sio_socket_ref(sio_socket *s) {
     s->refs++;
 }
 
+sio_socket *sio_socket_new(sio_nsp *nsp) {
+    sio_socket *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->nsp = nsp;
+    s->refs = 1;
+    s->state = SOCK_CONNECTING;
+    sio_nsp_ref(nsp);
+    nsp->srv->live_sockets++;
+    return s;
+}
+
 void sio_socket_unref(sio_socket *s) {
+    assert(s->refs > 0);
     if (--s->refs) return;
+    sio_nsp *nsp = s->nsp;
+    sio_server *srv = nsp->srv;
+    /* freed only when off every list: client, namespace, rooms, acks */
+    assert(s->state == SOCK_DISCONNECTED);
+    assert(!s->client && !s->indexed && !s->next_in_client && !s->prev_in_client);
+    assert(sio_map_get(&nsp->sockets, s->id, strlen(s->id)) != s);
+    assert(s->nrooms == 0 && !s->acks);
+    assert(!srv->broadcasting);
     json_decref(s->auth);
     free(s->rooms);
     free(s);
+    sio_nsp_unref(nsp);
+    sio_server_socket_freed(srv);
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */
@@ -98,7 +126,7 @@ static void ack_unlink(sio_pending_ack *a) {
 }
 
 static void ack_finish(sio_pending_ack *a, int err, json_t *args) {
-    sio_socket *s = a->socket;
+    sio_socket *s = a->socket; /* the entry's reference keeps s through the callback */
     sio_timer_stop(&s->nsp->srv->wheel, &a->timer);
     ack_unlink(a);
     if (a->bcast)
@@ -200,13 +228,21 @@ static void connect_finish(sio_socket *s) {
     sio_socket_unref(s);
 }
 
-static void client_remove_socket(sio_client *c, sio_socket *s) {
-    for (sio_socket **pp = &c->sockets; *pp; pp = &(*pp)->next_in_client)
-        if (*pp == s) {
-            *pp = s->next_in_client;
-            break;
-        }
-    s->next_in_client = NULL;
+/* Leaves the rooms, the namespace and the client; drops the client's reference. */
+static void socket_detach(sio_socket *s) {
+    assert(s->state == SOCK_DISCONNECTED);
+    sio_nsp *nsp = s->nsp;
+    nsp->adapter_ops->leave_all(nsp->adapter, s); /* joins made in a middleware too */
+    sio_nsp_remove_socket(nsp, s);
+    while (s->acks) ack_finish(s->acks, SIO_ECLOSED, NULL);
+    sio_client *c = s->client;
+    if (c) {
+        sio_client_remove_socket(c, s);
+        s->client = NULL;
+        s->eio = NULL;
+        sio_client_unref(c);
+        sio_socket_unref(s); /* the client's reference */
+    }
 }
 
 static void middleware_run(sio_next *next) {
@@ -245,33 +281,31 @@ void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
         sio_buf_free(&out);
         json_decref(err);
         s->state = SOCK_DISCONNECTED;
-        client_remove_socket(c, s);
-        s->client = NULL;
-        s->eio = NULL;
-        sio_client_unref(c);
-        sio_socket_unref(s); /* the client's reference */
+        sio_client_unindex_socket(c, s);
+        socket_detach(s);
     }
     sio_socket_unref(s); /* the middleware chain's reference */
 }
 
 void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
-    sio_socket *s = calloc(1, sizeof *s);
     sio_next *next = calloc(1, sizeof *next);
-    if (!s || !next) {
-        free(s);
+    sio_socket *s = next ? sio_socket_new(nsp) : NULL;
+    if (!s || sio_client_add_socket(c, s) != 0) {
+        if (s) {
+            s->state = SOCK_DISCONNECTED;
+            sio_socket_unref(s);
+        } else {
+            sio_nsp_release(nsp);
+        }
         free(next);
         json_decref(auth);
         return;
     }
     s->client = c;
     s->eio = c->eio;
-    s->nsp = nsp;
     s->auth = auth;
     s->refs = 2; /* the client's, and the middleware chain's */
-    s->state = SOCK_CONNECTING;
     sio_random_id(s->id);
-    s->next_in_client = c->sockets;
-    c->sockets = s;
     c->refs++;
     next->socket = s;
     middleware_run(next);
@@ -283,7 +317,6 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
 void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
     if (s->state == SOCK_DISCONNECTED) return;
     int was_connected = s->state == SOCK_CONNECTED;
-    sio_client *c = s->client;
     sio_nsp *nsp = s->nsp;
     sio_socket_ref(s);
     if (send_packet && was_connected) {
@@ -292,34 +325,32 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
             sio_socket_send_packet(s, &out, NULL);
         sio_buf_free(&out);
     }
+    /* disconnected before any application code runs: a close, a disconnect
+     * or a join from a callback below finds it so and does nothing; the
+     * client no longer finds it by namespace, and stops counting it */
     s->state = SOCK_DISCONNECTED;
+    if (s->client) sio_client_unindex_socket(s->client, s);
     if (was_connected) {
         LOG_DEBUG("socket.io", "socket %s left %s: %s", s->id, nsp->name, reason);
         sio_handlers *h = nsp->h;
         for (unsigned i = 0; i < h->disconnect.n; i++)
             h->disconnect.items[i].cb.disconnect(s, reason, h->disconnect.items[i].userdata);
-        nsp->adapter_ops->leave_all(nsp->adapter, s);
-        sio_nsp_remove_socket(nsp, s);
     }
-    while (s->acks) ack_finish(s->acks, SIO_ECLOSED, NULL);
-    if (c) {
-        client_remove_socket(c, s);
-        s->client = NULL;
-        s->eio = NULL;
-        sio_client_unref(c);
-        sio_socket_unref(s); /* the client's reference */
-    }
+    socket_detach(s);
     sio_socket_unref(s);
 }
 
 void sio_socket_disconnect(sio_socket *s, bool close_transport) {
+    /* the reference's socket.disconnect(): nothing unless connected */
+    if (s->state != SOCK_CONNECTED) return;
     sio_client *c = s->client;
     if (close_transport && c) {
         /* as the reference's client._disconnect(): every namespace of the
          * connection gets its DISCONNECT before the transport closes (so the
          * client knows not to reconnect) */
         c->refs++;
-        while (c->sockets) sio_socket_close(c->sockets, "server namespace disconnect", 1);
+        for (sio_socket *t; (t = sio_client_first_live(c)) != NULL;)
+            sio_socket_close(t, "server namespace disconnect", 1);
         sio_client_close(c, "server namespace disconnect");
         sio_client_unref(c);
         return;
