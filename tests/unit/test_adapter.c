@@ -1,0 +1,186 @@
+/* tests/unit/test_adapter.c - the in-memory adapter's rooms (adapter/memory.c)
+ * through the public room calls, on a real server's namespace with sockets
+ * made directly (no client): joins and leaves checked against a model, a
+ * socket in tens of thousands of rooms, the max_rooms_per_socket cap, and
+ * leave_all. Every socket is freed at the end and the server closed, so an
+ * ASan build reports anything left behind.
+ */
+#include "check.h"
+#include "sio/sio_internal.h"
+
+#include <stdlib.h>
+
+static uv_loop_t loop;
+static sio_server *srv;
+static sio_nsp *nsp;
+
+static void server_open(uint32_t max_rooms) {
+    uv_loop_init(&loop);
+    sio_server_options o;
+    sio_server_options_init(&o);
+    o.max_rooms_per_socket = max_rooms;
+    srv = sio_server_new(&loop, &o);
+    nsp = sio_nsp_get(srv, "/", 1, 0);
+}
+
+static void server_close(void) {
+    sio_server_close(srv, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+static sio_socket *socket_new(int i) {
+    sio_socket *s = sio_socket_new(nsp);
+    snprintf(s->id, sizeof s->id, "sock%d", i);
+    s->state = SOCK_CONNECTED;
+    return s;
+}
+
+static void socket_free(sio_socket *s) {
+    s->state = SOCK_DISCONNECTED;
+    nsp->adapter_ops->leave_all(nsp->adapter, s);
+    sio_socket_unref(s);
+}
+
+static void count_room(const char *room, void *ud) {
+    ++*(int *)ud;
+}
+
+static int rooms_of(sio_socket *s) {
+    int n = -1; /* its own id comes first and is not counted */
+    sio_socket_rooms(s, count_room, &n);
+    return n;
+}
+
+static void count_socket(sio_socket *s, void *ud) {
+    ++*(int *)ud;
+}
+
+static int members(const char *room) {
+    int n = 0;
+    sio_broadcast_fetch_sockets(sio_broadcast_to(sio_broadcast_new(srv, "/"), room), count_socket,
+                                &n);
+    return n;
+}
+
+static void room_name(char *out, size_t size, int r) {
+    snprintf(out, size, "room-%d", r);
+}
+
+/* Random joins and leaves of 5 sockets over 300 rooms, checked against a
+ * matrix after every step (membership) and every 500 steps (counts). */
+#define NS 5
+#define NR 300
+static void test_joins_and_leaves_match_a_model(void) {
+    server_open(0);
+    sio_socket *s[NS];
+    static unsigned char in[NS][NR];
+    memset(in, 0, sizeof in);
+    for (int i = 0; i < NS; i++) s[i] = socket_new(i);
+    srand(12);
+    char name[32];
+    for (int step = 0; step < 20000; step++) {
+        int i = rand() % NS, r = rand() % NR;
+        room_name(name, sizeof name, r);
+        if (rand() % 3) {
+            CHECK_INT(sio_join(s[i], name), 0);
+            in[i][r] = 1;
+        } else {
+            CHECK_INT(sio_leave(s[i], name), 0);
+            in[i][r] = 0;
+        }
+        CHECK_INT(sio_in_room(s[i], name), in[i][r]);
+        if (step % 500 == 0) {
+            for (int k = 0; k < NS; k++) {
+                int n = 0;
+                for (int q = 0; q < NR; q++) n += in[k][q];
+                CHECK_INT(rooms_of(s[k]), n);
+            }
+            for (int q = 0; q < NR; q++) {
+                int n = 0;
+                for (int k = 0; k < NS; k++) n += in[k][q];
+                room_name(name, sizeof name, q);
+                CHECK_INT(members(name), n);
+            }
+        }
+    }
+    CHECK(sio_in_room(s[0], "sock0")); /* its own id */
+    for (int i = 0; i < NS; i++) socket_free(s[i]);
+    CHECK_INT(members("room-0"), 0);
+    server_close();
+}
+
+/* One socket in 40,000 rooms (the finding: a join sweep was quadratic),
+ * three others in every tenth; leaves in another order; leave_all. */
+static void test_many_rooms(void) {
+    enum { N = 40000 };
+    server_open(N);
+    sio_socket *big = socket_new(0);
+    sio_socket *small[3];
+    for (int i = 0; i < 3; i++) small[i] = socket_new(i + 1);
+    char name[32];
+    for (int r = 0; r < N; r++) {
+        room_name(name, sizeof name, r);
+        CHECK_INT(sio_join(big, name), 0);
+        if (r % 10 == 0)
+            for (int i = 0; i < 3; i++) CHECK_INT(sio_join(small[i], name), 0);
+    }
+    CHECK_INT(sio_join(big, "room-7"), 0); /* already in: no change */
+    CHECK_INT(rooms_of(big), N);
+    CHECK_INT(members("room-10"), 4);
+    /* leave every other room, from the end */
+    for (int r = N - 1; r >= 0; r -= 2) {
+        room_name(name, sizeof name, r);
+        CHECK_INT(sio_leave(big, name), 0);
+        CHECK(!sio_in_room(big, name));
+    }
+    CHECK_INT(rooms_of(big), N / 2);
+    for (int r = 0; r < N; r++) {
+        room_name(name, sizeof name, r);
+        CHECK_INT(sio_in_room(big, name), r % 2 == 0);
+    }
+    CHECK_INT(members("room-20"), 4);
+    CHECK_INT(members("room-30"), 4);
+    CHECK_INT(members("room-11"), 0);
+    socket_free(big); /* leave_all */
+    CHECK_INT(members("room-20"), 3);
+    CHECK_INT(rooms_of(small[0]), N / 10);
+    for (int i = 0; i < 3; i++) socket_free(small[i]);
+    CHECK_INT(members("room-20"), 0);
+    server_close();
+}
+
+/* max_rooms_per_socket: the default is 1024; a join beyond fails with
+ * SIO_ETOOBIG and changes nothing; a room already joined still answers 0;
+ * a leave makes room for one more. */
+static void test_rooms_cap(void) {
+    server_open(0);
+    CHECK_INT(srv->opts.max_rooms_per_socket, 1024);
+    sio_socket *s = socket_new(0);
+    sio_socket *t = socket_new(1);
+    char name[32];
+    for (int r = 0; r < 1024; r++) {
+        room_name(name, sizeof name, r);
+        CHECK_INT(sio_join(s, name), 0);
+    }
+    CHECK_INT(sio_join(s, "one-too-many"), SIO_ETOOBIG);
+    CHECK(!sio_in_room(s, "one-too-many"));
+    CHECK_INT(members("one-too-many"), 0);
+    CHECK_INT(sio_join(s, "room-5"), 0);
+    CHECK_INT(sio_join(s, "sock0"), 0); /* its own id: not a membership */
+    CHECK_INT(rooms_of(s), 1024);
+    CHECK_INT(sio_join(t, "one-too-many"), 0); /* the cap is per socket */
+    CHECK_INT(sio_leave(s, "room-5"), 0);
+    CHECK_INT(sio_join(s, "one-too-many"), 0);
+    CHECK_INT(members("one-too-many"), 2);
+    socket_free(s);
+    socket_free(t);
+    server_close();
+}
+
+int main(void) {
+    RUN(test_joins_and_leaves_match_a_model);
+    RUN(test_many_rooms);
+    RUN(test_rooms_cap);
+    return CHECK_DONE();
+}
