@@ -48,6 +48,16 @@ typedef struct http_server_options {
      * unparsed input is bounded too: past max_head_size + 64 KiB reading stops.
      */
     size_t max_output_size;
+    /**
+     * Request input held by all connections together: unparsed bytes,
+     * request heads and bodies being received, at the size of their buffers
+     * (default 128 MiB; 0: no limit). A connection whose input would take
+     * the total past it is answered 503 and closed (or just closed, when a
+     * handler holds its request), so that many clients that each send most
+     * of a large body, or trickle heads, cannot hold max_connections times
+     * max_body_size between them. The total is in stats.input_buffered.
+     */
+    size_t max_input_buffered;
 } http_server_options;
 
 /** Fills `o` with the defaults listed in http_server_options. */
@@ -99,6 +109,8 @@ typedef struct http_server_stats {
     /** Connections taken by http_req_take_socket (WebSockets) and not yet
      * closed: they count toward max_connections with connections_open. */
     uint64_t connections_upgraded;
+    uint64_t input_buffered;       /**< bytes of request input held now (max_input_buffered) */
+    uint64_t input_refused;        /**< connections refused or closed at max_input_buffered */
     uint64_t connections_total;    /**< connections accepted so far */
     uint64_t requests_total;       /**< requests handed to a handler so far */
     uint64_t connections_rejected; /**< closed at accept: max_connections reached */

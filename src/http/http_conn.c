@@ -48,6 +48,32 @@ static int conn_output_full(const http_conn *c) {
     return c->out_bytes > c->server->opts.max_output_size;
 }
 
+/* ---- input memory -------------------------------------------------------------------- */
+
+/* What the connection's input buffers hold: unparsed bytes, and the head and
+ * body of the request being received or handled (their capacity: what malloc
+ * gave them). */
+static size_t conn_input_size(const http_conn *c) {
+    size_t n = c->pending.cap;
+    if (c->req) n += c->req->head.cap + c->req->body.cap;
+    return n;
+}
+
+void http_conn_charge_input(http_conn *c) {
+    http_server_stats *st = &c->server->stats;
+    size_t now = conn_input_size(c);
+    assert(st->input_buffered >= c->in_charged);
+    st->input_buffered = st->input_buffered - c->in_charged + now;
+    c->in_charged = now;
+}
+
+/* Would `more` bytes of input on c take the server past max_input_buffered? */
+static int conn_input_over(const http_conn *c, size_t more) {
+    size_t limit = c->server->opts.max_input_buffered;
+    const http_server_stats *st = &c->server->stats;
+    return limit && st->input_buffered - c->in_charged + conn_input_size(c) + more > limit;
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status) {
     free(req);
 }
@@ -61,6 +87,7 @@ static void conn_linger(http_conn *c) {
     if (c->closing || c->lingering) return;
     c->lingering = 1;
     sio_buf_free(&c->pending);
+    http_conn_charge_input(c);
     uv_shutdown_t *req = malloc(sizeof *req);
     if (!req || uv_shutdown(req, (uv_stream_t *)c->tcp, on_shutdown) != 0) {
         free(req);
@@ -283,7 +310,19 @@ static int on_body(http_parser *p, const char *at, size_t len) {
         req->status = 413;
         return -1;
     }
-    return sio_buf_append(&req->body, at, len) == 0 ? 0 : -1;
+    if (conn_input_over(c, len)) {
+        /* the server holds all the request input it may: this body waits for
+         * no one (a client that sent most of a body and stopped must not hold
+         * it, times max_connections) */
+        LOG_WARN("http", "request input of all connections over %zu bytes: refusing a body",
+                 c->server->opts.max_input_buffered);
+        c->server->stats.input_refused++;
+        req->status = 503;
+        return -1;
+    }
+    if (sio_buf_append(&req->body, at, len)) return -1;
+    http_conn_charge_input(c);
+    return 0;
 }
 
 static int on_message_complete(http_parser *p) {
@@ -426,6 +465,20 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     } else if (!conn_feed(c, buf->base, (size_t)nread)) {
         return;
     }
+    if (c->closing) return;
+    http_conn_charge_input(c);
+    if (!c->lingering && conn_input_over(c, 0)) {
+        /* heads trickled by many connections, or pipelined input behind held
+         * requests: the one that grew past the server's bound goes */
+        LOG_WARN("http", "request input of all connections over %zu bytes: closing a connection",
+                 c->server->opts.max_input_buffered);
+        c->server->stats.input_refused++;
+        if (c->req && c->req->dispatched)
+            http_conn_close(c);
+        else
+            http_conn_send_error(c, 503, 1);
+        return;
+    }
     conn_reading(c);
 }
 
@@ -476,6 +529,7 @@ static void conn_resume(http_conn *c) {
 
 void http_conn_request_done(http_conn *c, int close_after) {
     c->req = NULL; /* already freed by the response code */
+    http_conn_charge_input(c);
     if (c->closing) return;
     if (close_after) c->close_after = 1;
     if (c->close_after) {
@@ -600,6 +654,8 @@ static void conn_closed(uv_handle_t *h) {
         http_req_free(req);
     }
     sio_buf_free(&c->pending);
+    http_conn_charge_input(c);
+    assert(c->in_charged == 0);
     http_server_conn_closed(c->server, c);
     assert(!c->next && !c->prev && !sio_timer_active(&c->timer));
     free(c);
@@ -625,6 +681,7 @@ uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_
     *leftover = sio_buf_detach(&c->pending, NULL);
     c->req = NULL;
     http_req_free(req);
+    http_conn_charge_input(c); /* pending was detached: nothing is held any more */
     /* unregister without closing the socket */
     sio_timer_stop(&c->server->wheel, &c->timer);
     c->closing = 1;

@@ -78,6 +78,7 @@ struct http_conn {
     http_req *req;         /* the request being read or handled */
     uv_idle_t *drain_idle; /* set while a pipelined request waits for the next loop turn */
     sio_buf pending;       /* bytes read but not parsed yet (pipelining, upgrade) */
+    size_t in_charged;     /* input buffers' size charged to stats.input_buffered */
 };
 
 /* A header is stored as two NUL-terminated strings in req->head. */
@@ -118,6 +119,14 @@ struct http_req {
 
 /* http_server.c */
 void http_server_conn_closed(http_server *s, http_conn *c);
+/* Brings c's charge to the server's input total (stats.input_buffered) to
+ * what its input buffers hold now (http_conn.c). */
+void http_conn_charge_input(http_conn *c);
+/* Charges input held by a socket taken from s (a WebSocket message being
+ * reassembled) to the same total: *charged becomes `now`, unless that would
+ * take the total past max_input_buffered, which returns -1 and changes
+ * nothing (http_server.c). */
+int http_server_input_charge(http_server *s, size_t *charged, size_t now);
 
 /* http_conn.c */
 int http_conn_start(http_server *s, uv_tcp_t *tcp);

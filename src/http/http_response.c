@@ -234,6 +234,7 @@ void http_conn_send_error(http_conn *c, int status, int close) {
         c->req = NULL;
         if (req->dispatched && req->abort_cb) req->abort_cb(req, req->abort_ud);
         http_req_free(req);
+        http_conn_charge_input(c);
     }
     if (close) {
         c->close_after = 1; /* then linger: see conn_linger */

@@ -23,6 +23,7 @@ void http_server_options_init(http_server_options *o) {
     o->max_headers = 100;
     o->max_connections = 10000;
     o->max_output_size = 256 * 1024;
+    o->max_input_buffered = (size_t)128 << 20;
     o->head_timeout_ms = 10000;
     o->body_timeout_ms = 30000;
     o->idle_timeout_ms = 5000;
@@ -181,6 +182,19 @@ void http_server_conn_closed(http_server *s, http_conn *c) {
     c->next = c->prev = NULL; /* the callers assert it is off the list when they free it */
     s->stats.connections_open--;
     server_maybe_free(s);
+}
+
+int http_server_input_charge(http_server *s, size_t *charged, size_t now) {
+    http_server_stats *st = &s->stats;
+    assert(st->input_buffered >= *charged);
+    size_t limit = s->opts.max_input_buffered;
+    if (now > *charged && limit && st->input_buffered - *charged + now > limit) {
+        st->input_refused++;
+        return -1;
+    }
+    st->input_buffered = st->input_buffered - *charged + now;
+    *charged = now;
+    return 0;
 }
 
 void http_server_socket_closed(http_server *s) {

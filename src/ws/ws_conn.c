@@ -69,6 +69,7 @@ struct ws_conn {
     ws_server *srv;
     uv_tcp_t *tcp;
     http_server *http; /* the server the socket was taken from (http_server_socket_closed) */
+    size_t in_charged; /* the parser's buffer, charged to http's input total */
     sio_rcbuf **q;     /* queued frames, oldest first */
     uint32_t qlen, qcap;
     size_t qbytes;   /* bytes in q */
@@ -154,6 +155,7 @@ static void conn_handle_closed(uv_handle_t *h) {
         sio_rcbuf_unref(c->q[i]);
     }
     assert(c->charged == 0);
+    http_server_input_charge(c->http, &c->in_charged, 0);
     http_server_socket_closed(c->http);
     free(c->q);
     free(c->leftover);
@@ -530,10 +532,8 @@ static int on_parser_close(void *ud, int code, const char *reason, size_t reason
     return 1;
 }
 
-static void conn_protocol_error(ws_conn *c) {
-    int code = ws_parser_close_code(&c->parser);
-    const char *why = ws_parser_error(&c->parser);
-    LOG_DEBUG("ws", "protocol error %d: %s", code, why);
+/* Fails the connection with `code`: close frame, then linger (see below). */
+static void conn_fail(ws_conn *c, int code, const char *why) {
     if (c->state == WS_OPEN) {
         sio_rcbuf *f = ws_close_frame_encode(code, why);
         c->close_code = (uint16_t)code;
@@ -556,10 +556,31 @@ static void conn_protocol_error(ws_conn *c) {
     conn_mark_dirty(c);
 }
 
+static void conn_protocol_error(ws_conn *c) {
+    int code = ws_parser_close_code(&c->parser);
+    const char *why = ws_parser_error(&c->parser);
+    LOG_DEBUG("ws", "protocol error %d: %s", code, why);
+    conn_fail(c, code, why);
+}
+
 static void conn_feed(ws_conn *c, uint8_t *data, size_t len) {
     if (c->linger) return; /* failed: input is discarded until EOF */
     int r = ws_parser_feed(&c->parser, data, len);
-    if (r < 0 && c->state != WS_CLOSED) conn_protocol_error(c);
+    if (c->state == WS_CLOSED) return;
+    if (r < 0) {
+        conn_protocol_error(c);
+        return;
+    }
+    /* a message still incomplete holds its bytes: charged to the server's
+     * input total, with HTTP request bodies, so that many peers that each
+     * send most of a large message cannot hold max_message_size apiece */
+    if (http_server_input_charge(c->http, &c->in_charged, ws_parser_buffered(&c->parser))) {
+        LOG_WARN("ws", "request input of all connections over its bound: closing a connection "
+                       "with an incomplete message");
+        ws_parser_free(&c->parser);
+        http_server_input_charge(c->http, &c->in_charged, 0);
+        conn_fail(c, WS_CLOSE_POLICY, "server busy");
+    }
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {

@@ -392,3 +392,7 @@ int ws_parser_feed(ws_parser *p, uint8_t *data, size_t len) {
     }
     return WS_PARSE_OK;
 }
+
+size_t ws_parser_buffered(const ws_parser *p) {
+    return p->buf.cap;
+}

@@ -126,6 +126,9 @@ int ws_parser_close_code(const ws_parser *p);
 /* After an error: a short static reason for the close frame; "" if none. */
 const char *ws_parser_error(const ws_parser *p);
 
+/* Bytes the parser holds for a message (or a control frame) not complete yet. */
+size_t ws_parser_buffered(const ws_parser *p);
+
 /* Frees the buffer; the parser ignores input afterwards. */
 void ws_parser_free(ws_parser *p);
 

@@ -2,6 +2,7 @@
  *
  *   /            static files from --root
  *   POST /echo   echoes the body (limit 1024 bytes: 413 above)
+ *   POST /upload takes a body of up to 4 MB and answers its length
  *   GET /hold    answers after ?ms= milliseconds (an asynchronous handler)
  *   GET /query   echoes the decoded query parameters a and b
  *   GET /header  echoes the X-Test request header
@@ -52,6 +53,14 @@ static void echo_handler(http_req *req, void *ud) {
     const char *ct = http_req_header(req, "content-type");
     http_res_header(req, "Content-Type", ct ? ct : "application/octet-stream");
     http_res_end(req, body, len);
+}
+
+static void upload_handler(http_req *req, void *ud) {
+    size_t len;
+    http_req_body(req, &len);
+    char text[32];
+    snprintf(text, sizeof text, "%zu", len);
+    http_res_send(req, 200, "text/plain", text);
 }
 
 typedef struct hold {
@@ -106,12 +115,14 @@ static void header_handler(http_req *req, void *ud) {
 static void stats_handler(http_req *req, void *ud) {
     http_server_stats st;
     http_server_get_stats(server, &st);
-    char out[256];
+    char out[320];
     snprintf(out, sizeof out,
-             "{\"open\":%llu,\"total\":%llu,\"requests\":%llu,\"rejected\":%llu,\"timeouts\":%llu}",
+             "{\"open\":%llu,\"total\":%llu,\"requests\":%llu,\"rejected\":%llu,\"timeouts\":%llu,"
+             "\"input\":%llu,\"input_refused\":%llu}",
              (unsigned long long)st.connections_open, (unsigned long long)st.connections_total,
              (unsigned long long)st.requests_total, (unsigned long long)st.connections_rejected,
-             (unsigned long long)st.timeouts);
+             (unsigned long long)st.timeouts, (unsigned long long)st.input_buffered,
+             (unsigned long long)st.input_refused);
     http_res_send(req, 200, "application/json", out);
 }
 
@@ -140,6 +151,7 @@ int main(int argc, char **argv) {
     o.max_head_size = opt_num(argc, argv, "--max-head", o.max_head_size);
     o.shutdown_grace_ms = (uint32_t)opt_num(argc, argv, "--grace", o.shutdown_grace_ms);
     o.max_output_size = opt_num(argc, argv, "--max-output", o.max_output_size);
+    o.max_input_buffered = opt_num(argc, argv, "--max-input", o.max_input_buffered);
     server = http_server_new(loop, &o);
     char *pattern = malloc(SHARED_LEN);
     if (!pattern) return 1;
@@ -154,6 +166,7 @@ int main(int argc, char **argv) {
     }
     http_route routes[] = {
         {.method = "POST", .path = "/echo", .max_body = 1024, .handler = echo_handler},
+        {.method = "POST", .path = "/upload", .max_body = 4000000, .handler = upload_handler},
         {.method = "GET", .path = "/hold", .handler = hold_handler},
         {.method = "GET", .path = "/query", .handler = query_handler},
         {.method = "GET", .path = "/header", .handler = header_handler},

@@ -113,6 +113,8 @@ int main(int argc, char **argv) {
     http_server_options_init(&ho);
     ho.port = opt(argc, argv, "--port") ? atoi(opt(argc, argv, "--port")) : 0;
     ho.max_connections = 30000;
+    if (opt(argc, argv, "--max-input"))
+        ho.max_input_buffered = strtoull(opt(argc, argv, "--max-input"), NULL, 10);
     ws_options wo;
     ws_options_init(&wo);
     if (opt(argc, argv, "--max-message"))
