@@ -75,6 +75,14 @@ typedef struct sio_server_options {
     /** Rooms a socket may be in, its own id not counted; sio_join beyond
      * fails with SIO_ETOOBIG (1024; 0: the default) */
     uint32_t max_rooms_per_socket;
+    /** Distinct rooms alive at once, server-wide (every namespace's in-memory
+     * adapter together; a socket's own id is not a room here). A join that
+     * would make one more fails with SIO_ETOOBIG; joining a room that exists
+     * still works. A room named with len bytes counts as 1 + len / 128
+     * rooms, so long names cannot multiply the memory bounded: a room costs
+     * 144 B with an 11-byte name and at most ~370 B per count, so the
+     * default bounds rooms to ~15-37 MB (100000; 0: the default) */
+    uint32_t max_rooms;
 } sio_server_options;
 
 /** Fills `o` with the defaults (in parentheses above). */
@@ -262,8 +270,9 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_
 
 /**
  * Joins a room. 0 (also when already in it), SIO_ECLOSED when the socket is
- * disconnected, SIO_ETOOBIG when it is in max_rooms_per_socket rooms already,
- * or SIO_ENOMEM.
+ * disconnected, SIO_ETOOBIG when it is in max_rooms_per_socket rooms already
+ * or when the room does not exist and max_rooms are alive server-wide, or
+ * SIO_ENOMEM.
  */
 int sio_join(sio_socket *s, const char *room);
 /** Leaves a room. */

@@ -10,7 +10,9 @@
  *                 Namespace "/chat" (the benchmark workload):
  *                   msg_to_server(data)   -> msg_to_client(data) to all of /chat
  *                   echo(...args, ack)    -> ack(...args)
- *                   join(room, ack)       -> joins, ack(true)
+ *                   join(room, ack)       -> joins, ack(true); ack({error, message})
+ *                                            when sio_join fails ("Too many rooms"
+ *                                            for SIO_ETOOBIG: a cap below)
  *                   to_room(room, data)   -> room_msg(data) to that room only
  *                   bin_echo(bin, ack)    -> ack(bin)
  *                 Namespace "/features" (the feature tests, see the section
@@ -43,7 +45,9 @@
  * --cors-allowed-headers LIST (preflight Allow-Headers), --max-connections N
  * (HTTP connections, 30000 here), --max-sessions N, --max-sessions-per-ip N,
  * --max-buffered-bytes BYTES (the Engine.IO limits, library defaults if not
- * given; each Engine.IO server has its own).
+ * given; each Engine.IO server has its own), --max-rooms-per-socket N
+ * (max_rooms_per_socket), --max-rooms N (max_rooms: distinct rooms
+ * server-wide), library defaults if not given.
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  * Numbers are parsed strictly (tools/common/cli_num.h): a bad value, or one
  * out of range, stops the program with exit status 2 and a one-line message.
@@ -105,10 +109,12 @@ static void chat_echo(sio_socket *s, sio_event *ev, void *ud) {
 static void chat_join(sio_socket *s, sio_event *ev, void *ud) {
     json_t *room = sio_event_arg(ev, 0);
     if (!json_is_string(room)) return;
-    sio_join(s, json_string_value(room));
-    json_t *yes = json_pack("[b]", 1);
-    sio_event_ack(ev, yes);
-    json_decref(yes);
+    int err = sio_join(s, json_string_value(room));
+    json_t *answer = err ? json_pack("[{si ss}]", "error", err, "message",
+                                     err == SIO_ETOOBIG ? "Too many rooms" : sio_strerror(err))
+                         : json_pack("[b]", 1);
+    sio_event_ack(ev, answer);
+    json_decref(answer);
 }
 
 static void chat_to_room(sio_socket *s, sio_event *ev, void *ud) {
@@ -530,7 +536,8 @@ static void usage(FILE *f) {
            "                       [--no-upgrades] [--upgrade-timeout MS]\n"
            "                       [--cors-allowed-headers LIST] [--max-connections N]\n"
            "                       [--max-sessions N] [--max-sessions-per-ip N]\n"
-           "                       [--max-buffered-bytes BYTES]\n");
+           "                       [--max-buffered-bytes BYTES] [--max-rooms-per-socket N]\n"
+           "                       [--max-rooms N]\n");
 }
 
 int main(int argc, char **argv) {
@@ -545,13 +552,15 @@ int main(int argc, char **argv) {
     uint32_t upgrade_timeout = 10000;
     const char *cors_allowed_headers = NULL;
     long long max_connections = 30000, max_sessions = -1, max_sessions_per_ip = -1;
-    long long max_buffered = -1;
+    long long max_buffered = -1, max_rooms_per_socket = 0, max_rooms = 0;
     static const struct option long_opts[] = {
         {"cors-allowed-headers", required_argument, 0, 'H'},
         {"max-connections", required_argument, 0, 'N'},
         {"max-sessions", required_argument, 0, 'S'},
         {"max-sessions-per-ip", required_argument, 0, 'I'},
         {"max-buffered-bytes", required_argument, 0, 'B'},
+        {"max-rooms-per-socket", required_argument, 0, 'R'},
+        {"max-rooms", required_argument, 0, 'r'},
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
         {"ping-timeout", required_argument, 0, 't'},
@@ -635,6 +644,12 @@ int main(int argc, char **argv) {
         case 'B':
             max_buffered = cli_int(PROG, "--max-buffered-bytes", optarg, 0, BUFFER_MAX);
             break;
+        case 'R':
+            max_rooms_per_socket = cli_int(PROG, "--max-rooms-per-socket", optarg, 1, UINT32_MAX);
+            break;
+        case 'r':
+            max_rooms = cli_int(PROG, "--max-rooms", optarg, 1, UINT32_MAX);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -692,6 +707,8 @@ int main(int argc, char **argv) {
     so.eio.max_sessions_per_ip = eo.max_sessions_per_ip;
     so.eio.max_buffered_bytes = eo.max_buffered_bytes;
     so.connect_timeout = connect_timeout;
+    if (max_rooms_per_socket) so.max_rooms_per_socket = (uint32_t)max_rooms_per_socket;
+    if (max_rooms) so.max_rooms = (uint32_t)max_rooms;
     sio = sio_server_new(loop, &so);
     sio_on_connect(sio, "/", emit_auth, NULL);
     sio_on(sio, "/", "message", message, NULL);

@@ -15,6 +15,24 @@
  * the freed slot must have its record updated). leave_all is O(rooms). A
  * socket is in at most max_rooms_per_socket rooms (its own id not counted):
  * a join beyond fails with SIO_ETOOBIG.
+ *
+ * Rooms are bounded server-wide too, every namespace's adapter together
+ * (srv->rooms_charged against max_rooms): per namespace would be no bound,
+ * since dynamic namespaces come by the thousand. A join that would make a
+ * new room past the cap fails with SIO_ETOOBIG; joining a room that exists
+ * costs nothing new and always works, and a socket's own id is never a room
+ * here. What a room costs, measured (glibc's mallinfo2 over 100,000 rooms
+ * of one member each, 64-bit): the room block (24 B + the name + NUL, one
+ * allocation), the map entry (32 B + the name + NUL: the key is copied),
+ * its members array (2 slots of 8 B to start) and a bucket pointer (8-16 B),
+ * with malloc's 8 B header and 16 B rounding on each: 144 B with an 11-byte
+ * name, 192 B with a 36-byte one (a UUID), 368 B at 127 bytes. A room named
+ * with len bytes is charged 1 + len / ROOM_NAME_UNIT (128) rooms, so each
+ * one charged costs at most ~370 B of heap (a 255-byte name: 624 B for 2),
+ * and the default cap of 100,000 bounds rooms to ~15 MB with short names
+ * and ~37 MB at worst, whatever the names. A socket's side of a membership
+ * (16 B, and 8 B of index past SMALL_ROOMS, arrays doubling) is bounded by
+ * max_rooms_per_socket, not here.
  */
 #include "adapter/adapter.h"
 #include "sio/sio_internal.h"
@@ -26,11 +44,16 @@
 /* Up to this many memberships a socket's rooms are scanned, not indexed. */
 #define SMALL_ROOMS 8
 
+/* A room counts against max_rooms as 1 + its name's length / ROOM_NAME_UNIT,
+ * so long names cannot multiply what the cap bounds. */
+#define ROOM_NAME_UNIT 128
+
 typedef struct mem_room {
-    char *name;
-    size_t name_len;
     sio_socket **members;
     uint32_t n, cap;
+    uint32_t name_len;
+    uint32_t charge; /* what it counts for in srv->rooms_charged */
+    char name[];     /* NUL-terminated */
 } mem_room;
 
 typedef struct mem_adapter {
@@ -44,10 +67,35 @@ static void *mem_create(sio_nsp *nsp) {
     return a;
 }
 
-static void room_free(mem_room *r) {
+/* Frees a room and gives back its charge (the map entry is the caller's). */
+static void room_free(mem_adapter *a, mem_room *r) {
+    sio_server *srv = a->nsp->srv;
+    assert(srv->rooms_charged >= r->charge);
+    srv->rooms_charged -= r->charge;
     free(r->members);
-    free(r->name);
     free(r);
+}
+
+/* A new, empty room named `name`, in the map and charged; NULL with *err
+ * SIO_ETOOBIG (over max_rooms) or SIO_ENOMEM. */
+static mem_room *room_new(mem_adapter *a, const char *name, size_t len, int *err) {
+    sio_server *srv = a->nsp->srv;
+    size_t charge = 1 + len / ROOM_NAME_UNIT;
+    size_t max = srv->opts.max_rooms;
+    *err = SIO_ETOOBIG;
+    if (len > UINT32_MAX / 2 || srv->rooms_charged > max || charge > max - srv->rooms_charged)
+        return NULL;
+    *err = SIO_ENOMEM;
+    mem_room *r = malloc(sizeof *r + len + 1);
+    if (!r) return NULL;
+    *r = (mem_room){.name_len = (uint32_t)len, .charge = (uint32_t)charge};
+    memcpy(r->name, name, len + 1);
+    if (sio_map_put(&a->rooms, r->name, len, r) != 0) {
+        free(r);
+        return NULL;
+    }
+    srv->rooms_charged += charge;
+    return r;
 }
 
 static void mem_destroy(void *adapter) {
@@ -55,7 +103,7 @@ static void mem_destroy(void *adapter) {
     sio_map_iter it;
     sio_map_iter_init(&it, &a->rooms);
     for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it))
-        room_free(e->value);
+        room_free(a, e->value);
     sio_map_free(&a->rooms);
     free(a);
 }
@@ -151,22 +199,15 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
     if (r && membership_find(s, r) >= 0) return 0;
     if (s->nrooms >= a->nsp->srv->opts.max_rooms_per_socket) return SIO_ETOOBIG;
     if (memberships_grow(s) != 0) return SIO_ENOMEM;
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r || !(r->name = strdup(room)) || sio_map_put(&a->rooms, room, len, r) != 0) {
-            if (r) free(r->name);
-            free(r);
-            return SIO_ENOMEM;
-        }
-        r->name_len = len;
-    }
+    int err;
+    if (!r && !(r = room_new(a, room, len, &err))) return err;
     if (r->n == r->cap) {
-        uint32_t cap = r->cap ? r->cap * 2 : 4;
+        uint32_t cap = r->cap ? r->cap * 2 : 2;
         sio_socket **m = r->n < UINT32_MAX / 2 ? realloc(r->members, cap * sizeof *m) : NULL;
         if (!m) {
             if (r->n == 0) {
                 sio_map_remove(&a->rooms, r->name, r->name_len);
-                room_free(r);
+                room_free(a, r);
             }
             return SIO_ENOMEM;
         }
@@ -194,7 +235,7 @@ static void room_remove(mem_adapter *a, mem_room *r, sio_socket *s, uint32_t slo
     }
     if (r->n == 0) {
         sio_map_remove(&a->rooms, r->name, r->name_len);
-        room_free(r);
+        room_free(a, r);
     }
 }
 

@@ -164,6 +164,7 @@ struct sio_server {
     sio_wheel wheel;
     uint32_t mark_gen;
     uint32_t ndynamic;     /* live dynamic child namespaces */
+    size_t rooms_charged;  /* rooms of every namespace's memory adapter, as max_rooms counts them */
     size_t live_sockets;   /* sockets allocated and not yet freed */
     unsigned broadcasting; /* inside an adapter's broadcast walk (nothing may be freed) */
     int closing;

@@ -30,6 +30,7 @@
 #define DEFAULT_MAX_NAMESPACES_PER_CLIENT 32
 #define DEFAULT_MAX_DYNAMIC_NAMESPACES 10000
 #define DEFAULT_MAX_ROOMS_PER_SOCKET 1024
+#define DEFAULT_MAX_ROOMS 100000
 
 void sio_server_options_init(sio_server_options *o) {
     memset(o, 0, sizeof *o);
@@ -43,6 +44,7 @@ void sio_server_options_init(sio_server_options *o) {
     o->max_dynamic_namespaces = DEFAULT_MAX_DYNAMIC_NAMESPACES;
     o->cleanup_empty_child_namespaces = 1;
     o->max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
+    o->max_rooms = DEFAULT_MAX_ROOMS;
 }
 
 /* ---- clients --------------------------------------------------------------------------- */
@@ -395,6 +397,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
         srv->opts.max_dynamic_namespaces = DEFAULT_MAX_DYNAMIC_NAMESPACES;
     if (!srv->opts.max_rooms_per_socket)
         srv->opts.max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
+    if (!srv->opts.max_rooms) srv->opts.max_rooms = DEFAULT_MAX_ROOMS;
     srv->path = strdup(srv->opts.eio.path);
     srv->client_dir = srv->opts.client_dir ? strdup(srv->opts.client_dir) : NULL;
     srv->opts.eio.path = srv->path;
@@ -440,6 +443,7 @@ static void server_free(sio_server *srv) {
     sio_map_iter_init(&it, &srv->nsps);
     for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it))
         sio_nsp_free(e->value);
+    assert(srv->rooms_charged == 0); /* every room was given back with its adapter */
     sio_map_free(&srv->nsps);
     sio_families_free(srv);
     sio_client_js_free(srv);

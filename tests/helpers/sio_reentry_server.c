@@ -47,8 +47,8 @@
  *   "/dyn-<digits>"        dynamic namespaces (any number of digits): whoami(ack) -> ack(name)
  *
  * Flags: --port N, --max-namespaces N (max_namespaces_per_client),
- * --max-dynamic N (max_dynamic_namespaces), --max-rooms N
- * (max_rooms_per_socket), --keep-empty-namespaces
+ * --max-dynamic N (max_dynamic_namespaces), --max-rooms-per-socket N
+ * (max_rooms_per_socket), --max-rooms N (max_rooms), --keep-empty-namespaces
  * (cleanup_empty_child_namespaces 0), --ping-interval MS, --ping-timeout MS.
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  */
@@ -421,9 +421,12 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--max-dynamic") == 0) {
             if (number(a, val, 1, UINT32_MAX, &v)) return 2;
             so.max_dynamic_namespaces = (uint32_t)v;
-        } else if (strcmp(a, "--max-rooms") == 0) {
+        } else if (strcmp(a, "--max-rooms-per-socket") == 0) {
             if (number(a, val, 1, UINT32_MAX, &v)) return 2;
             so.max_rooms_per_socket = (uint32_t)v;
+        } else if (strcmp(a, "--max-rooms") == 0) {
+            if (number(a, val, 1, UINT32_MAX, &v)) return 2;
+            so.max_rooms = (uint32_t)v;
         } else if (strcmp(a, "--ping-interval") == 0) {
             if (number(a, val, 1, INT32_MAX, &v)) return 2;
             so.eio.ping_interval = (uint32_t)v;

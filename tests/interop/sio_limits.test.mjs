@@ -9,14 +9,20 @@
 //   - max_dynamic_namespaces bounds the live children server-wide (and the
 //     kept ones, with --keep-empty-namespaces);
 //   - max_rooms_per_socket: a join beyond fails (SIO_ETOOBIG), and leaving
-//     makes room again.
+//     makes room again;
+//   - max_rooms, the server-wide cap on distinct rooms (all namespaces
+//     together), against examples/test-server's /chat and /features joins:
+//     many clients joining distinct rooms are refused past it, rooms that
+//     exist stay joinable, a socket's own id is never refused, and once the
+//     clients have left every room is gone (a fresh set of clients can fill
+//     the cap again; under ASan the server exits leak-free).
 // The namespace count comes from sio_server_namespace_count (the fixture's
 // "stats" event).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { RawWs } from './lib/rawsio.mjs';
-import { connect, sleep } from './lib/sio.mjs';
+import { connect, serverReason, sleep } from './lib/sio.mjs';
 
 const WS = { name: 'websocket', transports: ['websocket'] };
 const ETOOBIG = -30002;
@@ -178,7 +184,7 @@ describe('namespaces: --keep-empty-namespaces --max-dynamic 50', () => {
 });
 
 describe('rooms per socket', () => {
-  for (const [flags, cap] of [[[], 1024], [['--max-rooms', '5000'], 5000]]) {
+  for (const [flags, cap] of [[[], 1024], [['--max-rooms-per-socket', '5000'], 5000]]) {
     test(`cap ${cap}${flags.length ? '' : ' (the default)'}: a join beyond fails, a leave makes room`, async () => {
       const srv = await startServer('sio-reentry-server', flags);
       try {
@@ -201,4 +207,84 @@ describe('rooms per socket', () => {
       }
     });
   }
+});
+
+describe('rooms server-wide: sio-test-server --max-rooms 300 --max-rooms-per-socket 100', () => {
+  const CAP = 300;
+  const PER_SOCKET = 100;
+  let srv;
+  before(async () => {
+    srv = await startServer('sio-test-server', [
+      '--max-rooms', String(CAP), '--max-rooms-per-socket', String(PER_SOCKET),
+      '--ping-interval', '2000', '--ping-timeout', '3000',
+    ]);
+  });
+  after(async () => {
+    const r = await srv.stop();
+    assert.equal(r.code, 0, 'server exits cleanly (and leak-free under ASan)');
+  });
+
+  // Each client joins its rooms concurrently: resolves with the acks, in order.
+  const joinAll = (s, rooms) => Promise.all(rooms.map((r) => s.timeout(10000).emitWithAck('join', r)));
+  const names = (prefix, n) => Array.from({ length: n }, (_, k) => `${prefix}-${k}`);
+  const refusal = { error: ETOOBIG, message: 'Too many rooms' };
+
+  // Closes the clients and waits until the server has processed each one's
+  // disconnection (its rooms are left synchronously with it).
+  async function leave(clients) {
+    const ids = clients.map((s) => s.id);
+    for (const s of clients) s.close();
+    for (const id of ids) assert.ok(await serverReason(srv, id), `server saw ${id} leave`);
+  }
+
+  // `n` clients, each joining `per` distinct rooms named <prefix>-<client>-<k>.
+  async function fill(prefix, n, per) {
+    const clients = await Promise.all(Array.from({ length: n }, () => connect(srv.url, '/chat', WS)));
+    const acks = await Promise.all(clients.map((s, i) => joinAll(s, names(`${prefix}-${i}`, per))));
+    return { clients, acks };
+  }
+
+  test('10 clients x 50 distinct rooms: 300 made, 200 refused; existing rooms stay joinable', async () => {
+    const { clients, acks } = await fill('a', 10, 50);
+    const extra = [];
+    try {
+      const flat = acks.flat();
+      const made = flat.filter((a) => a === true).length;
+      assert.equal(made, CAP, 'exactly the cap of distinct rooms made');
+      assert.equal(flat.length - made, 500 - CAP, 'the rest refused');
+      for (const a of flat) if (a !== true) assert.deepEqual(a, refusal);
+      // every room made is still joinable by another socket (not a new room)
+      const made0 = [];
+      acks.forEach((list, i) => list.forEach((a, k) => { if (a === true) made0.push(`a-${i}-${k}`); }));
+      const other = await connect(srv.url, '/chat', WS);
+      extra.push(other);
+      const again = await joinAll(other, made0.slice(0, PER_SOCKET));
+      assert.deepEqual(again, made0.slice(0, PER_SOCKET).map(() => true));
+      // a new room is refused, in any namespace (the cap is server-wide) ...
+      assert.deepEqual(await joinAll(other, ['brand-new']), [refusal]);
+      const f = await connect(srv.url, '/features', WS);
+      extra.push(f);
+      assert.deepEqual(await f.timeout(5000).emitWithAck('join', 'features-new'), [f.id]);
+      // ... but a socket's own id is not a new room
+      const own = await connect(srv.url, '/chat', WS);
+      extra.push(own);
+      assert.deepEqual(await joinAll(own, [own.id]), [true]);
+    } finally {
+      await leave([...clients, ...extra]);
+    }
+  });
+
+  test('after the clients left, every room is gone: the cap can be filled again, and only once', async () => {
+    for (let round = 0; round < 2; round++) {
+      const { clients, acks } = await fill(`b${round}`, 3, PER_SOCKET);
+      try {
+        assert.equal(acks.flat().filter((a) => a === true).length, CAP, `round ${round}: all made`);
+        const probe = await connect(srv.url, '/chat', WS);
+        clients.push(probe);
+        assert.deepEqual(await joinAll(probe, ['one-more']), [refusal], 'and not one more');
+      } finally {
+        await leave(clients);
+      }
+    }
+  });
 });

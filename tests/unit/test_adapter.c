@@ -1,9 +1,9 @@
 /* tests/unit/test_adapter.c - the in-memory adapter's rooms (adapter/memory.c)
  * through the public room calls, on a real server's namespace with sockets
  * made directly (no client): joins and leaves checked against a model, a
- * socket in tens of thousands of rooms, the max_rooms_per_socket cap, and
- * leave_all. Every socket is freed at the end and the server closed, so an
- * ASan build reports anything left behind.
+ * socket in tens of thousands of rooms, the max_rooms_per_socket cap, the
+ * server-wide max_rooms cap (what it counts and gives back), and leave_all. Every socket is freed
+ * at the end and the server closed, so an ASan build reports anything left behind.
  */
 #include "check.h"
 #include "sio/sio_internal.h"
@@ -14,13 +14,18 @@ static uv_loop_t loop;
 static sio_server *srv;
 static sio_nsp *nsp;
 
-static void server_open(uint32_t max_rooms) {
+static void server_open2(uint32_t max_rooms_per_socket, uint32_t max_rooms) {
     uv_loop_init(&loop);
     sio_server_options o;
     sio_server_options_init(&o);
-    o.max_rooms_per_socket = max_rooms;
+    o.max_rooms_per_socket = max_rooms_per_socket;
+    o.max_rooms = max_rooms;
     srv = sio_server_new(&loop, &o);
     nsp = sio_nsp_get(srv, "/", 1, 0);
+}
+
+static void server_open(uint32_t max_rooms_per_socket) {
+    server_open2(max_rooms_per_socket, 0);
 }
 
 static void server_close(void) {
@@ -29,16 +34,20 @@ static void server_close(void) {
     uv_loop_close(&loop);
 }
 
-static sio_socket *socket_new(int i) {
-    sio_socket *s = sio_socket_new(nsp);
+static sio_socket *socket_new_in(sio_nsp *in, int i) {
+    sio_socket *s = sio_socket_new(in);
     snprintf(s->id, sizeof s->id, "sock%d", i);
     s->state = SOCK_CONNECTED;
     return s;
 }
 
+static sio_socket *socket_new(int i) {
+    return socket_new_in(nsp, i);
+}
+
 static void socket_free(sio_socket *s) {
     s->state = SOCK_DISCONNECTED;
-    nsp->adapter_ops->leave_all(nsp->adapter, s);
+    s->nsp->adapter_ops->leave_all(s->nsp->adapter, s);
     sio_socket_unref(s);
 }
 
@@ -178,9 +187,70 @@ static void test_rooms_cap(void) {
     server_close();
 }
 
+/* max_rooms: the default is 100,000; the rooms of every namespace count
+ * together; a join that would make a new room beyond fails with SIO_ETOOBIG
+ * and changes nothing, while joining an existing room, or a socket's own id,
+ * still works; a room counts once per started 128 bytes of its name; an
+ * emptied room gives its count back (leave and leave_all). */
+static void test_server_rooms_cap(void) {
+    server_open(0);
+    CHECK_INT(srv->opts.max_rooms, 100000);
+    server_close();
+
+    server_open2(0, 10);
+    sio_nsp *b = sio_nsp_get(srv, "/b", 2, 1);
+    sio_socket *s = socket_new(0), *t = socket_new_in(b, 1), *u = socket_new(2);
+    char name[300];
+    for (int r = 0; r < 6; r++) {
+        room_name(name, sizeof name, r);
+        CHECK_INT(sio_join(s, name), 0);
+    }
+    for (int r = 0; r < 4; r++) {
+        room_name(name, sizeof name, r); /* the same names, another namespace: other rooms */
+        CHECK_INT(sio_join(t, name), 0);
+    }
+    CHECK_INT(srv->rooms_charged, 10);
+    CHECK_INT(sio_join(t, "room-4"), SIO_ETOOBIG); /* exists in "/", not in "/b" */
+    CHECK_INT(sio_join(s, "one-too-many"), SIO_ETOOBIG);
+    CHECK(!sio_in_room(s, "one-too-many"));
+    CHECK_INT(members("one-too-many"), 0);
+    CHECK_INT(sio_join(s, "sock0"), 0); /* its own id: not a room */
+    CHECK_INT(sio_join(t, "sock1"), 0);
+    CHECK_INT(sio_join(u, "room-0"), 0); /* a room that exists */
+    CHECK_INT(sio_join(u, "room-5"), 0);
+    CHECK_INT(members("room-0"), 2);
+    CHECK_INT(srv->rooms_charged, 10);
+    CHECK_INT(sio_leave(u, "room-0"), 0); /* s is still in it */
+    CHECK_INT(srv->rooms_charged, 10);
+    CHECK_INT(sio_leave(s, "room-1"), 0); /* emptied: freed, its count back */
+    CHECK_INT(srv->rooms_charged, 9);
+    CHECK_INT(members("room-1"), 0);
+    /* long names: 128 bytes count twice (one too many), 127 once */
+    memset(name, 'x', 128);
+    name[128] = '\0';
+    CHECK_INT(sio_join(u, name), SIO_ETOOBIG);
+    name[127] = '\0';
+    CHECK_INT(sio_join(u, name), 0);
+    CHECK_INT(srv->rooms_charged, 10);
+    CHECK_INT(sio_leave(s, "room-2"), 0);
+    CHECK_INT(sio_leave(s, "room-3"), 0);
+    memset(name, 'y', 255);
+    name[255] = '\0';
+    CHECK_INT(sio_join(t, name), 0);
+    CHECK_INT(srv->rooms_charged, 10);
+    socket_free(t); /* leave_all: its 4 rooms and the long one */
+    CHECK_INT(srv->rooms_charged, 4);
+    socket_free(s);
+    CHECK_INT(srv->rooms_charged, 2); /* room-5 (u), the 127-byte room */
+    socket_free(u);
+    CHECK_INT(srv->rooms_charged, 0);
+    server_close();
+}
+
 int main(void) {
     RUN(test_joins_and_leaves_match_a_model);
     RUN(test_many_rooms);
     RUN(test_rooms_cap);
+    RUN(test_server_rooms_cap);
     return CHECK_DONE();
 }
