@@ -244,10 +244,16 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud) {
     }
     const char *r = json_string_value(room);
     if (strcmp(r, u->room) != 0) {
+        /* the new room first: past the server's room cap (max_rooms) the
+         * join is refused and the user stays where they were */
+        int jr = sio_join(s, r);
+        if (jr != 0) {
+            ack_error(ev, jr == SIO_ETOOBIG ? "too many rooms on the server" : "cannot join");
+            return;
+        }
         notify_room(s, "user_left", u->room);
         sio_leave(s, u->room);
         snprintf(u->room, sizeof u->room, "%s", r);
-        sio_join(s, u->room);
         notify_room(s, "user_joined", u->room);
     }
     start_read(s, ev, r, 0, 1);

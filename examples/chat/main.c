@@ -28,7 +28,17 @@ static chat_app app;
 
 /* The numeric options: a flag, else its environment variable, else the
  * default; every one parsed strictly (cli_num.h: exit 2 on a bad value). */
-enum { OPT_PORT, OPT_TYPING, OPT_JOIN, OPT_WINDOW, OPT_PER_ROOM, OPT_TOTAL, OPT_AGE, OPT_N };
+enum {
+    OPT_PORT,
+    OPT_TYPING,
+    OPT_JOIN,
+    OPT_WINDOW,
+    OPT_PER_ROOM,
+    OPT_TOTAL,
+    OPT_AGE,
+    OPT_MAX_ROOMS,
+    OPT_N
+};
 static struct num_opt {
     const char *flag, *env;
     long long min, max, value; /* value: the default until parsed */
@@ -41,6 +51,7 @@ static struct num_opt {
     [OPT_PER_ROOM] = {"--history-per-room", "SIO_CHAT_HISTORY_PER_ROOM", 1, 10000000, 1000, NULL},
     [OPT_TOTAL] = {"--history-total", "SIO_CHAT_HISTORY_TOTAL", 1, 1000000000, 100000, NULL},
     [OPT_AGE] = {"--history-max-age", "SIO_CHAT_HISTORY_MAX_AGE", 0, 3153600000LL, 2592000, NULL},
+    [OPT_MAX_ROOMS] = {"--max-rooms", "SIO_CHAT_MAX_ROOMS", 1, 100000000, 100000, NULL},
 };
 
 static void usage(FILE *f) {
@@ -56,6 +67,7 @@ static void usage(FILE *f) {
                "  --history-per-room N   messages kept per room (1000)\n"
                "  --history-total N      messages kept in all rooms together (100000)\n"
                "  --history-max-age S    seconds a message is kept, 0: no limit (2592000)\n"
+               "  --max-rooms N          rooms open at once on the server (100000)\n"
                "  --help                 this text\n"
                "Each numeric option also has an environment variable (see sio-chat(1)).\n");
 }
@@ -81,6 +93,7 @@ int main(int argc, char **argv) {
         {"history-per-room", required_argument, 0, 1000 + OPT_PER_ROOM},
         {"history-total", required_argument, 0, 1000 + OPT_TOTAL},
         {"history-max-age", required_argument, 0, 1000 + OPT_AGE},
+        {"max-rooms", required_argument, 0, 1000 + OPT_MAX_ROOMS},
         {0, 0, 0, 0},
     };
     int c;
@@ -161,6 +174,7 @@ int main(int argc, char **argv) {
     /* sio = socketio.AsyncServer(); sio.attach(app) */
     sio_server_options so;
     sio_server_options_init(&so);
+    so.max_rooms = (uint32_t)nums[OPT_MAX_ROOMS].value;
     app.sio = sio_server_new(loop, &so);
     if (!app.sio || chat_register(&app) != 0 || sio_attach(app.sio, http) != 0) {
         fprintf(stderr, "sio-chat: cannot start the Socket.IO server\n");

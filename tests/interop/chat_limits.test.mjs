@@ -294,3 +294,24 @@ test('the limits and rules also come from the environment, checked like the flag
     await stop(srv);
   }
 });
+
+test('join: past --max-rooms a join that would open a room is refused and the user stays where they were', async () => {
+  const srv = await start(['--max-rooms', '2', '--join-limit', '100']);
+  try {
+    const ana = await connect(srv, 'Ana');
+    const bo = await connect(srv, 'Bo');
+    // open: lobby (Ana) and r-1 (Bo)
+    assert.equal((await bo.emitWithAck('join', 'r-1')).ok, true);
+    const refused = await ana.emitWithAck('join', 'r-2');
+    assert.equal(refused.error, 'too many rooms on the server');
+    // Ana is still in the lobby: she can talk there, and not in r-2
+    assert.equal((await ana.emitWithAck('msg_to_server', { room: 'lobby', text: 'still here' })).ok, true);
+    assert.equal((await ana.emitWithAck('msg_to_server', { room: 'r-2', text: 'x' })).error, 'not in room');
+    // an open room can still be joined; the lobby, left empty, is closed
+    assert.equal((await ana.emitWithAck('join', 'r-1')).ok, true);
+    await sync(ana, bo, 'r-1');
+    assert.equal((await bo.emitWithAck('join', 'r-3')).ok, true, 'the emptied lobby freed its place');
+  } finally {
+    await stop(srv);
+  }
+});
