@@ -46,6 +46,7 @@ struct http_server {
     http_conn *conns; /* doubly linked list of live connections */
     sio_wheel wheel;
     uv_timer_t grace_timer;
+    uv_timer_t trim_timer;   /* hands freed heap back to the system (http_server.c) */
     unsigned pending_closes; /* handles of the server itself still closing */
     http_closed_cb closed_cb;
     void *closed_ud;

@@ -1,5 +1,6 @@
 /* http/http_server.c - owns the listening socket, accepting, the registry of
- * live connections, the connection limit and graceful shutdown.
+ * live connections, the connection limit and graceful shutdown, and giving
+ * freed memory back to the system after a burst.
  *
  * Connections that were upgraded (WebSocket) have left this registry: the
  * layer that took them closes them from its http_server_on_shutdown hook.
@@ -9,9 +10,28 @@
 #include "util/log.h"
 
 #include <assert.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* After a burst (many clients gone at once, an attack cut off) glibc keeps
+ * the freed heap: the process would stay at its peak. Every TRIM_INTERVAL_MS,
+ * if more than TRIM_FREE_MIN bytes lie free in the heap, they are handed back
+ * (malloc_trim). mallinfo2 and malloc_trim cost well under a millisecond
+ * each at these sizes, and only run on that timer. */
+#define TRIM_INTERVAL_MS 10000
+#define TRIM_FREE_MIN ((size_t)64 << 20)
+
+static void trim_tick(uv_timer_t *t) {
+    (void)t;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks > TRIM_FREE_MIN) malloc_trim(0);
+#endif
+}
 
 void http_server_options_init(http_server_options *o) {
     memset(o, 0, sizeof *o);
@@ -52,6 +72,10 @@ http_server *http_server_new(uv_loop_t *loop, const http_server_options *o) {
     s->listener.data = s;
     uv_timer_init(loop, &s->grace_timer);
     s->grace_timer.data = s;
+    uv_timer_init(loop, &s->trim_timer);
+    s->trim_timer.data = s;
+    uv_timer_start(&s->trim_timer, trim_tick, TRIM_INTERVAL_MS, TRIM_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&s->trim_timer);
     return s;
 }
 
@@ -152,8 +176,9 @@ static void server_maybe_free(http_server *s) {
     if (!s->shutting_down || s->conns || s->stats.connections_upgraded) return;
     if (!s->final_close) {
         s->final_close = 1;
-        s->pending_closes += 2;
+        s->pending_closes += 3;
         uv_close((uv_handle_t *)&s->grace_timer, server_handle_closed);
+        uv_close((uv_handle_t *)&s->trim_timer, server_handle_closed);
         sio_wheel_close(&s->wheel, wheel_closed);
         return;
     }
