@@ -83,6 +83,13 @@ typedef struct sio_server_options {
      * 144 B with an 11-byte name and at most ~370 B per count, so the
      * default bounds rooms to ~15-37 MB (100000; 0: the default) */
     uint32_t max_rooms;
+    /** Room memberships alive at once, server-wide (a socket in 3 rooms holds
+     * 3; its own id not counted). A join beyond fails with SIO_ETOOBIG. A
+     * membership costs 24-64 B (the socket's record and index, the room's
+     * member slot, arrays doubling), so the default bounds them to ~50-130
+     * MB however the application lets clients join (2000000; 0: the
+     * default) */
+    uint32_t max_memberships;
 } sio_server_options;
 
 /** Fills `o` with the defaults (in parentheses above). */

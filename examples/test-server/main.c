@@ -47,6 +47,7 @@
  * --max-buffered-bytes BYTES (the Engine.IO limits, library defaults if not
  * given; each Engine.IO server has its own), --max-rooms-per-socket N
  * (max_rooms_per_socket), --max-rooms N (max_rooms: distinct rooms
+ * server-wide), --max-memberships N (max_memberships: room memberships
  * server-wide), library defaults if not given.
  * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
  * Numbers are parsed strictly (tools/common/cli_num.h): a bad value, or one
@@ -537,7 +538,7 @@ static void usage(FILE *f) {
            "                       [--cors-allowed-headers LIST] [--max-connections N]\n"
            "                       [--max-sessions N] [--max-sessions-per-ip N]\n"
            "                       [--max-buffered-bytes BYTES] [--max-rooms-per-socket N]\n"
-           "                       [--max-rooms N]\n");
+           "                       [--max-rooms N] [--max-memberships N]\n");
 }
 
 int main(int argc, char **argv) {
@@ -552,7 +553,7 @@ int main(int argc, char **argv) {
     uint32_t upgrade_timeout = 10000;
     const char *cors_allowed_headers = NULL;
     long long max_connections = 30000, max_sessions = -1, max_sessions_per_ip = -1;
-    long long max_buffered = -1, max_rooms_per_socket = 0, max_rooms = 0;
+    long long max_buffered = -1, max_rooms_per_socket = 0, max_rooms = 0, max_memberships = 0;
     static const struct option long_opts[] = {
         {"cors-allowed-headers", required_argument, 0, 'H'},
         {"max-connections", required_argument, 0, 'N'},
@@ -561,6 +562,7 @@ int main(int argc, char **argv) {
         {"max-buffered-bytes", required_argument, 0, 'B'},
         {"max-rooms-per-socket", required_argument, 0, 'R'},
         {"max-rooms", required_argument, 0, 'r'},
+        {"max-memberships", required_argument, 0, 'M'},
         {"port", required_argument, 0, 'p'},
         {"ping-interval", required_argument, 0, 'i'},
         {"ping-timeout", required_argument, 0, 't'},
@@ -650,6 +652,9 @@ int main(int argc, char **argv) {
         case 'r':
             max_rooms = cli_int(PROG, "--max-rooms", optarg, 1, UINT32_MAX);
             break;
+        case 'M':
+            max_memberships = cli_int(PROG, "--max-memberships", optarg, 1, UINT32_MAX);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -709,6 +714,7 @@ int main(int argc, char **argv) {
     so.connect_timeout = connect_timeout;
     if (max_rooms_per_socket) so.max_rooms_per_socket = (uint32_t)max_rooms_per_socket;
     if (max_rooms) so.max_rooms = (uint32_t)max_rooms;
+    if (max_memberships) so.max_memberships = (uint32_t)max_memberships;
     sio = sio_server_new(loop, &so);
     sio_on_connect(sio, "/", emit_auth, NULL);
     sio_on(sio, "/", "message", message, NULL);

@@ -32,7 +32,8 @@
  * and the default cap of 100,000 bounds rooms to ~15 MB with short names
  * and ~37 MB at worst, whatever the names. A socket's side of a membership
  * (16 B, and 8 B of index past SMALL_ROOMS, arrays doubling) is bounded by
- * max_rooms_per_socket, not here.
+ * max_rooms_per_socket, and server-wide by max_memberships
+ * (srv->memberships: a join beyond fails with SIO_ETOOBIG too).
  */
 #include "adapter/adapter.h"
 #include "sio/sio_internal.h"
@@ -197,7 +198,9 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
     if (strcmp(room, s->id) == 0) return 0; /* always in its own room */
     mem_room *r = sio_map_get(&a->rooms, room, len);
     if (r && membership_find(s, r) >= 0) return 0;
-    if (s->nrooms >= a->nsp->srv->opts.max_rooms_per_socket) return SIO_ETOOBIG;
+    sio_server *srv = a->nsp->srv;
+    if (s->nrooms >= srv->opts.max_rooms_per_socket) return SIO_ETOOBIG;
+    if (srv->memberships >= srv->opts.max_memberships) return SIO_ETOOBIG;
     if (memberships_grow(s) != 0) return SIO_ENOMEM;
     int err;
     if (!r && !(r = room_new(a, room, len, &err))) return err;
@@ -218,6 +221,7 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
     s->rooms[k] = (sio_adapter_membership){r, r->n};
     if (indexed(s)) index_insert(s, k);
     r->members[r->n++] = s;
+    srv->memberships++;
     return 0;
 }
 
@@ -226,6 +230,8 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
 static void room_remove(mem_adapter *a, mem_room *r, sio_socket *s, uint32_t slot) {
     assert(!a->nsp->srv->broadcasting);
     assert(slot < r->n && r->members[slot] == s);
+    assert(a->nsp->srv->memberships > 0);
+    a->nsp->srv->memberships--;
     sio_socket *last = r->members[--r->n];
     if (last != s) {
         r->members[slot] = last;
@@ -292,12 +298,11 @@ static void mem_rooms_of(void *adapter, const sio_socket *s, void (*cb)(const ch
 static void mark_excluded(mem_adapter *a, const sio_bcast_target *t, uint32_t mark) {
     for (size_t i = 0; i < t->nexcept; i++) {
         mem_room *r = sio_map_get(&a->rooms, t->except[i], strlen(t->except[i]));
-        if (r) {
+        if (r)
             for (uint32_t k = 0; k < r->n; k++) r->members[k]->mark = mark;
-        } else {
-            sio_socket *s = sio_map_get(&a->nsp->sockets, t->except[i], strlen(t->except[i]));
-            if (s) s->mark = mark;
-        }
+        /* the socket whose id it is is in it too (others may have joined it) */
+        sio_socket *s = sio_map_get(&a->nsp->sockets, t->except[i], strlen(t->except[i]));
+        if (s) s->mark = mark;
     }
 }
 
@@ -341,12 +346,10 @@ static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_
     if (t->nrooms == 0) return visit_all(a->nsp->all, a->nsp->nall, t, excluded, seen, p);
     for (size_t i = 0; i < t->nrooms; i++) {
         mem_room *r = sio_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
-        if (r) {
-            count += visit_all(r->members, r->n, t, excluded, seen, p);
-        } else {
-            sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
-            if (s) count += visit(s, t, excluded, seen, p);
-        }
+        if (r) count += visit_all(r->members, r->n, t, excluded, seen, p);
+        /* a socket's id names a room it is always in, whoever else joined it */
+        sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
+        if (s) count += visit(s, t, excluded, seen, p);
     }
     return count;
 }
@@ -381,12 +384,10 @@ static size_t mem_each(void *adapter, const sio_bcast_target *t, sio_adapter_eac
     } else {
         for (size_t i = 0; i < t->nrooms; i++) {
             mem_room *r = sio_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
-            if (r) {
+            if (r)
                 for (uint32_t k = 0; k < r->n; k++) GATHER(r->members[k]);
-            } else {
-                sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
-                if (s) GATHER(s);
-            }
+            sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
+            if (s) GATHER(s);
         }
     }
 #undef GATHER

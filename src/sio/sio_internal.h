@@ -165,6 +165,7 @@ struct sio_server {
     uint32_t mark_gen;
     uint32_t ndynamic;     /* live dynamic child namespaces */
     size_t rooms_charged;  /* rooms of every namespace's memory adapter, as max_rooms counts them */
+    size_t memberships;    /* room memberships of every socket (max_memberships) */
     size_t live_sockets;   /* sockets allocated and not yet freed */
     unsigned broadcasting; /* inside an adapter's broadcast walk (nothing may be freed) */
     int closing;

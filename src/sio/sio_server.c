@@ -31,6 +31,7 @@
 #define DEFAULT_MAX_DYNAMIC_NAMESPACES 10000
 #define DEFAULT_MAX_ROOMS_PER_SOCKET 1024
 #define DEFAULT_MAX_ROOMS 100000
+#define DEFAULT_MAX_MEMBERSHIPS 2000000
 
 void sio_server_options_init(sio_server_options *o) {
     memset(o, 0, sizeof *o);
@@ -45,6 +46,7 @@ void sio_server_options_init(sio_server_options *o) {
     o->cleanup_empty_child_namespaces = 1;
     o->max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
     o->max_rooms = DEFAULT_MAX_ROOMS;
+    o->max_memberships = DEFAULT_MAX_MEMBERSHIPS;
 }
 
 /* ---- clients --------------------------------------------------------------------------- */
@@ -398,6 +400,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
     if (!srv->opts.max_rooms_per_socket)
         srv->opts.max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
     if (!srv->opts.max_rooms) srv->opts.max_rooms = DEFAULT_MAX_ROOMS;
+    if (!srv->opts.max_memberships) srv->opts.max_memberships = DEFAULT_MAX_MEMBERSHIPS;
     srv->path = strdup(srv->opts.eio.path);
     srv->client_dir = srv->opts.client_dir ? strdup(srv->opts.client_dir) : NULL;
     srv->opts.eio.path = srv->path;
@@ -444,6 +447,7 @@ static void server_free(sio_server *srv) {
     for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it))
         sio_nsp_free(e->value);
     assert(srv->rooms_charged == 0); /* every room was given back with its adapter */
+    assert(srv->memberships == 0);
     sio_map_free(&srv->nsps);
     sio_families_free(srv);
     sio_client_js_free(srv);

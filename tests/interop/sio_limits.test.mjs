@@ -288,3 +288,36 @@ describe('rooms server-wide: sio-test-server --max-rooms 300 --max-rooms-per-soc
     }
   });
 });
+
+describe('room memberships server-wide (max_memberships)', () => {
+  let srv;
+  before(async () => {
+    srv = await startServer('sio-test-server', [
+      '--max-memberships', '40', '--ping-interval', '2000', '--ping-timeout', '3000',
+    ]);
+  });
+  after(async () => {
+    const r = await srv.stop();
+    assert.equal(r.code, 0, 'server exits cleanly (and leak-free under ASan)');
+  });
+
+  test('5 clients x 10 joins of the same rooms: 40 memberships, then refusals; leaving gives them back', async () => {
+    const rooms = Array.from({ length: 10 }, (_, k) => `m-${k}`);
+    const refusal = { error: ETOOBIG, message: 'Too many rooms' };
+    for (let round = 0; round < 2; round++) {
+      const clients = await Promise.all(Array.from({ length: 5 }, () => connect(srv.url, '/chat', WS)));
+      try {
+        const acks = [];
+        for (const s of clients) {
+          for (const r of rooms) acks.push(await s.timeout(10000).emitWithAck('join', r));
+        }
+        assert.equal(acks.filter((a) => a === true).length, 40, `round ${round}: 40 memberships`);
+        for (const a of acks.slice(40)) assert.deepEqual(a, refusal);
+      } finally {
+        const ids = clients.map((s) => s.id);
+        for (const s of clients) s.close();
+        for (const id of ids) assert.ok(await serverReason(srv, id), `server saw ${id} leave`);
+      }
+    }
+  });
+});

@@ -352,3 +352,20 @@ for (const mode of MODES) {
     });
   });
 }
+
+test('a room named by a socket\'s id that others joined reaches that socket too (as the reference: it is always in it)', async () => {
+  const [a, b, c] = await group(MODES[0], 3);
+  try {
+    await b.emitWithAck('join', a.id); // B joins the room named by A's id
+    const gotA = once(a, 'to_id');
+    const gotB = once(b, 'to_id');
+    const [[n]] = [await c.emitWithAck('broadcast', { to: [a.id] }, 'to_id', 1)];
+    assert.equal(n, 2, 'both A (its own room) and B (joined it)');
+    await Promise.all([gotA, gotB]);
+    // except a.id excludes both too
+    const [m] = await c.emitWithAck('broadcast', { except: [a.id] }, 'not_to_id');
+    assert.equal(m, 1, 'only C is left');
+    const list = await c.emitWithAck('fetch_sockets', { to: [a.id] });
+    assert.deepEqual(list.map((x) => x.id).sort(), [a.id, b.id].sort());
+  } finally { closeAll(a, b, c); }
+});
