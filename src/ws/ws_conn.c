@@ -65,35 +65,36 @@ struct ws_server {
 };
 
 struct ws_conn {
-    /* what queueing and flushing read, in the first cache line */
+    /* what queueing and flushing read, in the first cache line (and the
+     * whole structure in 256 bytes: it is allocated cache-line aligned) */
     ws_server *srv;
     uv_tcp_t *tcp;
-    http_server *http; /* the server the socket was taken from (http_server_socket_closed) */
-    size_t in_charged; /* the parser's buffer, charged to http's input total */
-    sio_rcbuf **q;     /* queued frames, oldest first */
+    sio_rcbuf **q; /* queued frames, oldest first */
     uint32_t qlen, qcap;
-    size_t qbytes;   /* bytes in q */
-    size_t inflight; /* bytes handed to uv_write and not completed */
-    size_t charged;  /* memory the queued and in-flight frames hold (WS_FRAME_COST) */
-    ws_conn *dirty_next;
-    ws_conn **dirty_pprev; /* the pointer that points at this one on the dirty list */
+    size_t qbytes;         /* bytes in q */
+    size_t inflight;       /* bytes handed to uv_write and not completed */
+    size_t charged;        /* memory the queued and in-flight frames hold (WS_FRAME_COST) */
+    ws_conn *dirty_next;   /* the flush list */
+    ws_conn **dirty_pprev; /* the pointer that points at this one on the flush list */
     uint8_t state;
-    uint8_t dirty;
-    uint8_t cutoff; /* a slow reader: closed at the next flush, takes nothing more */
-    uint32_t qturn; /* the loop turn (ws_server.turn) in which q last became non-empty */
+    unsigned dirty : 1;  /* on the flush list */
+    unsigned cutoff : 1; /* a slow reader: closed at the next flush, takes nothing more */
+    unsigned close_after_flush : 1; /* close TCP once the queue is written */
+    unsigned reported : 1;          /* on_close was called */
+    unsigned linger : 1; /* failed: half-close once flushed, then discard input until EOF */
+    unsigned shut : 1;   /* the write side was shut down (uv_shutdown) */
     uint16_t close_code;
+    uint32_t qturn; /* the loop turn (ws_server.turn) in which q last became non-empty */
     ws_parser parser;
     ws_deflate *deflate;
     const ws_callbacks *cb;
     void *ud;
     ws_conn *prev, *next;
     sio_timer timer;
-    char *leftover; /* bytes that came with the handshake */
-    size_t leftover_len;
-    uint8_t close_after_flush; /* close TCP once the queue is written */
-    uint8_t reported;          /* on_close was called */
-    uint8_t linger;            /* failed: half-close once flushed, then discard input until EOF */
-    uint8_t shut;              /* the write side was shut down (uv_shutdown) */
+    char *leftover;    /* bytes that came with the handshake */
+    http_server *http; /* the server the socket was taken from (http_server_socket_closed) */
+    size_t in_charged; /* the parser's buffer, charged to http's input total */
+    uint32_t leftover_len;
 };
 
 typedef struct ws_write_req {
@@ -707,7 +708,7 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     c->ud = userdata;
     c->deflate = deflate;
     c->leftover = leftover;
-    c->leftover_len = leftover_len;
+    c->leftover_len = (uint32_t)leftover_len; /* at most max_head_size + 64 KiB */
     sio_timer_init(&c->timer);
     ws_parser_init(&c->parser, &ws->parser_cfg, c);
     if (deflate) ws_parser_set_deflate(&c->parser, deflate);
