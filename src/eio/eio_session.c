@@ -1,0 +1,409 @@
+/* eio/eio_session.c - Engine.IO sessions: the messages they send, their
+ * lifetime (close, drain, free), their output queue, the heartbeat, and the
+ * packets they receive from either transport. See eio_internal.h.
+ */
+#include "eio/eio_internal.h"
+#include "util/log.h"
+#include "ws/ws_frame.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void drain_timeout(sio_timer *t);
+static void hb_fire(sio_timer *t);
+
+/* ---- messages -------------------------------------------------------------------------- */
+
+eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, int binary) {
+    ws_iov parts[3];
+    size_t n = 0;
+    if (!binary) parts[n++] = (ws_iov){"4", 1};
+    parts[n++] = (ws_iov){a, alen};
+    parts[n++] = (ws_iov){b, blen};
+    size_t payload = (binary ? 0 : 1) + alen + blen;
+    sio_rcbuf *f = ws_frame_encodev(binary ? WS_OP_BINARY : WS_OP_TEXT, 0, parts, n);
+    if (!f) return NULL;
+    f->flags = (uint32_t)(f->len - payload) | (binary ? MSG_BINARY : 0);
+    return f;
+}
+
+eio_msg *eio_msg_new(const char *data, size_t len, int binary) {
+    return eio_msg_new2(data, len, NULL, 0, binary);
+}
+
+void eio_msg_release(eio_msg *m) {
+    sio_rcbuf_unref(m);
+}
+
+/* A control packet ("2", "3", "6", "1", "3probe") as a text frame. */
+eio_msg *eio_control_msg(const char *text) {
+    size_t len = strlen(text);
+    sio_rcbuf *f = ws_frame_encode(WS_OP_TEXT, text, len);
+    if (f) f->flags = (uint32_t)(f->len - len);
+    return f;
+}
+
+/* A control packet with data, e.g. the v3 pong "3probe" answering "2probe". */
+static eio_msg *control_msg_data(char type, const char *data, size_t len) {
+    ws_iov parts[2] = {{&type, 1}, {data, len}};
+    sio_rcbuf *f = ws_frame_encodev(WS_OP_TEXT, 0, parts, 2);
+    if (f) f->flags = (uint32_t)(f->len - 1 - len);
+    return f;
+}
+
+/* ---- session lifetime -------------------------------------------------------------------- */
+
+void eio_ip_release(eio_server *srv, struct eio_ip *ip) {
+    if (!ip) return;
+    assert(ip->count > 0);
+    if (--ip->count) return;
+    sio_map_remove(&srv->ips, ip->addr, ip->len);
+    free(ip);
+}
+
+void eio_session_free(eio_socket *s) {
+    assert(s->state == S_CLOSED && !s->busy && !s->dirty);
+    assert(!s->poll && !s->ws && !s->probe);
+    eio_queue_clear(s);
+    assert(s->charged == 0);
+    free(s->q);
+    eio_server *srv = s->srv;
+    eio_ip_release(srv, s->ip);
+    free(s);
+    srv->live--;
+    eio_server_maybe_done(srv);
+}
+
+void eio_queue_clear(eio_socket *s) {
+    for (uint32_t i = 0; i < s->qlen; i++) sio_rcbuf_unref(s->q[i].buf);
+    assert(s->srv->budget.used >= s->charged);
+    s->srv->budget.used -= s->charged;
+    s->charged = 0;
+    s->qlen = 0;
+    s->qbytes = 0;
+}
+
+/* Closes the session for `reason`: tells the application, closes both
+ * transports, and frees it (now, or when the callback on the stack returns).
+ * A close the server asked for ("forced close") first delivers what was
+ * queued, as the reference's socket.close() does (e.g. the Socket.IO
+ * DISCONNECT packets sent just before): a websocket sends its queued frames
+ * before the close frame; a polling session drains, its GETs take the queue
+ * and then, in a response of its own, the close packet (a client handles the
+ * packets of a payload in one go: with the close packet in the same payload,
+ * socket.io-client would see "transport close" before the DISCONNECTs). */
+void eio_session_close(eio_socket *s, const char *reason) {
+    eio_server *srv = s->srv;
+    if (s->state == S_DRAINING) { /* the client came back, did not, or the server shuts down */
+        s->state = S_CLOSED;
+        sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
+        sio_timer_stop(&srv->wheel, &s->hb_timer);
+        eio_queue_clear(s);
+        if (!s->busy && !s->dirty) eio_session_free(s);
+        return;
+    }
+    if (s->state == S_CLOSED) return;
+    int keep = strcmp(reason, "forced close") == 0;
+    int drain = keep && s->transport == T_POLLING && s->qlen;
+    /* a draining session stays in the table: marked so already, so that a
+     * server close from the callback below finishes it instead of looping */
+    s->state = drain ? S_DRAINING : S_CLOSED;
+    if (!drain) sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
+    sio_timer_stop(&srv->wheel, &s->hb_timer);
+    sio_timer_stop(&srv->wheel, &s->up_timer);
+    LOG_DEBUG("engine", "session %s closed: %s", s->sid, reason);
+    s->busy++;
+    if (srv->cb.on_close) srv->cb.on_close(s, reason, srv->ud);
+    s->busy--;
+    if (s->state == S_CLOSED) drain = 0; /* finished during the callback */
+    if (!keep) eio_queue_clear(s);
+    if (s->poll && s->client_closed) {
+        /* the client said close (a POST while its GET waits): the GET ends
+         * with a noop, as the reference's polling transport answers it */
+        eio_queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
+        eio_poll_respond(s, 0);
+    }
+    if (s->poll) eio_poll_respond(s, !drain); /* the close packet now, or after the queue */
+    if (!drain) eio_queue_clear(s);
+    if (s->ws) {
+        ws_conn_set_userdata(s->ws, NULL);
+        ws_close(s->ws, 1000, "");
+        s->ws = NULL;
+    }
+    if (s->probe) {
+        ws_conn_set_userdata(s->probe, NULL);
+        ws_close(s->probe, 1000, "");
+        s->probe = NULL;
+    }
+    if (drain) {
+        s->state = S_DRAINING;
+        sio_timer_start(&srv->wheel, &s->hb_timer,
+                        (uint64_t)srv->opts.ping_interval + srv->opts.ping_timeout, drain_timeout);
+        return;
+    }
+    if (!s->busy && !s->dirty) eio_session_free(s);
+}
+
+static void drain_timeout(sio_timer *t) {
+    eio_session_close((eio_socket *)((char *)t - offsetof(eio_socket, hb_timer)), "drain timeout");
+}
+
+/* Ends a stretch of work on s begun with s->busy++; frees it if it closed meanwhile. */
+void eio_session_release(eio_socket *s) {
+    if (--s->busy == 0 && s->state == S_CLOSED && !s->dirty) eio_session_free(s);
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+void eio_session_mark_dirty(eio_socket *s) {
+    if (s->dirty) return;
+    s->dirty = 1;
+    s->dirty_next = s->srv->dirty;
+    s->srv->dirty = s;
+}
+
+int eio_queue_push(eio_socket *s, sio_rcbuf *buf, uint32_t off, int binary) {
+    if (s->qlen == s->qcap) {
+        uint32_t cap = s->qcap ? s->qcap * 2 : 4;
+        eio_qent *q = realloc(s->q, cap * sizeof *q);
+        if (!q) return SIO_ENOMEM;
+        s->q = q;
+        s->qcap = cap;
+    }
+    s->q[s->qlen++] = (eio_qent){sio_rcbuf_ref(buf), off, (uint32_t)binary};
+    s->qbytes += buf->len - off;
+    size_t cost = QENT_COST(buf->len);
+    s->charged += cost;
+    sio_budget *b = &s->srv->budget;
+    b->used += cost;
+    if (b->used > b->peak) b->peak = b->used;
+    return 0;
+}
+
+/* Sends one prepared message (frame) on the session's current transport. */
+static int session_send(eio_socket *s, eio_msg *m) {
+    if (s->state != S_OPEN) return SIO_ECLOSED;
+    int binary = (m->flags & MSG_BINARY) != 0;
+    if (s->transport == T_WEBSOCKET && s->ws) {
+        if (binary && s->protocol == 3) {
+            /* v3 binary frames start with the packet type byte */
+            uint32_t hdr = MSG_HDR(m);
+            return ws_send2(s->ws, 1, "\x04", 1, m->data + hdr, m->len - hdr);
+        }
+        return ws_send_frame(s->ws, m);
+    }
+    if (s->overflow) return SIO_EBUSY;
+    /* A client that stops polling must not grow the server's memory without
+     * bound (the reference has no limit): past four times the WebSocket
+     * transport's limit, with no GET waiting for it, the session is closed, by
+     * the next flush rather than here (this send may be one of a broadcast's;
+     * closing calls the application back). */
+    size_t cost = QENT_COST(m->len);
+    sio_budget *b = &s->srv->budget;
+    int over_session = s->charged + cost > s->srv->max_queue_bytes;
+    int over_all = b->limit && b->used + cost > b->limit;
+    if (!s->poll && s->qlen && (over_session || over_all)) {
+        if (over_session)
+            LOG_WARN("engine",
+                     "polling output over %zu bytes and no GET to take it: closing session %s",
+                     s->srv->max_queue_bytes, s->sid);
+        else
+            LOG_WARN("engine",
+                     "output of all sessions over %zu bytes and no GET to take session %s's: "
+                     "closing it",
+                     b->limit, s->sid);
+        s->overflow = 1;
+        eio_session_mark_dirty(s);
+        return SIO_EBUSY;
+    }
+    int r = eio_queue_push(s, m, MSG_HDR(m), binary);
+    if (r) return r;
+    if (s->poll) eio_session_mark_dirty(s);
+    return 0;
+}
+
+int eio_send_msg(eio_socket *s, eio_msg *m) {
+    return session_send(s, m);
+}
+
+int eio_send(eio_socket *s, const char *data, size_t len, int binary) {
+    if (s->state != S_OPEN) return SIO_ECLOSED;
+    if (s->transport == T_WEBSOCKET && s->ws && !(binary && s->protocol == 3))
+        return binary ? ws_send(s->ws, 1, data, len) : ws_send2(s->ws, 0, "4", 1, data, len);
+    eio_msg *m = eio_msg_new(data, len, binary);
+    if (!m) return SIO_ENOMEM;
+    int r = session_send(s, m);
+    sio_rcbuf_unref(m);
+    return r;
+}
+
+void eio_flush_all(uv_check_t *h) {
+    eio_server *srv = h->data;
+    while (srv->dirty) {
+        eio_socket *s = srv->dirty;
+        srv->dirty = s->dirty_next;
+        s->dirty = 0;
+        if (s->state == S_CLOSED) {
+            if (!s->busy) eio_session_free(s);
+            continue;
+        }
+        if (s->overflow) {
+            eio_session_close(s, "transport error");
+            continue;
+        }
+        if (s->poll && s->qlen) eio_poll_respond(s, 0);
+    }
+}
+
+/* ---- heartbeat ------------------------------------------------------------------------------ */
+
+void eio_hb_arm(eio_socket *s) {
+    eio_server *srv = s->srv;
+    /* the session is dead past this moment even if the wheel's tick is late:
+     * requests check it (session_expired) */
+    s->deadline = uv_now(srv->loop) + srv->opts.ping_interval + srv->opts.ping_timeout;
+    if (s->protocol == 3) {
+        /* v3: the client pings; it is gone when no ping came in interval + timeout */
+        sio_timer_start(&srv->wheel, &s->hb_timer,
+                        (uint64_t)srv->opts.ping_interval + srv->opts.ping_timeout, hb_fire);
+    } else {
+        s->hb = HB_INTERVAL;
+        sio_timer_start(&srv->wheel, &s->hb_timer, srv->opts.ping_interval, hb_fire);
+    }
+}
+
+static void hb_fire(sio_timer *t) {
+    eio_socket *s = (eio_socket *)((char *)t - offsetof(eio_socket, hb_timer));
+    eio_server *srv = s->srv;
+    if (s->protocol == 3 || s->hb == HB_WAIT_PONG) {
+        eio_session_close(s, "ping timeout");
+        return;
+    }
+    s->hb = HB_WAIT_PONG;
+    sio_timer_start(&srv->wheel, &s->hb_timer, srv->opts.ping_timeout, hb_fire);
+    session_send(s, srv->m_ping);
+}
+
+/* ---- incoming packets --------------------------------------------------------------------------
+ */
+
+/* Handles one packet from either transport; returns 0, or -1 if the session closed. */
+int eio_session_packet(eio_socket *s, const eio_packet *p) {
+    eio_server *srv = s->srv;
+    switch (p->type) {
+    case EIO_MESSAGE:
+        if (srv->cb.on_message) srv->cb.on_message(s, p->data, p->len, p->binary, srv->ud);
+        break;
+    case EIO_PONG:
+        if (s->protocol == 4 && s->hb == HB_WAIT_PONG) eio_hb_arm(s);
+        break;
+    case EIO_PING:
+        if (s->protocol == 3) {
+            /* v3: the client pings, and the pong carries the ping's data */
+            if (p->len == 0 || p->binary) {
+                session_send(s, srv->m_pong);
+            } else {
+                eio_msg *m = control_msg_data('3', p->data, p->len);
+                if (m) {
+                    session_send(s, m);
+                    sio_rcbuf_unref(m);
+                }
+            }
+            eio_hb_arm(s);
+        }
+        break;
+    case EIO_CLOSE:
+        s->client_closed = 1;
+        eio_session_close(s, "transport close");
+        break;
+    case EIO_NOOP:
+    case EIO_UPGRADE:
+        break;
+    default:
+        eio_session_close(s, "parse error");
+        break;
+    }
+    return s->state == S_OPEN ? 0 : -1;
+}
+
+/* ---- new sessions -------------------------------------------------------------------------- */
+
+/* The session count of a remote address, created at its first session. */
+static struct eio_ip *ip_get(eio_server *srv, const char *addr) {
+    size_t len = strlen(addr);
+    struct eio_ip *ip = sio_map_get(&srv->ips, addr, len);
+    if (ip) return ip;
+    ip = malloc(sizeof *ip + len + 1);
+    if (!ip) return NULL;
+    ip->count = 0;
+    ip->len = len;
+    memcpy(ip->addr, addr, len + 1);
+    if (sio_map_put(&srv->ips, ip->addr, len, ip) != 0) {
+        free(ip);
+        return NULL;
+    }
+    return ip;
+}
+
+eio_socket *eio_session_new(eio_server *srv, http_req *req, int protocol, int transport) {
+    struct eio_ip *ip = ip_get(srv, http_req_remote_addr(req));
+    if (!ip) return NULL;
+    eio_socket *s = calloc(1, sizeof *s);
+    if (!s) {
+        ip->count++; /* so that the release frees an entry made for nothing */
+        eio_ip_release(srv, ip);
+        return NULL;
+    }
+    s->ip = ip;
+    ip->count++;
+    s->srv = srv;
+    s->protocol = (uint8_t)protocol;
+    s->transport = (uint8_t)transport;
+    sio_timer_init(&s->hb_timer);
+    sio_timer_init(&s->up_timer);
+    if (sio_random_id(s->sid) != 0 || sio_map_put(&srv->sessions, s->sid, 20, s) != 0) {
+        eio_ip_release(srv, ip);
+        free(s);
+        return NULL;
+    }
+    srv->live++;
+    return s;
+}
+
+/* ---- accessors --------------------------------------------------------------------------------
+ */
+
+const char *eio_socket_id(const eio_socket *s) {
+    return s->sid;
+}
+
+const char *eio_socket_transport(const eio_socket *s) {
+    return s->transport == T_WEBSOCKET ? "websocket" : "polling";
+}
+
+int eio_socket_protocol(const eio_socket *s) {
+    return s->protocol;
+}
+
+void eio_socket_set_userdata(eio_socket *s, void *userdata) {
+    s->ud = userdata;
+}
+
+void *eio_socket_userdata(const eio_socket *s) {
+    return s->ud;
+}
+
+size_t eio_socket_queued(const eio_socket *s) {
+    return s->qbytes + (s->ws ? ws_conn_queued(s->ws) : 0);
+}
+
+int eio_socket_writable(const eio_socket *s) {
+    if (s->state != S_OPEN) return 0;
+    if (s->transport == T_WEBSOCKET) return s->ws && ws_conn_writable(s->ws);
+    return s->poll != NULL && s->qlen == 0;
+}
+
+void eio_socket_close(eio_socket *s) {
+    eio_session_close(s, "forced close");
+}
