@@ -7,7 +7,7 @@
 #            --deadline S  (runs not started within S seconds are skipped and
 #            recorded as such; the report is written anyway; default 3000, quick 600)
 #
-# Servers: sio-c (examples/test-server, Release), node (bench/peers/node-server.mjs,
+# Servers: sio-c (tests/helpers/sio_test_server, Release), node (bench/peers/node-server.mjs,
 # socket.io 4), python (bench/peers/python_server.py, python-socketio 5 + aiohttp)
 # and raw (tests/helpers/ws_echo_server.c --broadcast: the WebSocket layer alone,
 # the ceiling). Each run gets a fresh server pinned to CPU 0 (taskset) and the

@@ -12,6 +12,7 @@
  */
 #include "sio/sio_internal.h"
 #include "util/log.h"
+#include "util/random.h"
 
 #include <assert.h>
 #include <stdlib.h>

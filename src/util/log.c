@@ -1,4 +1,4 @@
-/* util/log.c - owns the log sink and the error-code names.
+/* util/log.c - owns the log sink and its level.
  *
  * One process-wide sink: logging is configuration of the process, like
  * Node's DEBUG variable, not of one server object.
@@ -54,31 +54,4 @@ void sio_log_write(sio_log_level level, const char *component, const char *fmt, 
     gmtime_r(&ts.tv_sec, &tm);
     fprintf(stderr, "%02d:%02d:%02d.%03ld %-5s %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
             ts.tv_nsec / 1000000, tags[level], component, line);
-}
-
-const char *sio_strerror(int err) {
-    switch (err) {
-    case 0:
-        return "success";
-    case SIO_EPROTO:
-        return "protocol error";
-    case SIO_ETOOBIG:
-        return "message too big";
-    case SIO_ECLOSED:
-        return "connection closed";
-    case SIO_EBUSY:
-        return "output queue full";
-    case SIO_ETIMEDOUT:
-        return "timed out";
-    case SIO_ENOTFOUND:
-        return "not found";
-    case SIO_EINVAL:
-        return "invalid argument";
-    case SIO_ENOMEM:
-        return "out of memory";
-    default:
-        break;
-    }
-    if (err < 0 && err > SIO_EBASE) return uv_strerror(err);
-    return "unknown error";
 }

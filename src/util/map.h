@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Until src/eio includes util/random.h itself (issue 13: eio is being split). */
+#include "util/random.h"
+
 typedef struct sio_map_entry {
     struct sio_map_entry *next;
     void *value;
@@ -54,13 +57,5 @@ sio_map_entry *sio_map_iter_next(sio_map_iter *it);
 
 /* SipHash-2-4 of data with the process key. */
 uint64_t sio_hash(const void *data, size_t len);
-
-/* Fills buf with n bytes from the OpenSSL CSPRNG; 0 or SIO_EINVAL. */
-int sio_random_bytes(void *buf, size_t n);
-
-/* Writes a new unguessable id: 20 URL-safe base64 characters (120 random
- * bits) and a NUL, as Engine.IO session ids and Socket.IO socket ids are.
- * 0 or SIO_EINVAL when the CSPRNG fails. */
-int sio_random_id(char out[21]);
 
 #endif

@@ -3,6 +3,7 @@
 #include "util/base64.h"
 #include "util/buf.h"
 #include "util/map.h"
+#include "util/random.h"
 #include "util/timer_wheel.h"
 
 #include <stdio.h>

@@ -1,0 +1,19 @@
+/* util/random.h - random bytes and unguessable ids from the OpenSSL CSPRNG.
+ *
+ * Owns the per-thread pool of CSPRNG output that session and socket ids are
+ * cut from, and its reset in a forked child.
+ */
+#ifndef SIO_UTIL_RANDOM_H
+#define SIO_UTIL_RANDOM_H
+
+#include <stddef.h>
+
+/* Fills buf with n bytes from the OpenSSL CSPRNG; 0 or SIO_EINVAL. */
+int sio_random_bytes(void *buf, size_t n);
+
+/* Writes a new unguessable id: 20 URL-safe base64 characters (120 random
+ * bits) and a NUL, as Engine.IO session ids and Socket.IO socket ids are.
+ * 0 or SIO_EINVAL when the CSPRNG fails. */
+int sio_random_id(char out[21]);
+
+#endif
