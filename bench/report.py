@@ -159,7 +159,7 @@ def main():
              f"Server pinned to CPU 0, sio-bench to CPU 1. Load average before: {a.load_before}; "
              f"after: {a.load_after} (other work on the machine skews every figure).\n")
     L.append("Figures are medians over the repetitions, with min-max in brackets. "
-             "Servers: sio-c = examples/test-server (Release), node = socket.io 4 "
+             "Servers: sio-c = tests/helpers/sio_test_server (Release), node = socket.io 4 "
              "(bench/peers/node-server.mjs), python = python-socketio 5 + aiohttp, "
              "raw = tests/helpers/ws_echo_server.c (WebSocket only: the ceiling). "
              "`server core` = busy share of CPU 0 from /proc/stat (softirq included) per operation.\n")

@@ -4,6 +4,7 @@
  */
 #include "eio/eio_internal.h"
 #include "util/log.h"
+#include "util/random.h"
 #include "ws/ws_frame.h"
 
 #include <assert.h>

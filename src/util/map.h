@@ -11,9 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Until src/eio includes util/random.h itself (issue 13: eio is being split). */
-#include "util/random.h"
-
 typedef struct sio_map_entry {
     struct sio_map_entry *next;
     void *value;

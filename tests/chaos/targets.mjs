@@ -1,5 +1,5 @@
 // The three servers the chaos test drives, and what a random client says to
-// each: sio-test-server (examples/test-server), sio-chat (examples/chat) and
+// each: sio-test-server (tests/helpers/sio_test_server), sio-chat (examples/chat) and
 // chaos-server (tests/helpers/chaos_server.c, whose handlers run programs
 // the clients send, from inside other callbacks).
 //

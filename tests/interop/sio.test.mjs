@@ -3,7 +3,7 @@
 // every kind of argument (unicode, nested, binary anywhere), acknowledgements
 // both ways, the catch-all handler, large payloads. Every feature runs over
 // polling only, websocket only and the default upgrade. The server is
-// examples/test-server (see its header for the events).
+// tests/helpers/sio_test_server (see its header for the events).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Manager } from 'socket.io-client';

@@ -11,7 +11,7 @@
 //   - max_rooms_per_socket: a join beyond fails (SIO_ETOOBIG), and leaving
 //     makes room again;
 //   - max_rooms, the server-wide cap on distinct rooms (all namespaces
-//     together), against examples/test-server's /chat and /features joins:
+//     together), against tests/helpers/sio_test_server's /chat and /features joins:
 //     many clients joining distinct rooms are refused past it, rooms that
 //     exist stay joinable, a socket's own id is never refused, and once the
 //     clients have left every room is gone (a fresh set of clients can fill

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """python-socketio's AsyncClient (Debian python3-socketio) against the test
-server (examples/test-server): the "/chat" namespace over polling, websocket
+server (tests/helpers/sio_test_server): the "/chat" namespace over polling, websocket
 and the default upgrade - msg_to_server -> msg_to_client to everyone, echo
 with an acknowledgement (call), join + to_room, bin_echo with bytes - and the
 "auth" event of "/". The server binary is started here (SIO_BIN_DIR, --port

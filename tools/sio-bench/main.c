@@ -37,7 +37,7 @@ static void usage(FILE *f) {
             "\n"
             "Load tool for Socket.IO servers (Engine.IO v4 / Socket.IO v5 over WebSocket),\n"
             "or plain WebSocket servers with --raw. The workload is the /chat contract of\n"
-            "examples/test-server: msg_to_server(data) -> msg_to_client(data) to every\n"
+            "tests/helpers/sio_test_server: msg_to_server(data) -> msg_to_client(data) to every\n"
             "socket of /chat, echo(data, ack) -> ack(data). In --raw mode a text message is\n"
             "echoed, and one starting with 'B' is sent to every connection\n"
             "(tests/helpers/ws_echo_server.c --broadcast).\n"

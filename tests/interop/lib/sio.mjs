@@ -1,5 +1,5 @@
 // Helpers for the Socket.IO tests with the official client (socket.io-client
-// 4.x) against examples/test-server: the three transport modes, bounded
+// 4.x) against tests/helpers/sio_test_server: the three transport modes, bounded
 // waits, and the server's record of disconnect reasons.
 import { io } from 'socket.io-client';
 
