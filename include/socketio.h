@@ -8,14 +8,16 @@
  *     app = web.Application()                     http_server *app = http_server_new(loop, &hopts);
  *     sio.attach(app)                             sio_attach(sio, app);
  *     @sio.on('msg', namespace='/chat')           sio_on(sio, "/chat", "msg", handler, userdata);
- *     await sio.emit('ev', data, to=room)         sio_emit_to(sio, "/chat", room, NULL, "ev",
- * args); sio.enter_room(sid, room)                   sio_join(socket, room); await
- * sio.disconnect(sid, namespace='/chat') sio_disconnect(sio, sid, "/chat");
+ *     await sio.emit('ev', data, to=room)         sio_emit_to(sio, "/chat", room, NULL, "ev", args);
+ *     sio.enter_room(sid, room)                   sio_join(socket, room);
+ *     await sio.disconnect(sid, namespace='/chat')
+ *                                                 sio_disconnect(sio, sid, "/chat");
  *
  * Everything runs on one libuv loop; handlers are plain callbacks. JSON values
  * are jansson values (json_t); binary data inside them are blobs
  * (sio_blob_new / sio_blob_get). Functions return 0 or a negative error code
- * (sio_strerror names it), libuv style.
+ * (sio_strerror names it), libuv style. A namespace argument of NULL means
+ * the main namespace "/" in every function that takes one.
  *
  * The lower layers have headers of their own, included here:
  *   socketio/common.h  error codes, logging

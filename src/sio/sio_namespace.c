@@ -134,6 +134,7 @@ void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s) {
 /* The handler table for registrations under `nsp`: a dynamic family's, or a
  * static namespace's (created if needed). */
 sio_handlers *sio_handlers_for(sio_server *srv, const char *nsp, int create) {
+    if (!nsp) nsp = "/"; /* NULL is the main namespace, in every function */
     if (!valid_nsp_name(nsp)) return NULL;
     for (unsigned i = 0; i < srv->nfamilies; i++)
         if (strcmp(srv->families[i]->parent, nsp) == 0) return &srv->families[i]->handlers;

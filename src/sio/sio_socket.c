@@ -360,6 +360,8 @@ void sio_socket_disconnect(sio_socket *s, bool close_transport) {
 }
 
 sio_socket *sio_find(sio_server *srv, const char *nsp, const char *sid) {
+    if (!sid) return NULL;
+    if (!nsp) nsp = "/";
     sio_nsp *n = sio_nsp_get(srv, nsp, strlen(nsp), 0);
     return n ? sio_map_get(&n->sockets, sid, strlen(sid)) : NULL;
 }
