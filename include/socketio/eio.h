@@ -149,7 +149,7 @@ size_t eio_socket_queued(const eio_socket *s);
  * polling, a GET is waiting and nothing is queued for it yet. Volatile
  * broadcasts skip sessions that are not writable.
  */
-int eio_socket_writable(const eio_socket *s);
+bool eio_socket_writable(const eio_socket *s);
 
 /** Sends one message (copied). 0 or a negative error (SIO_ECLOSED). */
 int eio_send(eio_socket *s, const char *data, size_t len, int binary);

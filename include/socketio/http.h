@@ -190,7 +190,7 @@ const char *http_req_remote_addr(const http_req *req);
 /** The minor HTTP version: 0 for HTTP/1.0, 1 for HTTP/1.1. */
 int http_req_http_minor(const http_req *req);
 /** True when the request asked to upgrade the connection (Upgrade + Connection: upgrade). */
-int http_req_is_upgrade(const http_req *req);
+bool http_req_is_upgrade(const http_req *req);
 /** The server the request came to. */
 http_server *http_req_server(const http_req *req);
 

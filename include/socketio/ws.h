@@ -104,9 +104,9 @@ void *ws_conn_userdata(const ws_conn *c);
 /** Bytes queued or being written. */
 size_t ws_conn_queued(const ws_conn *c);
 /** 1 when nothing is queued or waiting on the kernel: a volatile message may go. */
-int ws_conn_writable(const ws_conn *c);
+bool ws_conn_writable(const ws_conn *c);
 /** 1 when permessage-deflate was negotiated. */
-int ws_conn_deflate(const ws_conn *c);
+bool ws_conn_deflate(const ws_conn *c);
 
 /** Sends one message (copied; compressed when negotiated and over the threshold). */
 int ws_send(ws_conn *c, int binary, const void *data, size_t len);

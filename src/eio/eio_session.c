@@ -399,8 +399,8 @@ size_t eio_socket_queued(const eio_socket *s) {
     return s->qbytes + (s->ws ? ws_conn_queued(s->ws) : 0);
 }
 
-int eio_socket_writable(const eio_socket *s) {
-    if (s->state != S_OPEN) return 0;
+bool eio_socket_writable(const eio_socket *s) {
+    if (s->state != S_OPEN) return false;
     if (s->transport == T_WEBSOCKET) return s->ws && ws_conn_writable(s->ws);
     return s->poll != NULL && s->qlen == 0;
 }

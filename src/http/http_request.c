@@ -131,7 +131,7 @@ int http_req_http_minor(const http_req *req) {
     return req->http_minor;
 }
 
-int http_req_is_upgrade(const http_req *req) {
+bool http_req_is_upgrade(const http_req *req) {
     return req->upgrade;
 }
 

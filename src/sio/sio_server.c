@@ -38,7 +38,7 @@ void sio_server_options_init(sio_server_options *o) {
     eio_options_init(&o->eio);
     o->eio.path = "/socket.io/";
     o->connect_timeout = 45000;
-    o->serve_client = 1;
+    o->serve_client = true;
     o->client_dir = NULL;
     o->max_attachments = SIO_DEFAULT_MAX_ATTACHMENTS;
     o->max_namespaces_per_client = DEFAULT_MAX_NAMESPACES_PER_CLIENT;

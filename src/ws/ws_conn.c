@@ -482,7 +482,7 @@ size_t ws_conn_queued(const ws_conn *c) {
     return c->qbytes + c->inflight;
 }
 
-int ws_conn_writable(const ws_conn *c) {
+bool ws_conn_writable(const ws_conn *c) {
     /* as a Node transport's `writable`: nothing sent since the last flush
      * completed. Frames queued in an earlier turn and held back only by the
      * coalescing of flush_all count as flushed: without it they would have
@@ -491,6 +491,6 @@ int ws_conn_writable(const ws_conn *c) {
            (c->qlen == 0 || c->qturn != c->srv->turn);
 }
 
-int ws_conn_deflate(const ws_conn *c) {
+bool ws_conn_deflate(const ws_conn *c) {
     return c->deflate != NULL;
 }

@@ -15,7 +15,7 @@ int main(void) {
     http_server *app = http_server_new(loop, &ho);
     sio_server_options so;
     sio_server_options_init(&so);
-    so.serve_client = 0;
+    so.serve_client = false;
     sio_server *sio = sio_server_new(loop, &so);
     if (!app || !sio || sio_attach(sio, app) != 0 || http_server_listen(app) != 0) return 1;
     int closed = 0;
