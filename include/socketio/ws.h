@@ -25,6 +25,21 @@ typedef struct ws_conn ws_conn;
 /** An encoded, refcounted server frame (see ws_frame_new). */
 typedef struct sio_rcbuf ws_frame;
 
+/** Close status codes (RFC 6455 section 7.4.1), for ws_close and on_close. */
+enum ws_close_code {
+    WS_CLOSE_NORMAL = 1000,         /**< normal closure */
+    WS_CLOSE_GOING_AWAY = 1001,     /**< the server shuts down (or the page goes away) */
+    WS_CLOSE_PROTOCOL_ERROR = 1002, /**< a frame broke RFC 6455 */
+    WS_CLOSE_UNSUPPORTED = 1003,    /**< a kind of data the endpoint cannot take */
+    WS_CLOSE_NO_STATUS = 1005,      /**< reported for a close frame without a code; never sent */
+    WS_CLOSE_ABNORMAL = 1006, /**< reported when TCP dropped without a close frame; never sent */
+    WS_CLOSE_INVALID_DATA = 1007,   /**< a text message that is not UTF-8 */
+    WS_CLOSE_POLICY = 1008,         /**< a limit: a slow reader cut off, the server busy */
+    WS_CLOSE_TOO_BIG = 1009,        /**< a message over max_message_size */
+    WS_CLOSE_MANDATORY_EXT = 1010,  /**< an extension the client needs was not agreed */
+    WS_CLOSE_INTERNAL_ERROR = 1011, /**< the server failed (out of memory) */
+};
+
 /**
  * Limits and behaviour of a ws_server; start from ws_options_init().
  * max_queue_bytes bounds a backlog: output the kernel refused at an earlier

@@ -129,12 +129,12 @@ void eio_session_close(eio_socket *s, const char *reason) {
     if (!drain) eio_queue_clear(s);
     if (s->ws) {
         ws_conn_set_userdata(s->ws, NULL);
-        ws_close(s->ws, 1000, "");
+        ws_close(s->ws, WS_CLOSE_NORMAL, "");
         s->ws = NULL;
     }
     if (s->probe) {
         ws_conn_set_userdata(s->probe, NULL);
-        ws_close(s->probe, 1000, "");
+        ws_close(s->probe, WS_CLOSE_NORMAL, "");
         s->probe = NULL;
     }
     if (drain) {

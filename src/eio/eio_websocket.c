@@ -32,7 +32,9 @@ static void ws_transport_close(ws_conn *c, int code, const char *reason, void *u
     eio_socket *s = ud;
     if (!s) return;
     s->ws = NULL;
-    int error = code == 1002 || code == 1007 || code == 1008 || code == 1009 || code == 1011;
+    int error = code == WS_CLOSE_PROTOCOL_ERROR || code == WS_CLOSE_INVALID_DATA ||
+                code == WS_CLOSE_POLICY || code == WS_CLOSE_TOO_BIG ||
+                code == WS_CLOSE_INTERNAL_ERROR;
     eio_session_close(s, error ? "transport error" : "transport close");
 }
 
@@ -48,7 +50,7 @@ static void upgrade_timeout(sio_timer *t) {
     if (!s->probe) return;
     LOG_DEBUG("engine", "session %s: upgrade timed out", s->sid);
     ws_conn_set_userdata(s->probe, NULL);
-    ws_close(s->probe, 1000, "upgrade timeout");
+    ws_close(s->probe, WS_CLOSE_NORMAL, "upgrade timeout");
     s->probe = NULL;
     s->upgrading = UP_NONE;
 }
@@ -94,7 +96,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     }
     /* anything else during the probe is a broken client */
     ws_conn_set_userdata(c, NULL);
-    ws_close(c, 1002, "unexpected packet during upgrade");
+    ws_close(c, WS_CLOSE_PROTOCOL_ERROR, "unexpected packet during upgrade");
     s->probe = NULL;
     s->upgrading = UP_NONE;
     sio_timer_stop(&srv->wheel, &s->up_timer);
@@ -131,7 +133,7 @@ void eio_websocket_upgrade(eio_socket *s, http_req *req) {
          * transport go on untouched */
         ws_conn *c = ws_accept(srv->ws, req, &ws_refused_cb, NULL);
         if (c) {
-            ws_close(c, 1000, "");
+            ws_close(c, WS_CLOSE_NORMAL, "");
             ws_conn_start(c);
         }
         return;

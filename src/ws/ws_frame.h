@@ -11,6 +11,7 @@
 #ifndef SIO_WS_FRAME_H
 #define SIO_WS_FRAME_H
 
+#include "socketio/ws.h"
 #include "util/buf.h"
 
 #include <stddef.h>
@@ -26,20 +27,7 @@ enum ws_opcode {
     WS_OP_PONG = 0xA,
 };
 
-/* Close status codes (RFC 6455 section 7.4.1). */
-enum ws_close_code {
-    WS_CLOSE_NORMAL = 1000,
-    WS_CLOSE_GOING_AWAY = 1001,
-    WS_CLOSE_PROTOCOL_ERROR = 1002,
-    WS_CLOSE_UNSUPPORTED = 1003,
-    WS_CLOSE_NO_STATUS = 1005, /* reported for a close frame without a body; never sent */
-    WS_CLOSE_ABNORMAL = 1006,  /* the connection dropped without a close frame; never sent */
-    WS_CLOSE_INVALID_DATA = 1007,
-    WS_CLOSE_POLICY = 1008,
-    WS_CLOSE_TOO_BIG = 1009,
-    WS_CLOSE_MANDATORY_EXT = 1010,
-    WS_CLOSE_INTERNAL_ERROR = 1011,
-};
+/* The close status codes (enum ws_close_code) are public: socketio/ws.h. */
 
 /* The longest header, and the longest control frame payload. */
 #define WS_FRAME_HEADER_MAX 10
