@@ -171,7 +171,8 @@ int sio_on_disconnect(sio_server *sio, const char *nsp, sio_disconnect_cb cb, vo
  * @return 0, SIO_EINVAL or SIO_ENOMEM
  */
 int sio_on(sio_server *sio, const char *nsp, const char *event, sio_event_cb cb, void *userdata);
-/** Adds a catch-all handler, called for events that have no handler of their own. */
+/** Sets the catch-all handler, called for events that have no handler of
+ * their own; a second call replaces the first (one per namespace). */
 int sio_on_any(sio_server *sio, const char *nsp, sio_event_cb cb, void *userdata);
 /** Adds a middleware to a namespace (they run in the order added). */
 int sio_use(sio_server *sio, const char *nsp, sio_middleware_cb cb, void *userdata);
@@ -308,8 +309,12 @@ sio_socket *sio_find(sio_server *sio, const char *nsp, const char *sid);
 /**
  * Starts describing a broadcast in a namespace: every socket, narrowed with
  * sio_broadcast_to and sio_broadcast_except, then sent with one of the
- * sio_broadcast_emit* calls, which also free the description. A broadcast is
- * encoded once and the same bytes are queued for every recipient.
+ * sio_broadcast_emit* calls, which also free the description (or dropped
+ * unsent with sio_broadcast_free). A broadcast is encoded once and the same
+ * bytes are queued for every recipient. It names at most 64 rooms with
+ * sio_broadcast_to and 64 with sio_broadcast_except: one more (or a NULL
+ * room, or an allocation failure) makes it invalid, and its emit then sends
+ * nothing and returns SIO_EINVAL.
  */
 sio_broadcast *sio_broadcast_new(sio_server *sio, const char *nsp);
 /** A broadcast from a socket: its namespace, without the socket itself (socket.broadcast). */
@@ -326,6 +331,9 @@ sio_broadcast *sio_broadcast_local(sio_broadcast *b);
 sio_broadcast *sio_broadcast_compress(sio_broadcast *b, bool compress);
 /** Acknowledgement deadline for sio_broadcast_emit_with_ack (timeout). */
 sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms);
+
+/** Drops a broadcast that will not be sent (NULL does nothing). */
+void sio_broadcast_free(sio_broadcast *b);
 
 /** Sends `event` with `args` (array or NULL). Returns the number of recipients, or an error. */
 int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args);

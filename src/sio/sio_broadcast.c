@@ -116,6 +116,10 @@ static void bcast_free(sio_broadcast *b) {
     free(b);
 }
 
+void sio_broadcast_free(sio_broadcast *b) {
+    if (b) bcast_free(b);
+}
+
 /* The adapter's walk: queues p on every target socket, running no application code. */
 static size_t adapter_broadcast(sio_nsp *nsp, const sio_bcast_target *t, const sio_prepared *p) {
     sio_server *srv = nsp->srv;

@@ -1,7 +1,7 @@
 /* tests/unit/test_sio_api.c - the public Socket.IO calls on a real server
  * without clients: a NULL namespace means "/" in every function that takes
  * one (issue 13; sio_find(srv, NULL, sid) used to crash), and wrong names are
- * refused, not created. The server is closed at the end, so an ASan build
+ * refused, not created; a broadcast dropped unsent, and its 64-room cap. The server is closed at the end, so an ASan build
  * reports anything left behind.
  */
 #include "check.h"
@@ -66,8 +66,33 @@ static void test_bad_namespace_names_are_refused(void) {
     server_close();
 }
 
+static void test_broadcast_free_and_room_cap(void) {
+    server_open();
+    sio_broadcast_free(NULL);
+    /* dropped unsent: nothing leaks (ASan), the namespace reference goes */
+    sio_broadcast_free(sio_broadcast_to(sio_broadcast_new(srv, "/"), "a"));
+    /* 64 rooms are fine, the 65th makes the broadcast invalid */
+    sio_broadcast *b = sio_broadcast_new(srv, "/");
+    char room[16];
+    for (int i = 0; i < 64; i++) {
+        snprintf(room, sizeof room, "r%d", i);
+        sio_broadcast_to(b, room);
+    }
+    CHECK_INT(sio_broadcast_emit(b, "ev", NULL), 0);
+    b = sio_broadcast_new(srv, "/");
+    for (int i = 0; i < 65; i++) {
+        snprintf(room, sizeof room, "r%d", i);
+        sio_broadcast_to(b, room);
+    }
+    CHECK_INT(sio_broadcast_emit(b, "ev", NULL), SIO_EINVAL);
+    CHECK_INT(sio_broadcast_emit(sio_broadcast_to(sio_broadcast_new(srv, "/"), NULL), "ev", NULL),
+              SIO_EINVAL);
+    server_close();
+}
+
 int main(void) {
     RUN(test_null_namespace_is_the_main_one);
     RUN(test_bad_namespace_names_are_refused);
+    RUN(test_broadcast_free_and_room_cap);
     return CHECK_DONE();
 }
