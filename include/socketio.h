@@ -95,10 +95,10 @@ typedef struct sio_server_options {
 } sio_server_options;
 
 /** Fills `o` with the defaults (in parentheses above). */
-void sio_server_options_init(sio_server_options *o);
+SIO_EXTERN void sio_server_options_init(sio_server_options *o);
 
 /** Creates a server on `loop`; options copied (NULL for the defaults). NULL on ENOMEM. */
-sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o);
+SIO_EXTERN sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o);
 
 /**
  * Attaches the server to the web app: serves the protocol at options.eio.path
@@ -109,17 +109,17 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o);
  * source tree. The server closes with the app (http_server_shutdown):
  * every socket is disconnected with reason "server shutting down".
  */
-int sio_attach(sio_server *sio, http_server *app);
+SIO_EXTERN int sio_attach(sio_server *sio, http_server *app);
 
 /** Closes every client and frees the server; done (may be NULL) runs at the end. */
-void sio_server_close(sio_server *sio, void (*done)(void *userdata), void *userdata);
+SIO_EXTERN void sio_server_close(sio_server *sio, void (*done)(void *userdata), void *userdata);
 
 /** The Engine.IO server underneath (valid after sio_server_new). */
-eio_server *sio_server_engine(sio_server *sio);
+SIO_EXTERN eio_server *sio_server_engine(sio_server *sio);
 
 /** The number of namespaces that exist now: the declared ones and the live
  * children of dynamic families. */
-size_t sio_server_namespace_count(const sio_server *sio);
+SIO_EXTERN size_t sio_server_namespace_count(const sio_server *sio);
 
 /* ---- namespaces and handlers ----------------------------------------------------------- */
 
@@ -146,7 +146,7 @@ typedef void (*sio_middleware_cb)(sio_socket *s, sio_next *next, void *userdata)
 typedef bool (*sio_namespace_match_cb)(const char *name, void *userdata);
 
 /** Declares a namespace (handlers may also be added without it). 0 or a negative code. */
-int sio_namespace(sio_server *sio, const char *nsp);
+SIO_EXTERN int sio_namespace(sio_server *sio, const char *nsp);
 
 /**
  * Declares a family of dynamic namespaces: a client may connect to any name
@@ -154,13 +154,14 @@ int sio_namespace(sio_server *sio, const char *nsp);
  * (any label that starts with '/', e.g. "/dyn-*") apply to every namespace the
  * match accepts.
  */
-int sio_namespace_dynamic(sio_server *sio, const char *parent, sio_namespace_match_cb match,
-                          void *userdata);
+SIO_EXTERN int sio_namespace_dynamic(sio_server *sio, const char *parent,
+                                     sio_namespace_match_cb match, void *userdata);
 
 /** Adds a connection handler to a namespace (several run in order). */
-int sio_on_connect(sio_server *sio, const char *nsp, sio_connect_cb cb, void *userdata);
+SIO_EXTERN int sio_on_connect(sio_server *sio, const char *nsp, sio_connect_cb cb, void *userdata);
 /** Adds a disconnection handler to a namespace. */
-int sio_on_disconnect(sio_server *sio, const char *nsp, sio_disconnect_cb cb, void *userdata);
+SIO_EXTERN int sio_on_disconnect(sio_server *sio, const char *nsp, sio_disconnect_cb cb,
+                                 void *userdata);
 /**
  * Adds the handler of an event in a namespace (one per event name; a second replaces the first).
  * @param sio      the server
@@ -170,93 +171,94 @@ int sio_on_disconnect(sio_server *sio, const char *nsp, sio_disconnect_cb cb, vo
  * @param userdata passed to cb
  * @return 0, SIO_EINVAL or SIO_ENOMEM
  */
-int sio_on(sio_server *sio, const char *nsp, const char *event, sio_event_cb cb, void *userdata);
+SIO_EXTERN int sio_on(sio_server *sio, const char *nsp, const char *event, sio_event_cb cb,
+                      void *userdata);
 /** Sets the catch-all handler, called for events that have no handler of
  * their own; a second call replaces the first (one per namespace). */
-int sio_on_any(sio_server *sio, const char *nsp, sio_event_cb cb, void *userdata);
+SIO_EXTERN int sio_on_any(sio_server *sio, const char *nsp, sio_event_cb cb, void *userdata);
 /** Adds a middleware to a namespace (they run in the order added). */
-int sio_use(sio_server *sio, const char *nsp, sio_middleware_cb cb, void *userdata);
+SIO_EXTERN int sio_use(sio_server *sio, const char *nsp, sio_middleware_cb cb, void *userdata);
 
 /** Lets the connection go on to the next middleware (and then join). */
-void sio_next_accept(sio_next *next);
+SIO_EXTERN void sio_next_accept(sio_next *next);
 /**
  * Refuses the connection: the client gets CONNECT_ERROR with
  * {"message": message, "data": data} (data may be NULL; it is not stolen).
  */
-void sio_next_reject(sio_next *next, const char *message, const json_t *data);
+SIO_EXTERN void sio_next_reject(sio_next *next, const char *message, const json_t *data);
 
 /* ---- events received ------------------------------------------------------------------ */
 
 /** The event's name. */
-const char *sio_event_name(const sio_event *ev);
+SIO_EXTERN const char *sio_event_name(const sio_event *ev);
 /** The number of arguments. */
-size_t sio_event_argc(const sio_event *ev);
+SIO_EXTERN size_t sio_event_argc(const sio_event *ev);
 /**
  * The arguments as raw JSON text, without the enclosing brackets, exactly as
  * the client sent them (binary arguments appear as placeholders). Forwarding
  * them (sio_emit_raw, sio_event_ack_raw, sio_broadcast_emit_raw) costs no
  * parsing and no re-encoding.
  */
-const char *sio_event_args_raw(const sio_event *ev, size_t *len);
+SIO_EXTERN const char *sio_event_args_raw(const sio_event *ev, size_t *len);
 /** The arguments as a jansson array, built on the first call; owned by the event. */
-json_t *sio_event_args(sio_event *ev);
+SIO_EXTERN json_t *sio_event_args(sio_event *ev);
 /** Argument i (borrowed), or NULL. */
-json_t *sio_event_arg(sio_event *ev, size_t i);
+SIO_EXTERN json_t *sio_event_arg(sio_event *ev, size_t i);
 /** True when the client asked for an acknowledgement. */
-bool sio_event_wants_ack(const sio_event *ev);
+SIO_EXTERN bool sio_event_wants_ack(const sio_event *ev);
 /** Acknowledges now with `args` (a jansson array, or NULL for none; not stolen). */
-int sio_event_ack(sio_event *ev, const json_t *args);
+SIO_EXTERN int sio_event_ack(sio_event *ev, const json_t *args);
 /** Acknowledges with raw JSON argument text (no brackets), e.g. the event's own. */
-int sio_event_ack_raw(sio_event *ev, const char *args, size_t len);
+SIO_EXTERN int sio_event_ack_raw(sio_event *ev, const char *args, size_t len);
 /**
  * Keeps the acknowledgement for later (after the handler returns): answer it
  * with sio_ack_send / sio_ack_send_raw, or drop it with sio_ack_free. NULL when
  * the client asked for none.
  */
-sio_ack *sio_event_take_ack(sio_event *ev);
+SIO_EXTERN sio_ack *sio_event_take_ack(sio_event *ev);
 /** Answers a kept acknowledgement with `args` (array or NULL; not stolen), then frees it. */
-int sio_ack_send(sio_ack *ack, const json_t *args);
+SIO_EXTERN int sio_ack_send(sio_ack *ack, const json_t *args);
 /** Answers a kept acknowledgement with raw JSON argument text (no brackets), then frees it. */
-int sio_ack_send_raw(sio_ack *ack, const char *args, size_t len);
+SIO_EXTERN int sio_ack_send_raw(sio_ack *ack, const char *args, size_t len);
 /** Drops a kept acknowledgement without answering it (NULL is fine). */
-void sio_ack_free(sio_ack *ack);
+SIO_EXTERN void sio_ack_free(sio_ack *ack);
 
 /* ---- sockets ------------------------------------------------------------------------- */
 
 /** The socket's id (per namespace connection, as in Socket.IO v5). */
-const char *sio_socket_id(const sio_socket *s);
+SIO_EXTERN const char *sio_socket_id(const sio_socket *s);
 /** The namespace name. */
-const char *sio_socket_nsp(const sio_socket *s);
+SIO_EXTERN const char *sio_socket_nsp(const sio_socket *s);
 /** The auth payload of the connection (an object, or NULL); borrowed. */
-json_t *sio_socket_auth(const sio_socket *s);
+SIO_EXTERN json_t *sio_socket_auth(const sio_socket *s);
 /** The Engine.IO session underneath (shared by the client's namespaces). */
-eio_socket *sio_socket_engine(const sio_socket *s);
+SIO_EXTERN eio_socket *sio_socket_engine(const sio_socket *s);
 /** The peer address of the handshake. */
-const char *sio_socket_remote_addr(const sio_socket *s);
+SIO_EXTERN const char *sio_socket_remote_addr(const sio_socket *s);
 /** A header of the handshake request (case-insensitive), or NULL. */
-const char *sio_socket_header(const sio_socket *s, const char *name);
+SIO_EXTERN const char *sio_socket_header(const sio_socket *s, const char *name);
 /** True while connected. */
-bool sio_socket_connected(const sio_socket *s);
+SIO_EXTERN bool sio_socket_connected(const sio_socket *s);
 /** The application's pointer for this socket. */
-void sio_socket_set_data(sio_socket *s, void *data);
+SIO_EXTERN void sio_socket_set_data(sio_socket *s, void *data);
 /** The pointer set with sio_socket_set_data (NULL until then). */
-void *sio_socket_data(const sio_socket *s);
+SIO_EXTERN void *sio_socket_data(const sio_socket *s);
 /** Keeps a disconnected socket's memory alive (for asynchronous work); balance with
  * sio_socket_unref. */
-void sio_socket_ref(sio_socket *s);
+SIO_EXTERN void sio_socket_ref(sio_socket *s);
 /** Drops a reference taken with sio_socket_ref; the last one frees the socket. */
-void sio_socket_unref(sio_socket *s);
+SIO_EXTERN void sio_socket_unref(sio_socket *s);
 
 /** Emits `event` to this socket with `args` (a jansson array or NULL; not stolen). */
-int sio_emit(sio_socket *s, const char *event, const json_t *args);
+SIO_EXTERN int sio_emit(sio_socket *s, const char *event, const json_t *args);
 /** Emits with raw JSON argument text (no brackets; no binary placeholders). */
-int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len);
+SIO_EXTERN int sio_emit_raw(sio_socket *s, const char *event, const char *args, size_t len);
 /**
  * Emits a received event's arguments under the name `event`, as they came:
  * raw JSON text and binary attachments alike, with no parsing or re-encoding
  * (an echo or a relay).
  */
-int sio_emit_args(sio_socket *s, const char *event, const sio_event *ev);
+SIO_EXTERN int sio_emit_args(sio_socket *s, const char *event, const sio_event *ev);
 
 /**
  * The client's answer to an emit with an acknowledgement: err is 0 with the
@@ -275,8 +277,8 @@ typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *userdata)
  * @return 0, or a negative error code (SIO_ECLOSED when not connected); cb is
  *         called only after 0
  */
-int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_ack_cb cb,
-                      void *userdata, uint32_t timeout_ms);
+SIO_EXTERN int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args,
+                                 sio_ack_cb cb, void *userdata, uint32_t timeout_ms);
 
 /**
  * Joins a room. 0 (also when already in it), SIO_ECLOSED when the socket is
@@ -284,13 +286,14 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_
  * or when the room does not exist and max_rooms are alive server-wide, or
  * SIO_ENOMEM.
  */
-int sio_join(sio_socket *s, const char *room);
+SIO_EXTERN int sio_join(sio_socket *s, const char *room);
 /** Leaves a room. */
-int sio_leave(sio_socket *s, const char *room);
+SIO_EXTERN int sio_leave(sio_socket *s, const char *room);
 /** True if the socket is in the room (its own id counts as a room). */
-bool sio_in_room(const sio_socket *s, const char *room);
+SIO_EXTERN bool sio_in_room(const sio_socket *s, const char *room);
 /** Calls cb for each room of the socket (its own id first). */
-void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud), void *ud);
+SIO_EXTERN void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud),
+                                 void *ud);
 
 /**
  * Disconnects the socket from its namespace ("server namespace disconnect");
@@ -298,11 +301,11 @@ void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud
  * reference, a socket that is not connected (in its disconnect handler, or
  * still in the middlewares) is left as it is: the call does nothing.
  */
-void sio_socket_disconnect(sio_socket *s, bool close_transport);
+SIO_EXTERN void sio_socket_disconnect(sio_socket *s, bool close_transport);
 /** Disconnects socket `sid` of namespace `nsp` (python-socketio's sio.disconnect). */
-int sio_disconnect(sio_server *sio, const char *sid, const char *nsp);
+SIO_EXTERN int sio_disconnect(sio_server *sio, const char *sid, const char *nsp);
 /** Finds a connected socket by id in a namespace. */
-sio_socket *sio_find(sio_server *sio, const char *nsp, const char *sid);
+SIO_EXTERN sio_socket *sio_find(sio_server *sio, const char *nsp, const char *sid);
 
 /* ---- broadcasting --------------------------------------------------------------------- */
 
@@ -316,34 +319,35 @@ sio_socket *sio_find(sio_server *sio, const char *nsp, const char *sid);
  * room, or an allocation failure) makes it invalid, and its emit then sends
  * nothing and returns SIO_EINVAL.
  */
-sio_broadcast *sio_broadcast_new(sio_server *sio, const char *nsp);
+SIO_EXTERN sio_broadcast *sio_broadcast_new(sio_server *sio, const char *nsp);
 /** A broadcast from a socket: its namespace, without the socket itself (socket.broadcast). */
-sio_broadcast *sio_socket_broadcast(sio_socket *s);
+SIO_EXTERN sio_broadcast *sio_socket_broadcast(sio_socket *s);
 /** Adds a room to send to (several rooms: their union). */
-sio_broadcast *sio_broadcast_to(sio_broadcast *b, const char *room);
+SIO_EXTERN sio_broadcast *sio_broadcast_to(sio_broadcast *b, const char *room);
 /** Adds a room whose sockets are left out. */
-sio_broadcast *sio_broadcast_except(sio_broadcast *b, const char *room);
+SIO_EXTERN sio_broadcast *sio_broadcast_except(sio_broadcast *b, const char *room);
 /** Drops the message for sockets that cannot take it right now (volatile). */
-sio_broadcast *sio_broadcast_volatile(sio_broadcast *b);
+SIO_EXTERN sio_broadcast *sio_broadcast_volatile(sio_broadcast *b);
 /** Only this server's sockets, even with a multi-server adapter (local). */
-sio_broadcast *sio_broadcast_local(sio_broadcast *b);
+SIO_EXTERN sio_broadcast *sio_broadcast_local(sio_broadcast *b);
 /** Permessage-deflate wish for this message (compress). */
-sio_broadcast *sio_broadcast_compress(sio_broadcast *b, bool compress);
+SIO_EXTERN sio_broadcast *sio_broadcast_compress(sio_broadcast *b, bool compress);
 /** Acknowledgement deadline for sio_broadcast_emit_with_ack (timeout). */
-sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms);
+SIO_EXTERN sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms);
 
 /** Drops a broadcast that will not be sent (NULL does nothing). */
-void sio_broadcast_free(sio_broadcast *b);
+SIO_EXTERN void sio_broadcast_free(sio_broadcast *b);
 
 /** Sends `event` with `args` (array or NULL). Returns the number of recipients, or an error. */
-int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args);
+SIO_EXTERN int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args);
 /** The same with raw JSON argument text (no binary placeholders). */
-int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args, size_t len);
+SIO_EXTERN int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args,
+                                      size_t len);
 /**
  * Broadcasts a received event's arguments under the name `event`, as they
  * came (binary attachments included): the chat's relay, encoded once.
  */
-int sio_broadcast_emit_args(sio_broadcast *b, const char *event, const sio_event *ev);
+SIO_EXTERN int sio_broadcast_emit_args(sio_broadcast *b, const char *event, const sio_event *ev);
 
 /**
  * The answers to a broadcast with acknowledgements: err 0 when every
@@ -357,29 +361,30 @@ typedef void (*sio_broadcast_ack_cb)(int err, json_t *responses, void *userdata)
  * or when the sio_broadcast_timeout deadline passes; at once when there is no
  * recipient. Returns the number of recipients, or an error.
  */
-int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
-                                sio_broadcast_ack_cb cb, void *userdata);
+SIO_EXTERN int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
+                                           sio_broadcast_ack_cb cb, void *userdata);
 
 /** Calls cb for every matching socket (fetchSockets). Returns the count. */
-int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud), void *ud);
+SIO_EXTERN int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud),
+                                           void *ud);
 /** Makes every matching socket join `room` (socketsJoin). */
-int sio_broadcast_join(sio_broadcast *b, const char *room);
+SIO_EXTERN int sio_broadcast_join(sio_broadcast *b, const char *room);
 /** Makes every matching socket leave `room` (socketsLeave). */
-int sio_broadcast_leave(sio_broadcast *b, const char *room);
+SIO_EXTERN int sio_broadcast_leave(sio_broadcast *b, const char *room);
 /** Disconnects every matching socket (disconnectSockets). */
-int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
+SIO_EXTERN int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
 
 /** Shortcut: emits to a namespace, to `room` (NULL: everyone) except socket `skip_sid` (may be
  * NULL). */
-int sio_emit_to(sio_server *sio, const char *nsp, const char *room, const char *skip_sid,
-                const char *event, const json_t *args);
+SIO_EXTERN int sio_emit_to(sio_server *sio, const char *nsp, const char *room, const char *skip_sid,
+                           const char *event, const json_t *args);
 
 /* ---- binary data ---------------------------------------------------------------------- */
 
 /** A new binary value (a copy of data) to place in emitted arguments. */
-json_t *sio_blob_new(const void *data, size_t len);
+SIO_EXTERN json_t *sio_blob_new(const void *data, size_t len);
 /** True when v is binary; then *data and *len describe its bytes (owned by v). */
-bool sio_blob_get(const json_t *v, const char **data, size_t *len);
+SIO_EXTERN bool sio_blob_get(const json_t *v, const char **data, size_t *len);
 
 #ifdef __cplusplus
 }

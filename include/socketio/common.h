@@ -16,6 +16,14 @@
 #include <stdint.h>
 #include <uv.h>
 
+/** Marks the library's public functions: with -fvisibility=hidden, the only
+ * symbols a shared build of the library exports. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SIO_EXTERN __attribute__((visibility("default")))
+#else
+#define SIO_EXTERN
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,7 +42,7 @@ enum sio_error {
 };
 
 /** Returns a static, human-readable message for an error code. */
-const char *sio_strerror(int err);
+SIO_EXTERN const char *sio_strerror(int err);
 
 /**
  * A memory budget that several servers charge: the Engine.IO server gives its
@@ -69,10 +77,10 @@ typedef void (*sio_log_cb)(sio_log_level level, const char *component, const cha
  * to stderr. The initial level is SIO_LOG_INFO, or the value of the
  * environment variable SIO_LOG_LEVEL (debug, info, warn, error, off).
  */
-void sio_log_set(sio_log_cb cb, sio_log_level level, void *userdata);
+SIO_EXTERN void sio_log_set(sio_log_cb cb, sio_log_level level, void *userdata);
 
 /** Parses "debug", "info", "warn", "error" or "off"; -1 if none of them. */
-int sio_log_level_parse(const char *name);
+SIO_EXTERN int sio_log_level_parse(const char *name);
 
 #ifdef __cplusplus
 }

@@ -96,7 +96,7 @@ typedef struct eio_options {
 } eio_options;
 
 /** Fills `o` with the defaults listed in eio_options. */
-void eio_options_init(eio_options *o);
+SIO_EXTERN void eio_options_init(eio_options *o);
 
 /** What the server reports. */
 typedef struct eio_callbacks {
@@ -114,34 +114,34 @@ typedef struct eio_callbacks {
 } eio_callbacks;
 
 /** A server; options and callbacks are copied. NULL on ENOMEM. */
-eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_callbacks *cb,
-                           void *userdata);
+SIO_EXTERN eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o,
+                                      const eio_callbacks *cb, void *userdata);
 /** Serves the protocol at options.path on `http`, and closes with it on its shutdown. */
-int eio_server_attach(eio_server *s, http_server *http);
+SIO_EXTERN int eio_server_attach(eio_server *s, http_server *http);
 /**
  * Closes every session (reason "server shutting down") and frees the server
  * once all transports are closed; done may be NULL. Called again while the
  * server is closing (it also closes with the HTTP server it is attached to),
  * it only sets `done` if no earlier call did.
  */
-void eio_server_close(eio_server *s, void (*done)(void *userdata), void *userdata);
+SIO_EXTERN void eio_server_close(eio_server *s, void (*done)(void *userdata), void *userdata);
 /** Open sessions. */
-size_t eio_server_sessions(const eio_server *s);
+SIO_EXTERN size_t eio_server_sessions(const eio_server *s);
 /** Finds a session by id. */
-eio_socket *eio_server_find(const eio_server *s, const char *sid);
+SIO_EXTERN eio_socket *eio_server_find(const eio_server *s, const char *sid);
 
 /** The session id (sid). */
-const char *eio_socket_id(const eio_socket *s);
+SIO_EXTERN const char *eio_socket_id(const eio_socket *s);
 /** "polling" or "websocket". */
-const char *eio_socket_transport(const eio_socket *s);
+SIO_EXTERN const char *eio_socket_transport(const eio_socket *s);
 /** 4, or 3 for an Engine.IO v3 client. */
-int eio_socket_protocol(const eio_socket *s);
+SIO_EXTERN int eio_socket_protocol(const eio_socket *s);
 /** Sets the application's pointer for this session. */
-void eio_socket_set_userdata(eio_socket *s, void *userdata);
+SIO_EXTERN void eio_socket_set_userdata(eio_socket *s, void *userdata);
 /** The pointer set with eio_socket_set_userdata (NULL until then). */
-void *eio_socket_userdata(const eio_socket *s);
+SIO_EXTERN void *eio_socket_userdata(const eio_socket *s);
 /** Bytes queued for the session and not yet written. */
-size_t eio_socket_queued(const eio_socket *s);
+SIO_EXTERN size_t eio_socket_queued(const eio_socket *s);
 
 /**
  * True when a message sent now would leave at once, as a Node transport's
@@ -149,20 +149,21 @@ size_t eio_socket_queued(const eio_socket *s);
  * polling, a GET is waiting and nothing is queued for it yet. Volatile
  * broadcasts skip sessions that are not writable.
  */
-bool eio_socket_writable(const eio_socket *s);
+SIO_EXTERN bool eio_socket_writable(const eio_socket *s);
 
 /** Sends one message (copied). 0 or a negative error (SIO_ECLOSED). */
-int eio_send(eio_socket *s, const char *data, size_t len, int binary);
+SIO_EXTERN int eio_send(eio_socket *s, const char *data, size_t len, int binary);
 /** Encodes a message once for many sessions; release with eio_msg_release. */
-eio_msg *eio_msg_new(const char *data, size_t len, int binary);
+SIO_EXTERN eio_msg *eio_msg_new(const char *data, size_t len, int binary);
 /** The same from two pieces joined (e.g. a packet prefix and a payload). */
-eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, int binary);
+SIO_EXTERN eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen,
+                                 int binary);
 /** Queues a shared message on a session (takes its own reference). */
-int eio_send_msg(eio_socket *s, eio_msg *m);
+SIO_EXTERN int eio_send_msg(eio_socket *s, eio_msg *m);
 /** Drops the caller's reference to a shared message. */
-void eio_msg_release(eio_msg *m);
+SIO_EXTERN void eio_msg_release(eio_msg *m);
 /** Closes the session from the server side (reason "forced close"). */
-void eio_socket_close(eio_socket *s);
+SIO_EXTERN void eio_socket_close(eio_socket *s);
 
 #ifdef __cplusplus
 }

@@ -61,27 +61,27 @@ typedef struct http_server_options {
 } http_server_options;
 
 /** Fills `o` with the defaults listed in http_server_options. */
-void http_server_options_init(http_server_options *o);
+SIO_EXTERN void http_server_options_init(http_server_options *o);
 
 /** Creates a server on `loop` (options copied; NULL for the defaults). NULL on ENOMEM. */
-http_server *http_server_new(uv_loop_t *loop, const http_server_options *o);
+SIO_EXTERN http_server *http_server_new(uv_loop_t *loop, const http_server_options *o);
 
 /** Binds and listens on options.host:options.port. 0 or a negative error code. */
-int http_server_listen(http_server *s);
+SIO_EXTERN int http_server_listen(http_server *s);
 
 /** The port actually bound (useful with port 0); 0 before listen. */
-int http_server_port(const http_server *s);
+SIO_EXTERN int http_server_port(const http_server *s);
 
 /** The loop the server runs on. */
-uv_loop_t *http_server_loop(const http_server *s);
+SIO_EXTERN uv_loop_t *http_server_loop(const http_server *s);
 
 /** Called when the server starts shutting down, so upper layers can close their own connections. */
 typedef void (*http_shutdown_cb)(http_server *s, void *userdata);
 
 /** Registers a callback run at the start of http_server_shutdown(). 0 or SIO_ENOMEM. */
-int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata);
+SIO_EXTERN int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata);
 /** Removes a callback added with http_server_on_shutdown (same cb and userdata). */
-void http_server_off_shutdown(http_server *s, http_shutdown_cb cb, void *userdata);
+SIO_EXTERN void http_server_off_shutdown(http_server *s, http_shutdown_cb cb, void *userdata);
 
 /** Called once the server has closed every connection and freed itself. */
 typedef void (*http_closed_cb)(void *userdata);
@@ -92,7 +92,7 @@ typedef void (*http_closed_cb)(void *userdata);
  * frees the server. `done` (may be NULL) runs after the last handle closed.
  * Calling it again does nothing.
  */
-void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata);
+SIO_EXTERN void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata);
 
 /**
  * Shuts the server down gracefully (http_server_shutdown, with `done`) on the
@@ -101,7 +101,7 @@ void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata);
  * everything is closed.
  * @return 0, or a negative error code.
  */
-int http_server_shutdown_on_signals(http_server *s, http_closed_cb done, void *userdata);
+SIO_EXTERN int http_server_shutdown_on_signals(http_server *s, http_closed_cb done, void *userdata);
 
 /** Live counters. */
 typedef struct http_server_stats {
@@ -118,7 +118,7 @@ typedef struct http_server_stats {
 } http_server_stats;
 
 /** Copies the server's counters into `out`. */
-void http_server_get_stats(const http_server *s, http_server_stats *out);
+SIO_EXTERN void http_server_get_stats(const http_server *s, http_server_stats *out);
 
 /* ---- routing -------------------------------------------------------------- */
 
@@ -162,37 +162,38 @@ typedef struct http_route {
  * Adds a route. Routes are tried longest path first; a path that matches but
  * with another method answers 405 with an Allow header; no match is 404.
  */
-int http_server_route(http_server *s, const http_route *route);
+SIO_EXTERN int http_server_route(http_server *s, const http_route *route);
 
 /* ---- requests --------------------------------------------------------------- */
 
 /** The request method, e.g. "GET". */
-const char *http_req_method(const http_req *req);
+SIO_EXTERN const char *http_req_method(const http_req *req);
 /** The request target as sent, e.g. "/socket.io/?EIO=4&transport=polling". */
-const char *http_req_target(const http_req *req);
+SIO_EXTERN const char *http_req_target(const http_req *req);
 /** The path part of the target, not percent-decoded. */
-const char *http_req_path(const http_req *req);
+SIO_EXTERN const char *http_req_path(const http_req *req);
 /** The raw query string (after '?'), or "" when there is none. */
-const char *http_req_query_string(const http_req *req);
+SIO_EXTERN const char *http_req_query_string(const http_req *req);
 /**
  * A query parameter, percent-decoded ('+' as space), or NULL when absent.
  * The string lives as long as the request.
  */
-const char *http_req_query(http_req *req, const char *name);
+SIO_EXTERN const char *http_req_query(http_req *req, const char *name);
 /** A header value (name compared case-insensitively), or NULL. */
-const char *http_req_header(const http_req *req, const char *name);
+SIO_EXTERN const char *http_req_header(const http_req *req, const char *name);
 /** Iterates headers: index 0.. until it returns 0. */
-int http_req_header_at(const http_req *req, unsigned index, const char **name, const char **value);
+SIO_EXTERN int http_req_header_at(const http_req *req, unsigned index, const char **name,
+                                  const char **value);
 /** The request body (complete: handlers run after the last byte arrived). */
-const char *http_req_body(const http_req *req, size_t *len);
+SIO_EXTERN const char *http_req_body(const http_req *req, size_t *len);
 /** The peer's address as text ("127.0.0.1"). */
-const char *http_req_remote_addr(const http_req *req);
+SIO_EXTERN const char *http_req_remote_addr(const http_req *req);
 /** The minor HTTP version: 0 for HTTP/1.0, 1 for HTTP/1.1. */
-int http_req_http_minor(const http_req *req);
+SIO_EXTERN int http_req_http_minor(const http_req *req);
 /** True when the request asked to upgrade the connection (Upgrade + Connection: upgrade). */
-bool http_req_is_upgrade(const http_req *req);
+SIO_EXTERN bool http_req_is_upgrade(const http_req *req);
 /** The server the request came to. */
-http_server *http_req_server(const http_req *req);
+SIO_EXTERN http_server *http_req_server(const http_req *req);
 
 /**
  * Called when the connection of a request that has not been answered goes
@@ -201,18 +202,18 @@ http_server *http_req_server(const http_req *req);
  */
 typedef void (*http_abort_cb)(http_req *req, void *userdata);
 /** Sets the request's abort callback (one per request; a second call replaces it). */
-void http_req_on_abort(http_req *req, http_abort_cb cb, void *userdata);
+SIO_EXTERN void http_req_on_abort(http_req *req, http_abort_cb cb, void *userdata);
 
 /* ---- responses -------------------------------------------------------------- */
 
 /** Sets the status (default 200). */
-void http_res_status(http_req *req, int status);
+SIO_EXTERN void http_res_status(http_req *req, int status);
 /** Adds a response header. Content-Length, Date and Connection are set by the server. */
-int http_res_header(http_req *req, const char *name, const char *value);
+SIO_EXTERN int http_res_header(http_req *req, const char *name, const char *value);
 /** Sends the response with `body` (copied) and frees the request. */
-int http_res_end(http_req *req, const void *body, size_t len);
+SIO_EXTERN int http_res_end(http_req *req, const void *body, size_t len);
 /** Sends a complete response with a text body: status, Content-Type, body. */
-int http_res_send(http_req *req, int status, const char *content_type, const char *body);
+SIO_EXTERN int http_res_send(http_req *req, int status, const char *content_type, const char *body);
 
 /**
  * A response body kept in memory and shared by any number of responses
@@ -222,11 +223,11 @@ int http_res_send(http_req *req, int status, const char *content_type, const cha
  */
 typedef struct sio_rcbuf http_body;
 /** A body holding a copy of `data`, with one reference (the caller's). NULL on ENOMEM. */
-http_body *http_body_new(const void *data, size_t len);
+SIO_EXTERN http_body *http_body_new(const void *data, size_t len);
 /** Drops the caller's reference; the memory goes with the last response using it. */
-void http_body_release(http_body *body);
+SIO_EXTERN void http_body_release(http_body *body);
 /** Like http_res_end with a shared body (not copied: the response takes a reference). */
-int http_res_end_body(http_req *req, http_body *body);
+SIO_EXTERN int http_res_end_body(http_req *req, http_body *body);
 
 /**
  * Streaming: sends the head with a known Content-Length, then the body in
@@ -235,17 +236,18 @@ int http_res_end_body(http_req *req, http_body *body);
  */
 typedef void (*http_write_cb)(http_req *req, int status, void *userdata);
 /** Sends the head (status, headers, Content-Length: content_length). */
-int http_res_begin(http_req *req, uint64_t content_length);
+SIO_EXTERN int http_res_begin(http_req *req, uint64_t content_length);
 /**
  * Sends a piece of the body. `data` is not copied: it must stay valid until
  * `cb` runs. Writing past the announced length is SIO_EINVAL.
  */
-int http_res_write(http_req *req, const void *data, size_t len, http_write_cb cb, void *userdata);
+SIO_EXTERN int http_res_write(http_req *req, const void *data, size_t len, http_write_cb cb,
+                              void *userdata);
 /**
  * Ends a streamed response and frees the request; a body shorter than
  * announced closes the connection after it.
  */
-int http_res_finish(http_req *req);
+SIO_EXTERN int http_res_finish(http_req *req);
 
 /**
  * Takes the connection out of the HTTP server after an upgrade request: the
@@ -255,7 +257,7 @@ int http_res_finish(http_req *req);
  * *leftover (malloc'd, may be NULL when none) and *leftover_len. The request
  * is freed. Returns NULL if the request is not an upgrade.
  */
-uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_len);
+SIO_EXTERN uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_len);
 /**
  * Tells `s` that a socket taken from it with http_req_take_socket is closed
  * (call it from the close callback). Until then the socket counts toward
@@ -263,7 +265,7 @@ uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_
  * frees itself: whoever takes sockets must close them on shutdown (the
  * WebSocket and Engine.IO servers do, through http_server_on_shutdown).
  */
-void http_server_socket_closed(http_server *s);
+SIO_EXTERN void http_server_socket_closed(http_server *s);
 
 /* ---- static files ------------------------------------------------------------ */
 
@@ -279,14 +281,14 @@ typedef struct http_static_options {
  * If-None-Match / If-Modified-Since) and Cache-Control. Paths that would leave
  * the root (.., encoded slashes, NUL, symlinks out of it) get 404.
  */
-int http_server_static(http_server *s, const char *mount, const char *root,
-                       const http_static_options *opts);
+SIO_EXTERN int http_server_static(http_server *s, const char *mount, const char *root,
+                                  const http_static_options *opts);
 
 /** The MIME type for a file name by its extension ("application/octet-stream" if unknown). */
-const char *http_mime_type(const char *filename);
+SIO_EXTERN const char *http_mime_type(const char *filename);
 
 /** Formats an HTTP date (RFC 7231 IMF-fixdate) into out[30]. */
-void http_date_format(time_t t, char out[30]);
+SIO_EXTERN void http_date_format(time_t t, char out[30]);
 
 #ifdef __cplusplus
 }

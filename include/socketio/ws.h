@@ -65,7 +65,7 @@ typedef struct ws_options {
 } ws_options;
 
 /** Fills `o` with the defaults listed in ws_options. */
-void ws_options_init(ws_options *o);
+SIO_EXTERN void ws_options_init(ws_options *o);
 
 /** What a connection reports. Each callback may call any ws_* function on the connection. */
 typedef struct ws_callbacks {
@@ -81,23 +81,23 @@ typedef struct ws_callbacks {
 } ws_callbacks;
 
 /** A WebSocket context on `loop`; options copied (NULL for defaults). */
-ws_server *ws_server_new(uv_loop_t *loop, const ws_options *o);
+SIO_EXTERN ws_server *ws_server_new(uv_loop_t *loop, const ws_options *o);
 /**
  * Closes every connection (close code 1001 "going away"), then frees the
  * server when the last one is gone; `done` may be NULL.
  */
-void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata);
+SIO_EXTERN void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata);
 /** Open connections of this server. */
-size_t ws_server_connections(const ws_server *ws);
+SIO_EXTERN size_t ws_server_connections(const ws_server *ws);
 
 /**
  * Checks an HTTP request's WebSocket handshake headers: 0 when it may be
  * accepted, else the HTTP status to answer (400, or 426 for a version other
  * than 13; see ws_reject).
  */
-int ws_handshake_check(const http_req *req);
+SIO_EXTERN int ws_handshake_check(const http_req *req);
 /** Answers a refused handshake with `status` (adds Sec-WebSocket-Version: 13 on 426). */
-void ws_reject(http_req *req, int status, const char *message);
+SIO_EXTERN void ws_reject(http_req *req, int status, const char *message);
 
 /**
  * Accepts the upgrade: answers 101 (negotiating permessage-deflate and the
@@ -106,46 +106,48 @@ void ws_reject(http_req *req, int status, const char *message);
  * connection; reading starts with ws_conn_start. NULL on failure (the request
  * has then been answered or the connection closed).
  */
-ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *userdata);
+SIO_EXTERN ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *userdata);
 /** Starts delivering messages (including bytes that came with the handshake). */
-void ws_conn_start(ws_conn *c);
+SIO_EXTERN void ws_conn_start(ws_conn *c);
 
 /** Sets the userdata passed to the callbacks (first set by ws_accept). */
-void ws_conn_set_userdata(ws_conn *c, void *userdata);
+SIO_EXTERN void ws_conn_set_userdata(ws_conn *c, void *userdata);
 /** Replaces the callbacks (the table must outlive the connection). */
-void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb);
+SIO_EXTERN void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb);
 /** The connection's userdata. */
-void *ws_conn_userdata(const ws_conn *c);
+SIO_EXTERN void *ws_conn_userdata(const ws_conn *c);
 /** Bytes queued or being written. */
-size_t ws_conn_queued(const ws_conn *c);
+SIO_EXTERN size_t ws_conn_queued(const ws_conn *c);
 /** 1 when nothing is queued or waiting on the kernel: a volatile message may go. */
-bool ws_conn_writable(const ws_conn *c);
+SIO_EXTERN bool ws_conn_writable(const ws_conn *c);
 /** 1 when permessage-deflate was negotiated. */
-bool ws_conn_deflate(const ws_conn *c);
+SIO_EXTERN bool ws_conn_deflate(const ws_conn *c);
 
 /** Sends one message (copied; compressed when negotiated and over the threshold). */
-int ws_send(ws_conn *c, int binary, const void *data, size_t len);
+SIO_EXTERN int ws_send(ws_conn *c, int binary, const void *data, size_t len);
 /**
  * Sends one message from two pieces, e.g. a one-byte packet type and a
  * payload, without joining them first.
  */
-int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b, size_t blen);
+SIO_EXTERN int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b,
+                        size_t blen);
 /** Encodes a final unmasked frame once, for ws_send_frame on many connections. */
-ws_frame *ws_frame_new(int binary, const void *data, size_t len);
+SIO_EXTERN ws_frame *ws_frame_new(int binary, const void *data, size_t len);
 /** The same from two pieces. */
-ws_frame *ws_frame_new2(int binary, const void *a, size_t alen, const void *b, size_t blen);
+SIO_EXTERN ws_frame *ws_frame_new2(int binary, const void *a, size_t alen, const void *b,
+                                   size_t blen);
 /** Queues a shared frame (takes its own reference). Never compressed. */
-int ws_send_frame(ws_conn *c, ws_frame *f);
+SIO_EXTERN int ws_send_frame(ws_conn *c, ws_frame *f);
 /** Drops the caller's reference to a frame. */
-void ws_frame_release(ws_frame *f);
+SIO_EXTERN void ws_frame_release(ws_frame *f);
 
 /**
  * Starts the close handshake: sends a close frame with code and reason, then
  * closes the TCP connection when the peer answers or after close_timeout_ms.
  */
-void ws_close(ws_conn *c, int code, const char *reason);
+SIO_EXTERN void ws_close(ws_conn *c, int code, const char *reason);
 /** Closes the TCP connection now, without a close frame (on_close gets 1006). */
-void ws_abort(ws_conn *c);
+SIO_EXTERN void ws_abort(ws_conn *c);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
  * encoders write straight into the caller's sio_buf.
  */
 #include "sio/sio_packet.h"
+#include "socketio.h" /* sio_blob_new, sio_blob_get: public */
 
 #include "util/json_scan.h"
 #include "util/json_tree.h"
