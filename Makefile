@@ -21,7 +21,7 @@ run: build
 	@bash scripts/run-chat.sh $(BUILD)/bin
 
 test-build: bootstrap
-	CC=clang cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_SANITIZE=ON -DSIO_FUZZ=ON -DSIO_DOCS=ON
+	CC=clang cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_SANITIZE=ON -DSIO_FUZZ=ON -DSIO_DOCS=ON -DSIO_WERROR=ON
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 
 test: test-build

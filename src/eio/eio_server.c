@@ -341,7 +341,7 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     srv->m_close = eio_control_msg("1");
     srv->m_probe = eio_control_msg("3probe");
     if (!srv->path || !srv->ws || !srv->m_ping || !srv->m_pong || !srv->m_noop || !srv->m_close ||
-        !srv->m_probe || sio_wheel_init(loop, &srv->wheel, 10) != 0) {
+        !srv->m_probe || sio_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
         /* a half-built server is not worth unwinding piece by piece on ENOMEM */
         return NULL;
     }

@@ -62,7 +62,7 @@ http_server *http_server_new(uv_loop_t *loop, const http_server_options *o) {
     else
         http_server_options_init(&s->opts);
     s->host = strdup(s->opts.host ? s->opts.host : "127.0.0.1");
-    if (!s->host || sio_wheel_init(loop, &s->wheel, 10) != 0) {
+    if (!s->host || sio_wheel_init(loop, &s->wheel, SIO_WHEEL_TICK_MS) != 0) {
         free(s->host);
         free(s);
         return NULL;

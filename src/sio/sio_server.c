@@ -408,7 +408,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
     eio_callbacks cb = {
         .on_open = on_eio_open, .on_message = on_eio_message, .on_close = on_eio_close};
     srv->eio = eio_server_new(loop, &srv->opts.eio, &cb, srv);
-    if (!srv->path || !srv->eio || sio_wheel_init(loop, &srv->wheel, 10) != 0) {
+    if (!srv->path || !srv->eio || sio_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
         free(srv->path);
         free(srv->client_dir);
         free(srv);

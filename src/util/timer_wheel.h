@@ -13,6 +13,9 @@
 #include <uv.h>
 
 #define SIO_WHEEL_SLOTS 4096
+/* The tick every layer's wheel uses: deadlines (heartbeats, timeouts) fire
+ * within two ticks after they pass. */
+#define SIO_WHEEL_TICK_MS 10
 
 typedef struct sio_timer sio_timer;
 typedef void (*sio_timer_cb)(sio_timer *t);

@@ -69,7 +69,7 @@ ws_server *ws_server_new(uv_loop_t *loop, const ws_options *o) {
     else
         ws_options_init(&ws->opts);
     ws_conn_parser_config(&ws->parser_cfg, ws->opts.max_message_size);
-    if (sio_wheel_init(loop, &ws->wheel, 10) != 0) {
+    if (sio_wheel_init(loop, &ws->wheel, SIO_WHEEL_TICK_MS) != 0) {
         free(ws);
         return NULL;
     }
