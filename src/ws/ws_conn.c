@@ -197,6 +197,7 @@ static void on_written(uv_write_t *w, int status) {
 
 /* Writes what is queued: try_write first, uv_write for the rest. */
 void ws_conn_flush(ws_conn *c) {
+    c->pong_slot = 0; /* the queue moves: a pong queued from now on is a new one */
     while (c->qlen && c->state != WS_CLOSED) {
         if (c->inflight) return; /* on_written flushes the rest in order */
         uint32_t n = c->qlen < WS_WRITEV_MAX ? c->qlen : WS_WRITEV_MAX;
@@ -350,7 +351,20 @@ static int on_parser_ping(void *ud, const uint8_t *data, size_t len) {
     if (c->state != WS_OPEN) return 0;
     sio_rcbuf *f = ws_frame_encode(WS_OP_PONG, data, len);
     if (!f) return 1;
-    ws_conn_enqueue(c, f);
+    if (c->pong_slot && c->pong_slot <= c->qlen && !c->cutoff) {
+        /* a pong is still queued: it is replaced by this one (RFC 6455 5.5.3:
+         * the most recent ping may be the only one answered), so a flood of
+         * pings holds one pong, not one per ping */
+        sio_rcbuf **slot = &c->q[c->pong_slot - 1];
+        conn_uncharge(c, WS_FRAME_COST((*slot)->len));
+        c->qbytes -= (*slot)->len;
+        sio_rcbuf_unref(*slot);
+        *slot = f; /* the queue takes our reference */
+        c->qbytes += f->len;
+        conn_charge(c, WS_FRAME_COST(f->len));
+        return 0;
+    }
+    if (ws_conn_enqueue(c, f) == 0) c->pong_slot = c->qlen;
     sio_rcbuf_unref(f);
     return c->state == WS_CLOSED;
 }

@@ -94,6 +94,7 @@ struct ws_conn {
     http_server *http; /* the server the socket was taken from (http_server_socket_closed) */
     size_t in_charged; /* the parser's buffer, charged to http's input total */
     uint32_t leftover_len;
+    uint32_t pong_slot; /* 1 + the queue index of a pong not yet written, or 0 */
 };
 
 typedef struct ws_write_req {
