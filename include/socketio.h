@@ -11,7 +11,7 @@
  *     await sio.emit('ev', data, to=room)         sio_emit_to(sio, "/chat", room, NULL, "ev", args);
  *     sio.enter_room(sid, room)                   sio_join(socket, room);
  *     await sio.disconnect(sid, namespace='/chat')
- *                                                 sio_disconnect(sio, sid, "/chat");
+ *                                                 sio_disconnect(sio, "/chat", sid);
  *
  * Everything runs on one libuv loop; handlers are plain callbacks. JSON values
  * are jansson values (json_t); binary data inside them are blobs
@@ -302,8 +302,9 @@ SIO_EXTERN void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *roo
  * still in the middlewares) is left as it is: the call does nothing.
  */
 SIO_EXTERN void sio_socket_disconnect(sio_socket *s, bool close_transport);
-/** Disconnects socket `sid` of namespace `nsp` (python-socketio's sio.disconnect). */
-SIO_EXTERN int sio_disconnect(sio_server *sio, const char *sid, const char *nsp);
+/** Disconnects socket `sid` of namespace `nsp` (python-socketio's sio.disconnect;
+ * the namespace comes before the id, as in every call that takes both). */
+SIO_EXTERN int sio_disconnect(sio_server *sio, const char *nsp, const char *sid);
 /** Finds a connected socket by id in a namespace. */
 SIO_EXTERN sio_socket *sio_find(sio_server *sio, const char *nsp, const char *sid);
 

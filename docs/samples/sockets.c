@@ -63,7 +63,7 @@ static void on_remind(sio_socket *s, sio_event *ev, void *ud) {
 /* kick(sid): disconnects another socket of the namespace, by id */
 static void on_kick(sio_socket *s, sio_event *ev, void *ud) {
     const char *sid = json_string_value(sio_event_arg(ev, 0));
-    int r = sid ? sio_disconnect(sio, sid, "/") : SIO_EINVAL; /* sio.disconnect(sid) */
+    int r = sid ? sio_disconnect(sio, "/", sid) : SIO_EINVAL; /* sio.disconnect(sid) */
     json_t *args = json_pack("[b]", r == 0);
     sio_event_ack(ev, args);
     json_decref(args);

@@ -366,7 +366,7 @@ sio_socket *sio_find(sio_server *srv, const char *nsp, const char *sid) {
     return n ? sio_map_get(&n->sockets, sid, strlen(sid)) : NULL;
 }
 
-int sio_disconnect(sio_server *srv, const char *sid, const char *nsp) {
+int sio_disconnect(sio_server *srv, const char *nsp, const char *sid) {
     sio_socket *s = sio_find(srv, nsp ? nsp : "/", sid);
     if (!s) return SIO_ENOTFOUND;
     sio_socket_disconnect(s, false);

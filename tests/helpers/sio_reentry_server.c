@@ -282,7 +282,7 @@ static void r_connect(sio_socket *s, void *ud) {
         poke(s);
         sio_emit_with_ack(s, "ask", NULL, ignore_ack, NULL, 100);
     } else if (strcmp(mode, "sio_disconnect") == 0) {
-        sio_disconnect(sio, sio_socket_id(s), "/r");
+        sio_disconnect(sio, "/r", sio_socket_id(s));
         poke(s);
     } else if (strcmp(mode, "ask_close") == 0) {
         sio_emit_with_ack(s, "ask", NULL, ask_cb, "close", 5000);

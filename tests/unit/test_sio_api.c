@@ -34,7 +34,7 @@ static void test_null_namespace_is_the_main_one(void) {
     CHECK(sio_find(srv, NULL, "no-such-sid") == NULL);
     CHECK(sio_find(srv, NULL, NULL) == NULL);
     CHECK(sio_find(srv, "/", NULL) == NULL);
-    CHECK_INT(sio_disconnect(srv, "no-such-sid", NULL), SIO_ENOTFOUND);
+    CHECK_INT(sio_disconnect(srv, NULL, "no-such-sid"), SIO_ENOTFOUND);
     CHECK_INT(sio_namespace(srv, NULL), 0);
     CHECK_INT(sio_on(srv, NULL, "ev", on_event, NULL), 0);
     CHECK_INT(sio_on_connect(srv, NULL, on_connect, NULL), 0);
