@@ -330,14 +330,17 @@ int eio_session_packet(eio_socket *s, const eio_packet *p) {
 
 /* ---- new sessions -------------------------------------------------------------------------- */
 
-/* The session count of a remote address, created at its first session. */
-static struct eio_ip *ip_get(eio_server *srv, const char *addr) {
+/* Counts one more session from addr; the entry is made at its first session. */
+static struct eio_ip *ip_acquire(eio_server *srv, const char *addr) {
     size_t len = strlen(addr);
     struct eio_ip *ip = sio_map_get(&srv->ips, addr, len);
-    if (ip) return ip;
+    if (ip) {
+        ip->count++;
+        return ip;
+    }
     ip = malloc(sizeof *ip + len + 1);
     if (!ip) return NULL;
-    ip->count = 0;
+    ip->count = 1;
     ip->len = len;
     memcpy(ip->addr, addr, len + 1);
     if (sio_map_put(&srv->ips, ip->addr, len, ip) != 0) {
@@ -348,16 +351,14 @@ static struct eio_ip *ip_get(eio_server *srv, const char *addr) {
 }
 
 eio_socket *eio_session_new(eio_server *srv, http_req *req, int protocol, int transport) {
-    struct eio_ip *ip = ip_get(srv, http_req_remote_addr(req));
+    struct eio_ip *ip = ip_acquire(srv, http_req_remote_addr(req));
     if (!ip) return NULL;
     eio_socket *s = calloc(1, sizeof *s);
     if (!s) {
-        ip->count++; /* so that the release frees an entry made for nothing */
         eio_ip_release(srv, ip);
         return NULL;
     }
     s->ip = ip;
-    ip->count++;
     s->srv = srv;
     s->protocol = (uint8_t)protocol;
     s->transport = (uint8_t)transport;
