@@ -24,7 +24,7 @@ typedef struct eio_server eio_server;
 /** One client session (its id is the handshake's sid). */
 typedef struct eio_socket eio_socket;
 /** A message encoded once for any number of sessions (refcounted). */
-typedef struct sio_rcbuf eio_msg;
+typedef struct util_rcbuf eio_msg;
 
 /** Transports, for eio_options.transports. */
 enum eio_transport {

@@ -23,7 +23,7 @@ typedef struct ws_server ws_server;
 /** One WebSocket connection. */
 typedef struct ws_conn ws_conn;
 /** An encoded, refcounted server frame (see ws_frame_new). */
-typedef struct sio_rcbuf ws_frame;
+typedef struct util_rcbuf ws_frame;
 
 /** Close status codes (RFC 6455 section 7.4.1), for ws_close and on_close. */
 enum ws_close_code {

@@ -59,7 +59,7 @@ typedef struct mem_room {
 
 typedef struct mem_adapter {
     sio_nsp *nsp;
-    sio_map rooms; /* name -> mem_room* */
+    util_map rooms; /* name -> mem_room* */
 } mem_adapter;
 
 static void *mem_create(sio_nsp *nsp) {
@@ -91,7 +91,7 @@ static mem_room *room_new(mem_adapter *a, const char *name, size_t len, int *err
     if (!r) return NULL;
     *r = (mem_room){.name_len = (uint32_t)len, .charge = (uint32_t)charge};
     memcpy(r->name, name, len + 1);
-    if (sio_map_put(&a->rooms, r->name, len, r) != 0) {
+    if (util_map_put(&a->rooms, r->name, len, r) != 0) {
         free(r);
         return NULL;
     }
@@ -101,11 +101,11 @@ static mem_room *room_new(mem_adapter *a, const char *name, size_t len, int *err
 
 static void mem_destroy(void *adapter) {
     mem_adapter *a = adapter;
-    sio_map_iter it;
-    sio_map_iter_init(&it, &a->rooms);
-    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it))
+    util_map_iter it;
+    util_map_iter_init(&it, &a->rooms);
+    for (util_map_entry *e = util_map_iter_next(&it); e; e = util_map_iter_next(&it))
         room_free(a, e->value);
-    sio_map_free(&a->rooms);
+    util_map_free(&a->rooms);
     free(a);
 }
 
@@ -196,7 +196,7 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
     mem_adapter *a = adapter;
     size_t len = strlen(room);
     if (strcmp(room, s->id) == 0) return 0; /* always in its own room */
-    mem_room *r = sio_map_get(&a->rooms, room, len);
+    mem_room *r = util_map_get(&a->rooms, room, len);
     if (r && membership_find(s, r) >= 0) return 0;
     sio_server *srv = a->nsp->srv;
     if (s->nrooms >= srv->opts.max_rooms_per_socket) return SIO_ETOOBIG;
@@ -209,7 +209,7 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
         sio_socket **m = r->n < UINT32_MAX / 2 ? realloc(r->members, cap * sizeof *m) : NULL;
         if (!m) {
             if (r->n == 0) {
-                sio_map_remove(&a->rooms, r->name, r->name_len);
+                util_map_remove(&a->rooms, r->name, r->name_len);
                 room_free(a, r);
             }
             return SIO_ENOMEM;
@@ -240,7 +240,7 @@ static void room_remove(mem_adapter *a, mem_room *r, sio_socket *s, uint32_t slo
         last->rooms[j].index = slot;
     }
     if (r->n == 0) {
-        sio_map_remove(&a->rooms, r->name, r->name_len);
+        util_map_remove(&a->rooms, r->name, r->name_len);
         room_free(a, r);
     }
 }
@@ -263,7 +263,7 @@ static void leave_at(mem_adapter *a, sio_socket *s, uint32_t k) {
 
 static int mem_leave(void *adapter, sio_socket *s, const char *room) {
     mem_adapter *a = adapter;
-    mem_room *r = sio_map_get(&a->rooms, room, strlen(room));
+    mem_room *r = util_map_get(&a->rooms, room, strlen(room));
     if (!r) return 0;
     int64_t k = membership_find(s, r);
     if (k >= 0) leave_at(a, s, (uint32_t)k);
@@ -284,7 +284,7 @@ static void mem_leave_all(void *adapter, sio_socket *s) {
 static int mem_has(void *adapter, const sio_socket *s, const char *room) {
     mem_adapter *a = adapter;
     if (strcmp(room, s->id) == 0) return 1;
-    mem_room *r = sio_map_get(&a->rooms, room, strlen(room));
+    mem_room *r = util_map_get(&a->rooms, room, strlen(room));
     return r && membership_find(s, r) >= 0;
 }
 
@@ -297,11 +297,11 @@ static void mem_rooms_of(void *adapter, const sio_socket *s, void (*cb)(const ch
 /* Marks every socket of the target's except-rooms with `mark`. */
 static void mark_excluded(mem_adapter *a, const sio_bcast_target *t, uint32_t mark) {
     for (size_t i = 0; i < t->nexcept; i++) {
-        mem_room *r = sio_map_get(&a->rooms, t->except[i], strlen(t->except[i]));
+        mem_room *r = util_map_get(&a->rooms, t->except[i], strlen(t->except[i]));
         if (r)
             for (uint32_t k = 0; k < r->n; k++) r->members[k]->mark = mark;
         /* the socket whose id it is is in it too (others may have joined it) */
-        sio_socket *s = sio_map_get(&a->nsp->sockets, t->except[i], strlen(t->except[i]));
+        sio_socket *s = util_map_get(&a->nsp->sockets, t->except[i], strlen(t->except[i]));
         if (s) s->mark = mark;
     }
 }
@@ -345,10 +345,10 @@ static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_
     size_t count = 0;
     if (t->nrooms == 0) return visit_all(a->nsp->all, a->nsp->nall, t, excluded, seen, p);
     for (size_t i = 0; i < t->nrooms; i++) {
-        mem_room *r = sio_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
+        mem_room *r = util_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
         if (r) count += visit_all(r->members, r->n, t, excluded, seen, p);
         /* a socket's id names a room it is always in, whoever else joined it */
-        sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
+        sio_socket *s = util_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
         if (s) count += visit(s, t, excluded, seen, p);
     }
     return count;
@@ -383,10 +383,10 @@ static size_t mem_each(void *adapter, const sio_bcast_target *t, sio_adapter_eac
         for (size_t i = 0; i < a->nsp->nall; i++) GATHER(a->nsp->all[i]);
     } else {
         for (size_t i = 0; i < t->nrooms; i++) {
-            mem_room *r = sio_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
+            mem_room *r = util_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
             if (r)
                 for (uint32_t k = 0; k < r->n; k++) GATHER(r->members[k]);
-            sio_socket *s = sio_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
+            sio_socket *s = util_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
             if (s) GATHER(s);
         }
     }

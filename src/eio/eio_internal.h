@@ -34,12 +34,12 @@ enum { HB_INTERVAL = 0, HB_WAIT_PONG = 1 };
 /* upgrade states: no probe; a probe websocket is open; its "2probe" was answered */
 enum { UP_NONE = 0, UP_PROBING = 1, UP_PROBED = 2 };
 
-/* eio_msg flags (sio_rcbuf.flags): frame header length, binary bit */
+/* eio_msg flags (util_rcbuf.flags): frame header length, binary bit */
 #define MSG_HDR(m) ((m)->flags & 0xff)
 #define MSG_BINARY 0x100
 
 typedef struct eio_qent {
-    sio_rcbuf *buf;
+    util_rcbuf *buf;
     uint32_t off;
     uint32_t binary;
 } eio_qent;
@@ -47,7 +47,7 @@ typedef struct eio_qent {
 /* What a queued packet costs a polling session: its buffer's block and its
  * queue entry (a shared broadcast buffer is charged to every session holding
  * it: each could be the last to let go). */
-#define QENT_COST(len) (sio_rcbuf_cost(len) + sizeof(eio_qent))
+#define QENT_COST(len) (util_rcbuf_cost(len) + sizeof(eio_qent))
 
 /* Sessions from one remote address (max_sessions_per_ip). */
 struct eio_ip {
@@ -74,8 +74,8 @@ struct eio_socket {
     struct eio_ip *ip; /* the remote address's session count */
     uint64_t deadline; /* loop time (ms) past which the heartbeat has failed, 0: none */
     size_t charged;    /* memory the polling queue holds (QENT_COST), also in srv->budget */
-    sio_timer hb_timer;
-    sio_timer up_timer;
+    util_timer hb_timer;
+    util_timer up_timer;
     char sid[24];
     http_req *poll; /* a GET waiting for packets */
     ws_conn *probe; /* a websocket being upgraded to */
@@ -96,13 +96,13 @@ struct eio_server {
     char *cors_origin, *cors_methods, *cors_headers;
     http_server *http;
     ws_server *ws;
-    sio_map sessions;
-    sio_wheel wheel;
+    util_map sessions;
+    util_wheel wheel;
     uv_check_t flush;
     eio_socket *dirty;
     size_t max_queue_bytes; /* a polling session's output limit (4 x the WebSocket one) */
     sio_budget budget;      /* all queued output, polling and WebSocket (max_buffered_bytes) */
-    sio_map ips;            /* remote address -> struct eio_ip, for max_sessions_per_ip */
+    util_map ips;           /* remote address -> struct eio_ip, for max_sessions_per_ip */
     int closing;
     size_t live; /* sessions allocated and not yet freed (closed ones may wait for a callback) */
     unsigned handles;
@@ -121,7 +121,7 @@ void eio_session_close(eio_socket *s, const char *reason);
 /* Ends a stretch of work on s begun with s->busy++; frees it if it closed meanwhile. */
 void eio_session_release(eio_socket *s);
 void eio_session_mark_dirty(eio_socket *s);
-int eio_queue_push(eio_socket *s, sio_rcbuf *buf, uint32_t off, int binary);
+int eio_queue_push(eio_socket *s, util_rcbuf *buf, uint32_t off, int binary);
 void eio_queue_clear(eio_socket *s);
 void eio_ip_release(eio_server *srv, struct eio_ip *ip);
 void eio_hb_arm(eio_socket *s);

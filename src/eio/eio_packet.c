@@ -25,23 +25,23 @@
 static long b64_decode_in_place(char *s, size_t len) {
     size_t rem = len & 3, full = len - rem;
     if (rem == 1) return -1;
-    if (rem == 0) return sio_base64_decode(s, len, (uint8_t *)s);
+    if (rem == 0) return util_base64_decode(s, len, (uint8_t *)s);
     if (full && s[full - 1] == '=') return -1; /* padding before the tail */
     char tail[4] = {s[full], s[full + 1], rem == 3 ? s[full + 2] : '=', '='};
-    long n = full ? sio_base64_decode(s, full, (uint8_t *)s) : 0;
+    long n = full ? util_base64_decode(s, full, (uint8_t *)s) : 0;
     if (n < 0) return -1;
     uint8_t bytes[3];
-    long m = sio_base64_decode(tail, 4, bytes);
+    long m = util_base64_decode(tail, 4, bytes);
     if (m < 0) return -1;
     memcpy(s + n, bytes, (size_t)m);
     return n + m;
 }
 
-static int append_base64(sio_buf *out, const char *data, size_t len) {
-    size_t n = SIO_BASE64_ENCODED_LEN(len);
-    int r = sio_buf_reserve(out, n + 1);
+static int append_base64(util_buf *out, const char *data, size_t len) {
+    size_t n = UTIL_BASE64_ENCODED_LEN(len);
+    int r = util_buf_reserve(out, n + 1);
     if (r) return r;
-    sio_base64_encode((const uint8_t *)data, len, out->data + out->len);
+    util_base64_encode((const uint8_t *)data, len, out->data + out->len);
     out->len += n;
     return 0;
 }
@@ -93,27 +93,27 @@ int eio_ws_decode(char *frame, size_t len, bool binary, int version, eio_packet 
     return 0;
 }
 
-static int append_text_packet(sio_buf *out, const eio_packet *pkt) {
-    int r = sio_buf_reserve(out, pkt->len + 1);
+static int append_text_packet(util_buf *out, const eio_packet *pkt) {
+    int r = util_buf_reserve(out, pkt->len + 1);
     if (r) return r;
     out->data[out->len++] = (char)('0' + pkt->type);
-    return sio_buf_append(out, pkt->data, pkt->len);
+    return util_buf_append(out, pkt->data, pkt->len);
 }
 
-int eio_ws_encode(sio_buf *out, int version, const eio_packet *pkt) {
+int eio_ws_encode(util_buf *out, int version, const eio_packet *pkt) {
     if ((unsigned)pkt->type > EIO_NOOP) return SIO_EINVAL;
     if (!pkt->binary) {
         int r = append_text_packet(out, pkt);
         return r ? r : 0;
     }
     if (version == 3) {
-        int r = sio_buf_reserve(out, pkt->len + 1);
+        int r = util_buf_reserve(out, pkt->len + 1);
         if (r) return r;
         out->data[out->len++] = (char)pkt->type;
     } else if (pkt->type != EIO_MESSAGE) {
         return SIO_EINVAL;
     }
-    int r = sio_buf_append(out, pkt->data, pkt->len);
+    int r = util_buf_append(out, pkt->data, pkt->len);
     return r ? r : 1;
 }
 
@@ -122,7 +122,7 @@ int eio_ws_encode(sio_buf *out, int version, const eio_packet *pkt) {
 void eio_payload_iter_init(eio_payload_iter *it, eio_payload_format format, char *data, size_t len,
                            unsigned max_packets) {
     it->p = data;
-    it->end = len ? data + len : data; /* data may be NULL when len is 0 (an empty sio_buf) */
+    it->end = len ? data + len : data; /* data may be NULL when len is 0 (an empty util_buf) */
     it->format = format;
     it->count = 0;
     it->max_packets = max_packets ? max_packets : EIO_DEFAULT_MAX_PACKETS;
@@ -156,7 +156,7 @@ static int next_v3_text(eio_payload_iter *it, eio_packet *pkt) {
         }
         if (p == digits || p == it->end || *p != ':') return SIO_EPROTO;
         p++;
-        size_t bytes = sio_utf8_skip_utf16(p, (size_t)(it->end - p), n);
+        size_t bytes = util_utf8_skip_utf16(p, (size_t)(it->end - p), n);
         if (bytes == (size_t)-1) return SIO_EPROTO;
         it->p = p + bytes;
         if (n == 0) continue; /* "0:" is an empty payload, not a packet */
@@ -225,7 +225,7 @@ int eio_payload_next(eio_payload_iter *it, eio_packet *pkt) {
 
 /* ---- payload encoding ------------------------------------------------------------------- */
 
-void eio_payload_writer_init(eio_payload_writer *w, sio_buf *out, eio_payload_format format) {
+void eio_payload_writer_init(eio_payload_writer *w, util_buf *out, eio_payload_format format) {
     w->out = out;
     w->format = format;
     w->count = 0;
@@ -242,37 +242,37 @@ static size_t digits_u64(uint64_t v, char *out) {
     return n;
 }
 
-static int write_v4(sio_buf *out, bool first, const eio_packet *pkt) {
+static int write_v4(util_buf *out, bool first, const eio_packet *pkt) {
     int r;
     if (pkt->binary && pkt->type != EIO_MESSAGE) return SIO_EINVAL;
-    if (!first && (r = sio_buf_append(out, "\x1e", 1))) return r;
+    if (!first && (r = util_buf_append(out, "\x1e", 1))) return r;
     if (!pkt->binary) return append_text_packet(out, pkt);
-    if ((r = sio_buf_append(out, "b", 1))) return r;
+    if ((r = util_buf_append(out, "b", 1))) return r;
     return append_base64(out, pkt->data, pkt->len);
 }
 
-static int write_v3_text(sio_buf *out, const eio_packet *pkt) {
+static int write_v3_text(util_buf *out, const eio_packet *pkt) {
     int r;
     if (pkt->binary) {
-        size_t n = 2 + SIO_BASE64_ENCODED_LEN(pkt->len);
-        if ((r = sio_buf_printf(out, "%zu:b%c", n, '0' + pkt->type))) return r;
+        size_t n = 2 + UTIL_BASE64_ENCODED_LEN(pkt->len);
+        if ((r = util_buf_printf(out, "%zu:b%c", n, '0' + pkt->type))) return r;
         return append_base64(out, pkt->data, pkt->len);
     }
-    size_t units = 1 + sio_utf8_utf16_len(pkt->data, pkt->len);
-    if ((r = sio_buf_printf(out, "%zu:", units))) return r;
+    size_t units = 1 + util_utf8_utf16_len(pkt->data, pkt->len);
+    if ((r = util_buf_printf(out, "%zu:", units))) return r;
     return append_text_packet(out, pkt);
 }
 
-static int write_v3_binary(sio_buf *out, const eio_packet *pkt) {
+static int write_v3_binary(util_buf *out, const eio_packet *pkt) {
     char head[24];
     head[0] = pkt->binary ? 1 : 0;
     size_t n = 1 + digits_u64((uint64_t)pkt->len + 1, head + 1);
     head[n++] = (char)0xFF;
     head[n++] = pkt->binary ? (char)pkt->type : (char)('0' + pkt->type);
-    int r = sio_buf_reserve(out, n + pkt->len);
+    int r = util_buf_reserve(out, n + pkt->len);
     if (r) return r;
-    sio_buf_append(out, head, n);
-    return sio_buf_append(out, pkt->data, pkt->len);
+    util_buf_append(out, head, n);
+    return util_buf_append(out, pkt->data, pkt->len);
 }
 
 int eio_payload_write(eio_payload_writer *w, const eio_packet *pkt) {
@@ -302,28 +302,28 @@ int eio_payload_write(eio_payload_writer *w, const eio_packet *pkt) {
 }
 
 int eio_payload_finish(eio_payload_writer *w) {
-    if (w->format == EIO_PAYLOAD_V3_TEXT && w->count == 0) return sio_buf_append(w->out, "0:", 2);
+    if (w->format == EIO_PAYLOAD_V3_TEXT && w->count == 0) return util_buf_append(w->out, "0:", 2);
     return 0;
 }
 
 /* ---- handshake and errors ------------------------------------------------------------------ */
 
-int eio_open_json(sio_buf *out, const eio_handshake *h) {
+int eio_open_json(util_buf *out, const eio_handshake *h) {
     size_t mark = out->len;
-    int r = sio_buf_append(out, "{\"sid\":", 7);
-    if (!r) r = sio_json_write_string(out, h->sid, strlen(h->sid));
-    if (!r) r = sio_buf_append(out, ",\"upgrades\":[", 13);
+    int r = util_buf_append(out, "{\"sid\":", 7);
+    if (!r) r = util_json_write_string(out, h->sid, strlen(h->sid));
+    if (!r) r = util_buf_append(out, ",\"upgrades\":[", 13);
     for (size_t i = 0; !r && i < h->upgrades_count; i++) {
-        if (i) r = sio_buf_append(out, ",", 1);
-        if (!r) r = sio_json_write_string(out, h->upgrades[i], strlen(h->upgrades[i]));
+        if (i) r = util_buf_append(out, ",", 1);
+        if (!r) r = util_json_write_string(out, h->upgrades[i], strlen(h->upgrades[i]));
     }
     if (!r)
-        r = sio_buf_printf(out, "],\"pingInterval\":%llu,\"pingTimeout\":%llu",
-                           (unsigned long long)h->ping_interval,
-                           (unsigned long long)h->ping_timeout);
+        r = util_buf_printf(out, "],\"pingInterval\":%llu,\"pingTimeout\":%llu",
+                            (unsigned long long)h->ping_interval,
+                            (unsigned long long)h->ping_timeout);
     if (!r && h->version != 3)
-        r = sio_buf_printf(out, ",\"maxPayload\":%llu", (unsigned long long)h->max_payload);
-    if (!r) r = sio_buf_append(out, "}", 1);
+        r = util_buf_printf(out, ",\"maxPayload\":%llu", (unsigned long long)h->max_payload);
+    if (!r) r = util_buf_append(out, "}", 1);
     if (r) out->len = mark;
     return r;
 }

@@ -62,7 +62,7 @@ int eio_ws_decode(char *frame, size_t len, bool binary, int version, eio_packet 
 /* Appends the frame payload for pkt. Returns 1 if it must be sent in a
  * binary frame, 0 for a text frame, SIO_EINVAL (a binary packet that is not a
  * message, in v4) or SIO_ENOMEM. */
-int eio_ws_encode(sio_buf *out, int version, const eio_packet *pkt);
+int eio_ws_encode(util_buf *out, int version, const eio_packet *pkt);
 
 /* Decodes one text packet ("4hello", "bAQID" in v4, "b4AQID" in v3). */
 int eio_packet_decode_text(char *data, size_t len, int version, eio_packet *pkt);
@@ -115,12 +115,12 @@ int eio_payload_next(eio_payload_iter *it, eio_packet *pkt);
  * is binary, EIO_PAYLOAD_V3_TEXT otherwise.
  */
 typedef struct eio_payload_writer {
-    sio_buf *out;
+    util_buf *out;
     eio_payload_format format;
     size_t count;
 } eio_payload_writer;
 
-void eio_payload_writer_init(eio_payload_writer *w, sio_buf *out, eio_payload_format format);
+void eio_payload_writer_init(eio_payload_writer *w, util_buf *out, eio_payload_format format);
 /* 0, SIO_EINVAL (a binary packet that is not a message, in v4) or SIO_ENOMEM. */
 int eio_payload_write(eio_payload_writer *w, const eio_packet *pkt);
 /* Completes the payload: an empty v3 text payload is "0:". */
@@ -141,7 +141,7 @@ typedef struct eio_handshake {
 /* Appends the open packet's JSON (without the "0" type):
  * {"sid":"...","upgrades":["websocket"],"pingInterval":25000,
  *  "pingTimeout":20000,"maxPayload":1000000} */
-int eio_open_json(sio_buf *out, const eio_handshake *h);
+int eio_open_json(util_buf *out, const eio_handshake *h);
 
 /* The reference server's HTTP error codes. */
 typedef enum eio_http_error {

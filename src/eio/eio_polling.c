@@ -23,7 +23,7 @@ void eio_poll_respond(eio_socket *s, int with_close) {
             for (uint32_t i = 0; i < s->qlen; i++)
                 if (s->q[i].binary) fmt = EIO_PAYLOAD_V3_BINARY;
     }
-    sio_buf body = SIO_BUF_INIT;
+    util_buf body = UTIL_BUF_INIT;
     eio_payload_writer w;
     eio_payload_writer_init(&w, &body, fmt);
     for (uint32_t i = 0; i < s->qlen; i++) {
@@ -51,7 +51,7 @@ void eio_poll_respond(eio_socket *s, int with_close) {
                     fmt == EIO_PAYLOAD_V3_BINARY ? "application/octet-stream"
                                                  : "text/plain; charset=UTF-8");
     http_res_end(req, body.data, body.len);
-    sio_buf_free(&body);
+    util_buf_free(&body);
 }
 
 /* ---- polling transport -------------------------------------------------------------------------
@@ -88,7 +88,7 @@ void eio_polling_get(eio_socket *s, http_req *req) {
 void eio_body_too_large(http_req *req, void *ud) {
     eio_server *srv = ud;
     const char *sid = http_req_query(req, "sid");
-    eio_socket *s = sid ? sio_map_get(&srv->sessions, sid, strlen(sid)) : NULL;
+    eio_socket *s = sid ? util_map_get(&srv->sessions, sid, strlen(sid)) : NULL;
     if (s && s->transport == T_POLLING) eio_session_close(s, "transport error");
 }
 

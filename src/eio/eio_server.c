@@ -66,12 +66,12 @@ void eio_send_error(eio_server *srv, http_req *req, int code) {
 /* A handshake refused by a limit: 503, so that clients retry later, with an
  * Engine.IO error body that says which limit. */
 static void send_refusal(eio_server *srv, http_req *req, const char *why) {
-    sio_buf body = SIO_BUF_INIT;
-    sio_buf_printf(&body, "{\"code\":%d,\"message\":\"%s\"}", EIO_ERR_BAD_REQUEST, why);
+    util_buf body = UTIL_BUF_INIT;
+    util_buf_printf(&body, "{\"code\":%d,\"message\":\"%s\"}", EIO_ERR_BAD_REQUEST, why);
     eio_cors_headers(srv, req);
     http_res_header(req, "Retry-After", "1");
     http_res_send(req, 503, "application/json", body.data ? body.data : "");
-    sio_buf_free(&body);
+    util_buf_free(&body);
 }
 
 /* The HTTP layer's own error answers on our route (a malformed or oversized
@@ -90,7 +90,7 @@ static const char *handshake_refusal(eio_server *srv, const http_req *req) {
     if (srv->opts.max_sessions && srv->live >= srv->opts.max_sessions) return "Too many sessions";
     if (srv->opts.max_sessions_per_ip) {
         const char *addr = http_req_remote_addr(req);
-        struct eio_ip *ip = sio_map_get(&srv->ips, addr, strlen(addr));
+        struct eio_ip *ip = util_map_get(&srv->ips, addr, strlen(addr));
         if (ip && ip->count >= srv->opts.max_sessions_per_ip)
             return "Too many sessions from this address";
     }
@@ -98,7 +98,7 @@ static const char *handshake_refusal(eio_server *srv, const http_req *req) {
     return NULL;
 }
 
-static void open_packet(eio_server *srv, eio_socket *s, int for_polling, sio_buf *out) {
+static void open_packet(eio_server *srv, eio_socket *s, int for_polling, util_buf *out) {
     static const char *const ws_only[] = {"websocket"};
     eio_handshake h = {
         .sid = s->sid,
@@ -119,10 +119,10 @@ static void open_packet(eio_server *srv, eio_socket *s, int for_polling, sio_buf
  * (the polling response, or the 101 of a session that starts on WebSocket). */
 static void set_cookie(eio_server *srv, http_req *req, const eio_socket *s) {
     if (!srv->cookie) return;
-    sio_buf c = SIO_BUF_INIT;
-    if (sio_buf_printf(&c, "%s=%s; Path=/; HttpOnly; SameSite=Lax", srv->cookie, s->sid) == 0)
+    util_buf c = UTIL_BUF_INIT;
+    if (util_buf_printf(&c, "%s=%s; Path=/; HttpOnly; SameSite=Lax", srv->cookie, s->sid) == 0)
         http_res_header(req, "Set-Cookie", c.data);
-    sio_buf_free(&c);
+    util_buf_free(&c);
 }
 
 static void handshake(eio_server *srv, http_req *req, int protocol, int websocket) {
@@ -133,7 +133,7 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
     }
     const char *b64 = http_req_query(req, "b64");
     s->b64 = b64 && b64[0] && strcmp(b64, "0") != 0;
-    sio_buf open = SIO_BUF_INIT;
+    util_buf open = UTIL_BUF_INIT;
     open_packet(srv, s, !websocket, &open);
     if (websocket) {
         /* the application hears of the session while the request is still
@@ -147,7 +147,7 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
                 eio_session_close(s, "transport error");
             else
                 eio_send_error(srv, req, EIO_ERR_FORBIDDEN);
-            sio_buf_free(&open);
+            util_buf_free(&open);
             eio_session_release(s);
             return;
         }
@@ -163,11 +163,11 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         eio_queue_clear(s);
         eio_hb_arm(s);
         ws_conn_start(c);
-        sio_buf_free(&open);
+        util_buf_free(&open);
         eio_session_release(s);
         return;
     } else {
-        sio_buf body = SIO_BUF_INIT;
+        util_buf body = UTIL_BUF_INIT;
         eio_payload_writer w;
         eio_payload_writer_init(&w, &body, protocol == 3 ? EIO_PAYLOAD_V3_TEXT : EIO_PAYLOAD_V4);
         eio_packet p = {.type = EIO_OPEN, .data = open.data, .len = open.len};
@@ -180,8 +180,8 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         s->busy++;
         if (srv->cb.on_open) srv->cb.on_open(s, req, srv->ud);
         http_res_end(req, body.data, body.len);
-        sio_buf_free(&body);
-        sio_buf_free(&open);
+        util_buf_free(&body);
+        util_buf_free(&open);
         if (s->state == S_OPEN) eio_hb_arm(s);
         eio_session_release(s);
     }
@@ -203,7 +203,7 @@ static void preflight(eio_server *srv, http_req *req) {
 
 /* A request for an existing session (?sid=): a poll, a payload, or an upgrade. */
 static void handle_session(eio_server *srv, http_req *req, const char *sid, int websocket) {
-    eio_socket *s = sio_map_get(&srv->sessions, sid, strlen(sid));
+    eio_socket *s = util_map_get(&srv->sessions, sid, strlen(sid));
     if (s && s->state == S_OPEN && s->deadline && uv_now(srv->loop) >= s->deadline) {
         /* the heartbeat failed and the wheel has not ticked yet: the session
          * is gone now, not at the tick */
@@ -341,7 +341,7 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     srv->m_close = eio_control_msg("1");
     srv->m_probe = eio_control_msg("3probe");
     if (!srv->path || !srv->ws || !srv->m_ping || !srv->m_pong || !srv->m_noop || !srv->m_close ||
-        !srv->m_probe || sio_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
+        !srv->m_probe || util_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
         /* a half-built server is not worth unwinding piece by piece on ENOMEM */
         return NULL;
     }
@@ -376,20 +376,20 @@ size_t eio_server_sessions(const eio_server *srv) {
 }
 
 eio_socket *eio_server_find(const eio_server *srv, const char *sid) {
-    return sio_map_get(&srv->sessions, sid, strlen(sid));
+    return util_map_get(&srv->sessions, sid, strlen(sid));
 }
 
 static void server_free(eio_server *srv) {
     void (*done)(void *) = srv->done;
     void *ud = srv->done_ud;
     assert(srv->ips.count == 0 && srv->budget.used == 0);
-    sio_map_free(&srv->sessions);
-    sio_map_free(&srv->ips);
-    sio_rcbuf_unref(srv->m_ping);
-    sio_rcbuf_unref(srv->m_pong);
-    sio_rcbuf_unref(srv->m_noop);
-    sio_rcbuf_unref(srv->m_close);
-    sio_rcbuf_unref(srv->m_probe);
+    util_map_free(&srv->sessions);
+    util_map_free(&srv->ips);
+    util_rcbuf_unref(srv->m_ping);
+    util_rcbuf_unref(srv->m_pong);
+    util_rcbuf_unref(srv->m_noop);
+    util_rcbuf_unref(srv->m_close);
+    util_rcbuf_unref(srv->m_probe);
     free(srv->path);
     free(srv->cookie);
     free(srv->cors_origin);
@@ -425,7 +425,7 @@ void eio_server_maybe_done(eio_server *srv) {
     srv->closing = 2;
     srv->handles = 3;
     uv_close((uv_handle_t *)&srv->flush, handle_closed);
-    sio_wheel_close(&srv->wheel, wheel_closed);
+    util_wheel_close(&srv->wheel, wheel_closed);
     ws_server_close(srv->ws, ws_closed, srv);
 }
 
@@ -445,9 +445,9 @@ void eio_server_close(eio_server *srv, void (*done)(void *userdata), void *userd
     srv->done_ud = userdata;
     /* close every session; the map changes under us, so take one at a time */
     while (srv->sessions.count) {
-        sio_map_iter it;
-        sio_map_iter_init(&it, &srv->sessions);
-        sio_map_entry *e = sio_map_iter_next(&it);
+        util_map_iter it;
+        util_map_iter_init(&it, &srv->sessions);
+        util_map_entry *e = util_map_iter_next(&it);
         eio_session_close(e->value, "server shutting down");
     }
     eio_server_maybe_done(srv);

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void drain_timeout(sio_timer *t);
-static void hb_fire(sio_timer *t);
+static void drain_timeout(util_timer *t);
+static void hb_fire(util_timer *t);
 
 /* ---- messages -------------------------------------------------------------------------- */
 
@@ -23,7 +23,7 @@ eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, in
     parts[n++] = (ws_iov){a, alen};
     parts[n++] = (ws_iov){b, blen};
     size_t payload = (binary ? 0 : 1) + alen + blen;
-    sio_rcbuf *f = ws_frame_encodev(binary ? WS_OP_BINARY : WS_OP_TEXT, 0, parts, n);
+    util_rcbuf *f = ws_frame_encodev(binary ? WS_OP_BINARY : WS_OP_TEXT, 0, parts, n);
     if (!f) return NULL;
     f->flags = (uint32_t)(f->len - payload) | (binary ? MSG_BINARY : 0);
     return f;
@@ -34,13 +34,13 @@ eio_msg *eio_msg_new(const char *data, size_t len, int binary) {
 }
 
 void eio_msg_release(eio_msg *m) {
-    sio_rcbuf_unref(m);
+    util_rcbuf_unref(m);
 }
 
 /* A control packet ("2", "3", "6", "1", "3probe") as a text frame. */
 eio_msg *eio_control_msg(const char *text) {
     size_t len = strlen(text);
-    sio_rcbuf *f = ws_frame_encode(WS_OP_TEXT, text, len);
+    util_rcbuf *f = ws_frame_encode(WS_OP_TEXT, text, len);
     if (f) f->flags = (uint32_t)(f->len - len);
     return f;
 }
@@ -48,7 +48,7 @@ eio_msg *eio_control_msg(const char *text) {
 /* A control packet with data, e.g. the v3 pong "3probe" answering "2probe". */
 static eio_msg *control_msg_data(char type, const char *data, size_t len) {
     ws_iov parts[2] = {{&type, 1}, {data, len}};
-    sio_rcbuf *f = ws_frame_encodev(WS_OP_TEXT, 0, parts, 2);
+    util_rcbuf *f = ws_frame_encodev(WS_OP_TEXT, 0, parts, 2);
     if (f) f->flags = (uint32_t)(f->len - 1 - len);
     return f;
 }
@@ -59,7 +59,7 @@ void eio_ip_release(eio_server *srv, struct eio_ip *ip) {
     if (!ip) return;
     assert(ip->count > 0);
     if (--ip->count) return;
-    sio_map_remove(&srv->ips, ip->addr, ip->len);
+    util_map_remove(&srv->ips, ip->addr, ip->len);
     free(ip);
 }
 
@@ -77,7 +77,7 @@ void eio_session_free(eio_socket *s) {
 }
 
 void eio_queue_clear(eio_socket *s) {
-    for (uint32_t i = 0; i < s->qlen; i++) sio_rcbuf_unref(s->q[i].buf);
+    for (uint32_t i = 0; i < s->qlen; i++) util_rcbuf_unref(s->q[i].buf);
     assert(s->srv->budget.used >= s->charged);
     s->srv->budget.used -= s->charged;
     s->charged = 0;
@@ -98,8 +98,8 @@ void eio_session_close(eio_socket *s, const char *reason) {
     eio_server *srv = s->srv;
     if (s->state == S_DRAINING) { /* the client came back, did not, or the server shuts down */
         s->state = S_CLOSED;
-        sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
-        sio_timer_stop(&srv->wheel, &s->hb_timer);
+        util_map_remove(&srv->sessions, s->sid, strlen(s->sid));
+        util_timer_stop(&srv->wheel, &s->hb_timer);
         eio_queue_clear(s);
         if (!s->busy && !s->dirty) eio_session_free(s);
         return;
@@ -110,9 +110,9 @@ void eio_session_close(eio_socket *s, const char *reason) {
     /* a draining session stays in the table: marked so already, so that a
      * server close from the callback below finishes it instead of looping */
     s->state = drain ? S_DRAINING : S_CLOSED;
-    if (!drain) sio_map_remove(&srv->sessions, s->sid, strlen(s->sid));
-    sio_timer_stop(&srv->wheel, &s->hb_timer);
-    sio_timer_stop(&srv->wheel, &s->up_timer);
+    if (!drain) util_map_remove(&srv->sessions, s->sid, strlen(s->sid));
+    util_timer_stop(&srv->wheel, &s->hb_timer);
+    util_timer_stop(&srv->wheel, &s->up_timer);
     LOG_DEBUG("engine", "session %s closed: %s", s->sid, reason);
     s->busy++;
     if (srv->cb.on_close) srv->cb.on_close(s, reason, srv->ud);
@@ -139,14 +139,14 @@ void eio_session_close(eio_socket *s, const char *reason) {
     }
     if (drain) {
         s->state = S_DRAINING;
-        sio_timer_start(&srv->wheel, &s->hb_timer,
-                        (uint64_t)srv->opts.ping_interval + srv->opts.ping_timeout, drain_timeout);
+        util_timer_start(&srv->wheel, &s->hb_timer,
+                         (uint64_t)srv->opts.ping_interval + srv->opts.ping_timeout, drain_timeout);
         return;
     }
     if (!s->busy && !s->dirty) eio_session_free(s);
 }
 
-static void drain_timeout(sio_timer *t) {
+static void drain_timeout(util_timer *t) {
     eio_session_close((eio_socket *)((char *)t - offsetof(eio_socket, hb_timer)), "drain timeout");
 }
 
@@ -164,7 +164,7 @@ void eio_session_mark_dirty(eio_socket *s) {
     s->srv->dirty = s;
 }
 
-int eio_queue_push(eio_socket *s, sio_rcbuf *buf, uint32_t off, int binary) {
+int eio_queue_push(eio_socket *s, util_rcbuf *buf, uint32_t off, int binary) {
     if (s->qlen == s->qcap) {
         uint32_t cap = s->qcap ? s->qcap * 2 : 4;
         eio_qent *q = realloc(s->q, cap * sizeof *q);
@@ -172,7 +172,7 @@ int eio_queue_push(eio_socket *s, sio_rcbuf *buf, uint32_t off, int binary) {
         s->q = q;
         s->qcap = cap;
     }
-    s->q[s->qlen++] = (eio_qent){sio_rcbuf_ref(buf), off, (uint32_t)binary};
+    s->q[s->qlen++] = (eio_qent){util_rcbuf_ref(buf), off, (uint32_t)binary};
     s->qbytes += buf->len - off;
     size_t cost = QENT_COST(buf->len);
     s->charged += cost;
@@ -235,7 +235,7 @@ int eio_send(eio_socket *s, const char *data, size_t len, int binary) {
     eio_msg *m = eio_msg_new(data, len, binary);
     if (!m) return SIO_ENOMEM;
     int r = session_send(s, m);
-    sio_rcbuf_unref(m);
+    util_rcbuf_unref(m);
     return r;
 }
 
@@ -266,15 +266,15 @@ void eio_hb_arm(eio_socket *s) {
     s->deadline = uv_now(srv->loop) + srv->opts.ping_interval + srv->opts.ping_timeout;
     if (s->protocol == 3) {
         /* v3: the client pings; it is gone when no ping came in interval + timeout */
-        sio_timer_start(&srv->wheel, &s->hb_timer,
-                        (uint64_t)srv->opts.ping_interval + srv->opts.ping_timeout, hb_fire);
+        util_timer_start(&srv->wheel, &s->hb_timer,
+                         (uint64_t)srv->opts.ping_interval + srv->opts.ping_timeout, hb_fire);
     } else {
         s->hb = HB_INTERVAL;
-        sio_timer_start(&srv->wheel, &s->hb_timer, srv->opts.ping_interval, hb_fire);
+        util_timer_start(&srv->wheel, &s->hb_timer, srv->opts.ping_interval, hb_fire);
     }
 }
 
-static void hb_fire(sio_timer *t) {
+static void hb_fire(util_timer *t) {
     eio_socket *s = (eio_socket *)((char *)t - offsetof(eio_socket, hb_timer));
     eio_server *srv = s->srv;
     if (s->protocol == 3 || s->hb == HB_WAIT_PONG) {
@@ -282,7 +282,7 @@ static void hb_fire(sio_timer *t) {
         return;
     }
     s->hb = HB_WAIT_PONG;
-    sio_timer_start(&srv->wheel, &s->hb_timer, srv->opts.ping_timeout, hb_fire);
+    util_timer_start(&srv->wheel, &s->hb_timer, srv->opts.ping_timeout, hb_fire);
     session_send(s, srv->m_ping);
 }
 
@@ -308,7 +308,7 @@ int eio_session_packet(eio_socket *s, const eio_packet *p) {
                 eio_msg *m = control_msg_data('3', p->data, p->len);
                 if (m) {
                     session_send(s, m);
-                    sio_rcbuf_unref(m);
+                    util_rcbuf_unref(m);
                 }
             }
             eio_hb_arm(s);
@@ -333,7 +333,7 @@ int eio_session_packet(eio_socket *s, const eio_packet *p) {
 /* Counts one more session from addr; the entry is made at its first session. */
 static struct eio_ip *ip_acquire(eio_server *srv, const char *addr) {
     size_t len = strlen(addr);
-    struct eio_ip *ip = sio_map_get(&srv->ips, addr, len);
+    struct eio_ip *ip = util_map_get(&srv->ips, addr, len);
     if (ip) {
         ip->count++;
         return ip;
@@ -343,7 +343,7 @@ static struct eio_ip *ip_acquire(eio_server *srv, const char *addr) {
     ip->count = 1;
     ip->len = len;
     memcpy(ip->addr, addr, len + 1);
-    if (sio_map_put(&srv->ips, ip->addr, len, ip) != 0) {
+    if (util_map_put(&srv->ips, ip->addr, len, ip) != 0) {
         free(ip);
         return NULL;
     }
@@ -362,9 +362,9 @@ eio_socket *eio_session_new(eio_server *srv, http_req *req, int protocol, int tr
     s->srv = srv;
     s->protocol = (uint8_t)protocol;
     s->transport = (uint8_t)transport;
-    sio_timer_init(&s->hb_timer);
-    sio_timer_init(&s->up_timer);
-    if (sio_random_id(s->sid) != 0 || sio_map_put(&srv->sessions, s->sid, 20, s) != 0) {
+    util_timer_init(&s->hb_timer);
+    util_timer_init(&s->up_timer);
+    if (util_random_id(s->sid) != 0 || util_map_put(&srv->sessions, s->sid, 20, s) != 0) {
         eio_ip_release(srv, ip);
         free(s);
         return NULL;

@@ -45,7 +45,7 @@ static const ws_callbacks ws_transport_cb = {
 
 /* -- upgrade from polling: "2probe" -> "3probe", then "5" switches the transport -- */
 
-static void upgrade_timeout(sio_timer *t) {
+static void upgrade_timeout(util_timer *t) {
     eio_socket *s = (eio_socket *)((char *)t - offsetof(eio_socket, up_timer));
     if (!s->probe) return;
     LOG_DEBUG("engine", "session %s: upgrade timed out", s->sid);
@@ -71,7 +71,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         return;
     }
     if (!binary && len == 1 && data[0] == '5') {
-        sio_timer_stop(&srv->wheel, &s->up_timer);
+        util_timer_stop(&srv->wheel, &s->up_timer);
         s->probe = NULL;
         s->upgrading = UP_NONE;
         s->transport = T_WEBSOCKET;
@@ -99,7 +99,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     ws_close(c, WS_CLOSE_PROTOCOL_ERROR, "unexpected packet during upgrade");
     s->probe = NULL;
     s->upgrading = UP_NONE;
-    sio_timer_stop(&srv->wheel, &s->up_timer);
+    util_timer_stop(&srv->wheel, &s->up_timer);
 }
 
 static void ws_probe_close(ws_conn *c, int code, const char *reason, void *ud) {
@@ -107,7 +107,7 @@ static void ws_probe_close(ws_conn *c, int code, const char *reason, void *ud) {
     if (!s) return;
     s->probe = NULL;
     s->upgrading = UP_NONE;
-    sio_timer_stop(&s->srv->wheel, &s->up_timer);
+    util_timer_stop(&s->srv->wheel, &s->up_timer);
 }
 
 static const ws_callbacks ws_probe_cb = {
@@ -142,6 +142,6 @@ void eio_websocket_upgrade(eio_socket *s, http_req *req) {
     if (!c) return;
     s->probe = c;
     s->upgrading = UP_PROBING;
-    sio_timer_start(&srv->wheel, &s->up_timer, srv->opts.upgrade_timeout, upgrade_timeout);
+    util_timer_start(&srv->wheel, &s->up_timer, srv->opts.upgrade_timeout, upgrade_timeout);
     ws_conn_start(c);
 }

@@ -33,8 +33,8 @@ typedef struct http_write_req {
     http_write_cb cb;
     http_req *req;
     void *userdata;
-    size_t bytes;      /* counted in conn->out_bytes until the write completes */
-    sio_rcbuf *shared; /* a shared body this write holds a reference to */
+    size_t bytes;       /* counted in conn->out_bytes until the write completes */
+    util_rcbuf *shared; /* a shared body this write holds a reference to */
     unsigned nowned;
     void *owned[4];
 } http_write_req;
@@ -86,7 +86,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 static void conn_linger(http_conn *c) {
     if (c->closing || c->lingering) return;
     c->lingering = 1;
-    sio_buf_free(&c->pending);
+    util_buf_free(&c->pending);
     http_conn_charge_input(c);
     uv_shutdown_t *req = malloc(sizeof *req);
     if (!req || uv_shutdown(req, (uv_stream_t *)c->tcp, on_shutdown) != 0) {
@@ -100,7 +100,7 @@ static void conn_linger(http_conn *c) {
 
 /* ---- timeouts ------------------------------------------------------------------ */
 
-static void conn_timeout(sio_timer *t) {
+static void conn_timeout(util_timer *t) {
     http_conn *c = (http_conn *)((char *)t - offsetof(http_conn, timer));
     if (c->lingering) {
         http_conn_close(c);
@@ -120,16 +120,16 @@ void http_conn_set_state(http_conn *c, enum http_conn_state st) {
     c->state = (uint8_t)st;
     switch (st) {
     case CONN_IDLE:
-        sio_timer_start(&s->wheel, &c->timer, s->opts.idle_timeout_ms, conn_timeout);
+        util_timer_start(&s->wheel, &c->timer, s->opts.idle_timeout_ms, conn_timeout);
         break;
     case CONN_HEAD:
-        sio_timer_start(&s->wheel, &c->timer, s->opts.head_timeout_ms, conn_timeout);
+        util_timer_start(&s->wheel, &c->timer, s->opts.head_timeout_ms, conn_timeout);
         break;
     case CONN_BODY:
-        sio_timer_start(&s->wheel, &c->timer, s->opts.body_timeout_ms, conn_timeout);
+        util_timer_start(&s->wheel, &c->timer, s->opts.body_timeout_ms, conn_timeout);
         break;
     case CONN_HANDLER:
-        sio_timer_stop(&s->wheel, &c->timer);
+        util_timer_stop(&s->wheel, &c->timer);
         break;
     }
 }
@@ -139,7 +139,7 @@ void http_conn_set_state(http_conn *c, enum http_conn_state st) {
 static int head_append(http_conn *c, const char *at, size_t len) {
     http_req *req = c->req;
     if (req->head.len + len > c->server->opts.max_head_size) return -1;
-    return sio_buf_append(&req->head, at, len) == 0 ? 0 : -1;
+    return util_buf_append(&req->head, at, len) == 0 ? 0 : -1;
 }
 
 /* Set by callbacks that stop the parser with a status of their own (413, 431). */
@@ -254,7 +254,7 @@ static int on_headers_complete(http_parser *p) {
     http_conn *c = p->data;
     http_req *req = c->req;
     http_server *s = c->server;
-    if (sio_buf_append(&req->head, "", 1)) return -1; /* close the last string */
+    if (util_buf_append(&req->head, "", 1)) return -1; /* close the last string */
     if (req->nheaders && !req->last_was_value) {
         /* a header with no value callback at all ("X-Empty:") */
         req->headers[req->nheaders - 1].value = (uint32_t)(req->head.len - 1);
@@ -320,7 +320,7 @@ static int on_body(http_parser *p, const char *at, size_t len) {
         req->status = 503;
         return -1;
     }
-    if (sio_buf_append(&req->body, at, len)) return -1;
+    if (util_buf_append(&req->body, at, len)) return -1;
     http_conn_charge_input(c);
     return 0;
 }
@@ -358,10 +358,10 @@ static void conn_dispatch(http_conn *c) {
         int mismatch = 0;
         http_router_match(s, req->head.data, req->path_len, req->method, &mismatch);
         if (mismatch) {
-            sio_buf allow = SIO_BUF_INIT;
+            util_buf allow = UTIL_BUF_INIT;
             http_router_allow_header(s, req->head.data, req->path_len, &allow);
             http_res_header(req, "Allow", allow.data ? allow.data : "");
-            sio_buf_free(&allow);
+            util_buf_free(&allow);
             http_res_send(req, 405, "text/plain; charset=utf-8", "Method Not Allowed\n");
         } else {
             http_res_send(req, 404, "text/plain; charset=utf-8", "Not Found\n");
@@ -388,9 +388,9 @@ static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending)
                 /* everything after the head belongs to the next protocol: leave
                  * exactly those bytes in c->pending for http_req_take_socket */
                 if (from_pending)
-                    sio_buf_consume(&c->pending, off);
+                    util_buf_consume(&c->pending, off);
                 else
-                    sio_buf_append(&c->pending, data + off, len - off);
+                    util_buf_append(&c->pending, data + off, len - off);
                 conn_dispatch(c);
                 return SIZE_MAX;
             }
@@ -423,7 +423,7 @@ static int conn_feed(http_conn *c, char *data, size_t len) {
         return 0;
     }
     if (used < len && !c->closing && !c->lingering &&
-        sio_buf_append(&c->pending, data + used, len - used))
+        util_buf_append(&c->pending, data + used, len - used))
         http_conn_close(c);
     return 1;
 }
@@ -441,7 +441,7 @@ static void conn_reading(http_conn *c) {
         uv_read_stop((uv_stream_t *)c->tcp);
         c->read_stopped = 1;
     } else if (!stop && c->read_stopped) {
-        if (uv_read_start((uv_stream_t *)c->tcp, sio_slab_alloc, on_read) != 0) {
+        if (uv_read_start((uv_stream_t *)c->tcp, util_slab_alloc, on_read) != 0) {
             http_conn_close(c);
             return;
         }
@@ -457,7 +457,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     }
     if (nread == 0 || c->closing || c->lingering) return; /* lingering: input is dropped */
     if (c->pending.len) {
-        if (sio_buf_append(&c->pending, buf->base, (size_t)nread)) {
+        if (util_buf_append(&c->pending, buf->base, (size_t)nread)) {
             http_conn_close(c);
             return;
         }
@@ -495,7 +495,7 @@ static int conn_drain(http_conn *c) {
         return 0;
     }
     if (c->closing || used == SIZE_MAX) return 1;
-    sio_buf_consume(&c->pending, used);
+    util_buf_consume(&c->pending, used);
     conn_reading(c);
     return 1;
 }
@@ -544,7 +544,7 @@ void http_conn_request_done(http_conn *c, int close_after) {
 
 static void write_req_release(http_write_req *wr) {
     for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
-    sio_rcbuf_unref(wr->shared);
+    util_rcbuf_unref(wr->shared);
     free(wr);
 }
 
@@ -583,13 +583,13 @@ static void on_write(uv_write_t *w, int status) {
 }
 
 int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
-                    sio_rcbuf *shared, http_write_cb cb, http_req *req, void *userdata) {
+                    util_rcbuf *shared, http_write_cb cb, http_req *req, void *userdata) {
     assert(nbufs <= 4);
     http_write_req *wr = calloc(1, sizeof *wr);
     if (!wr) {
         for (unsigned i = 0; i < nbufs; i++)
             if (owned_mask & (1u << i)) free(bufs[i].base);
-        sio_rcbuf_unref(shared);
+        util_rcbuf_unref(shared);
         return SIO_ENOMEM;
     }
     wr->conn = c;
@@ -626,8 +626,8 @@ int http_conn_start(http_server *s, uv_tcp_t *tcp) {
     tcp->data = c;
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    sio_timer_init(&c->timer);
-    int r = uv_read_start((uv_stream_t *)tcp, sio_slab_alloc, on_read);
+    util_timer_init(&c->timer);
+    int r = uv_read_start((uv_stream_t *)tcp, util_slab_alloc, on_read);
     if (r) {
         free(c);
         return r;
@@ -653,18 +653,18 @@ static void conn_closed(uv_handle_t *h) {
         if (req->dispatched && req->abort_cb) req->abort_cb(req, req->abort_ud);
         http_req_free(req);
     }
-    sio_buf_free(&c->pending);
+    util_buf_free(&c->pending);
     http_conn_charge_input(c);
     assert(c->in_charged == 0);
     http_server_conn_closed(c->server, c);
-    assert(!c->next && !c->prev && !sio_timer_active(&c->timer));
+    assert(!c->next && !c->prev && !util_timer_active(&c->timer));
     free(c);
 }
 
 void http_conn_close(http_conn *c) {
     if (c->closing) return;
     c->closing = 1;
-    sio_timer_stop(&c->server->wheel, &c->timer);
+    util_timer_stop(&c->server->wheel, &c->timer);
     if (c->drain_idle) {
         uv_close((uv_handle_t *)c->drain_idle, (uv_close_cb)free);
         c->drain_idle = NULL;
@@ -678,12 +678,12 @@ uv_tcp_t *http_req_take_socket(http_req *req, char **leftover, size_t *leftover_
     uv_tcp_t *tcp = c->tcp;
     uv_read_stop((uv_stream_t *)tcp);
     *leftover_len = c->pending.len;
-    *leftover = sio_buf_detach(&c->pending, NULL);
+    *leftover = util_buf_detach(&c->pending, NULL);
     c->req = NULL;
     http_req_free(req);
     http_conn_charge_input(c); /* pending was detached: nothing is held any more */
     /* unregister without closing the socket */
-    sio_timer_stop(&c->server->wheel, &c->timer);
+    util_timer_stop(&c->server->wheel, &c->timer);
     c->closing = 1;
     c->taken = 1;
     tcp->data = NULL;

@@ -44,7 +44,7 @@ struct http_server {
     http_shutdown_hook *hooks;
     unsigned nhooks;
     http_conn *conns; /* doubly linked list of live connections */
-    sio_wheel wheel;
+    util_wheel wheel;
     uv_timer_t grace_timer;
     uv_timer_t trim_timer;   /* hands freed heap back to the system (http_server.c) */
     unsigned pending_closes; /* handles of the server itself still closing */
@@ -66,7 +66,7 @@ struct http_conn {
     http_server *server;
     uv_tcp_t *tcp;
     http_parser parser;
-    sio_timer timer;
+    util_timer timer;
     uint8_t state;
     uint8_t closing;     /* uv_close called or scheduled */
     uint8_t close_after; /* close once the current response is written */
@@ -78,7 +78,7 @@ struct http_conn {
     size_t out_bytes;      /* bytes of writes not completed yet (see max_output_size) */
     http_req *req;         /* the request being read or handled */
     uv_idle_t *drain_idle; /* set while a pipelined request waits for the next loop turn */
-    sio_buf pending;       /* bytes read but not parsed yet (pipelining, upgrade) */
+    util_buf pending;      /* bytes read but not parsed yet (pipelining, upgrade) */
     size_t in_charged;     /* input buffers' size charged to stats.input_buffered */
 };
 
@@ -90,8 +90,8 @@ typedef struct http_header_ref {
 struct http_req {
     http_conn *conn;
     http_server *server;
-    sio_buf head; /* "target\0" then "name\0value\0" pairs */
-    sio_buf body;
+    util_buf head; /* "target\0" then "name\0value\0" pairs */
+    util_buf body;
     http_header_ref *headers;
     unsigned nheaders, cap_headers;
     uint32_t path_len; /* length of the path inside the target */
@@ -107,14 +107,14 @@ struct http_req {
     size_t max_body;
     const http_route_entry *route;
     int status;
-    sio_buf res_headers; /* "Name: value\r\n" lines added by the handler */
+    util_buf res_headers; /* "Name: value\r\n" lines added by the handler */
     uint64_t content_length;
     uint64_t body_written;
     int streaming;
     http_abort_cb abort_cb;
     void *abort_ud;
     char *query_decoded; /* scratch for http_req_query results (list of strings) */
-    sio_buf query_scratch;
+    util_buf query_scratch;
     char remote[48];
 };
 
@@ -138,12 +138,12 @@ void http_conn_request_done(http_conn *c, int close_after);
 /* Writes bufs on the connection; the data of bufs[i] with owned[i] set is freed after,
  * and `shared` (may be NULL), whose reference the write takes over, is released. */
 int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
-                    sio_rcbuf *shared, http_write_cb cb, http_req *req, void *userdata);
+                    util_rcbuf *shared, http_write_cb cb, http_req *req, void *userdata);
 
 /* http_router.c */
 const http_route_entry *http_router_match(http_server *s, const char *path, size_t path_len,
                                           const char *method, int *method_mismatch);
-void http_router_allow_header(http_server *s, const char *path, size_t path_len, sio_buf *out);
+void http_router_allow_header(http_server *s, const char *path, size_t path_len, util_buf *out);
 void http_router_free(http_server *s);
 
 /* http_request.c */

@@ -23,9 +23,9 @@ http_req *http_req_new(http_conn *c) {
 
 void http_req_free(http_req *req) {
     if (!req) return;
-    sio_buf_free(&req->head);
-    sio_buf_free(&req->body);
-    sio_buf_free(&req->res_headers);
+    util_buf_free(&req->head);
+    util_buf_free(&req->body);
+    util_buf_free(&req->res_headers);
     free(req->headers);
     query_value *q = (query_value *)req->query_decoded;
     while (q) {

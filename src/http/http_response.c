@@ -95,7 +95,7 @@ void http_res_status(http_req *req, int status) {
 
 int http_res_header(http_req *req, const char *name, const char *value) {
     if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) return SIO_EINVAL; /* no splitting */
-    return sio_buf_printf(&req->res_headers, "%s: %s\r\n", name, value);
+    return util_buf_printf(&req->res_headers, "%s: %s\r\n", name, value);
 }
 
 static int conn_will_close(http_req *req) {
@@ -105,19 +105,19 @@ static int conn_will_close(http_req *req) {
 }
 
 /* Appends the head to out; body bytes (if any) go after it. */
-static int build_head(http_req *req, uint64_t content_length, sio_buf *out) {
+static int build_head(http_req *req, uint64_t content_length, util_buf *out) {
     int status = req->status ? req->status : 200;
-    int r = sio_buf_printf(out,
-                           "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %llu\r\n"
-                           "Connection: %s\r\n",
-                           status, http_status_text(status), http_date_now(),
-                           (unsigned long long)content_length,
-                           conn_will_close(req) ? "close" : "keep-alive");
+    int r = util_buf_printf(out,
+                            "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %llu\r\n"
+                            "Connection: %s\r\n",
+                            status, http_status_text(status), http_date_now(),
+                            (unsigned long long)content_length,
+                            conn_will_close(req) ? "close" : "keep-alive");
     if (r) return r;
     if (req->res_headers.len &&
-        (r = sio_buf_append(out, req->res_headers.data, req->res_headers.len)))
+        (r = util_buf_append(out, req->res_headers.data, req->res_headers.len)))
         return r;
-    return sio_buf_append(out, "\r\n", 2);
+    return util_buf_append(out, "\r\n", 2);
 }
 
 static void finish_request(http_req *req) {
@@ -131,11 +131,11 @@ int http_res_end(http_req *req, const void *body, size_t len) {
     if (req->head_sent) return SIO_EINVAL;
     int status = req->status ? req->status : 200;
     int no_body = req->is_head || status == 304 || status == 204 || status < 200;
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     int r = build_head(req, status == 304 || status == 204 ? 0 : len, &out);
-    if (!r && !no_body) r = sio_buf_append(&out, body, len);
+    if (!r && !no_body) r = util_buf_append(&out, body, len);
     if (r) {
-        sio_buf_free(&out);
+        util_buf_free(&out);
         return r;
     }
     req->head_sent = 1;
@@ -146,13 +146,13 @@ int http_res_end(http_req *req, const void *body, size_t len) {
 }
 
 http_body *http_body_new(const void *data, size_t len) {
-    return sio_rcbuf_copy(data, len);
+    return util_rcbuf_copy(data, len);
 }
 
 void http_body_release(http_body *body) {
     if (!body) return;
     assert(body->refs > 0);
-    sio_rcbuf_unref(body);
+    util_rcbuf_unref(body);
 }
 
 int http_res_end_body(http_req *req, http_body *body) {
@@ -160,10 +160,10 @@ int http_res_end_body(http_req *req, http_body *body) {
     assert(body->refs > 0);
     int status = req->status ? req->status : 200;
     int no_body = req->is_head || status == 304 || status == 204 || status < 200;
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     int r = build_head(req, status == 304 || status == 204 ? 0 : body->len, &out);
     if (r) {
-        sio_buf_free(&out);
+        util_buf_free(&out);
         return r;
     }
     req->head_sent = 1;
@@ -172,7 +172,7 @@ int http_res_end_body(http_req *req, http_body *body) {
     if (no_body || !body->len)
         r = http_conn_write(req->conn, b, 1, 1, NULL, NULL, NULL, NULL);
     else /* the write holds its own reference until it completes */
-        r = http_conn_write(req->conn, b, 2, 1, sio_rcbuf_ref(body), NULL, NULL, NULL);
+        r = http_conn_write(req->conn, b, 2, 1, util_rcbuf_ref(body), NULL, NULL, NULL);
     finish_request(req);
     return r;
 }
@@ -185,10 +185,10 @@ int http_res_send(http_req *req, int status, const char *content_type, const cha
 
 int http_res_begin(http_req *req, uint64_t content_length) {
     if (req->head_sent) return SIO_EINVAL;
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     int r = build_head(req, content_length, &out);
     if (r) {
-        sio_buf_free(&out);
+        util_buf_free(&out);
         return r;
     }
     req->head_sent = 1;
@@ -220,16 +220,16 @@ void http_conn_send_error(http_conn *c, int status, int close) {
      * route may add headers to the answer (CORS, for Engine.IO) */
     const http_route *route = req && !req->dispatched && req->route ? &req->route->r : NULL;
     if (route && route->on_error) route->on_error(req, status, route->userdata);
-    sio_buf out = SIO_BUF_INIT;
-    int r = sio_buf_printf(&out,
-                           "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; "
-                           "charset=utf-8\r\nContent-Length: %zu\r\nConnection: %s\r\n",
-                           status, text, http_date_now(), strlen(text) + 1,
-                           close ? "close" : "keep-alive");
+    util_buf out = UTIL_BUF_INIT;
+    int r = util_buf_printf(&out,
+                            "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; "
+                            "charset=utf-8\r\nContent-Length: %zu\r\nConnection: %s\r\n",
+                            status, text, http_date_now(), strlen(text) + 1,
+                            close ? "close" : "keep-alive");
     if (!r && route && req->res_headers.len)
-        r = sio_buf_append(&out, req->res_headers.data, req->res_headers.len);
-    if (!r) r = sio_buf_printf(&out, "\r\n%s\n", text);
-    if (r) sio_buf_free(&out);
+        r = util_buf_append(&out, req->res_headers.data, req->res_headers.len);
+    if (!r) r = util_buf_printf(&out, "\r\n%s\n", text);
+    if (r) util_buf_free(&out);
     if (req) {
         c->req = NULL;
         if (req->dispatched && req->abort_cb) req->abort_cb(req, req->abort_ud);

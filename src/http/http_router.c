@@ -62,15 +62,15 @@ const http_route_entry *http_router_match(http_server *s, const char *path, size
     return NULL;
 }
 
-void http_router_allow_header(http_server *s, const char *path, size_t path_len, sio_buf *out) {
+void http_router_allow_header(http_server *s, const char *path, size_t path_len, util_buf *out) {
     for (unsigned i = 0; i < s->nroutes; i++) {
         const http_route_entry *e = &s->routes[i];
         if (!path_matches(e, path, path_len) || !e->r.method) continue;
-        if (out->len) sio_buf_append_str(out, ", ");
-        sio_buf_append_str(out, e->r.method);
-        if (strcmp(e->r.method, "GET") == 0) sio_buf_append_str(out, ", HEAD");
+        if (out->len) util_buf_append_str(out, ", ");
+        util_buf_append_str(out, e->r.method);
+        if (strcmp(e->r.method, "GET") == 0) util_buf_append_str(out, ", HEAD");
     }
-    sio_buf_append(out, "", 1);
+    util_buf_append(out, "", 1);
 }
 
 void http_router_free(http_server *s) {

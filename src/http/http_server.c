@@ -62,7 +62,7 @@ http_server *http_server_new(uv_loop_t *loop, const http_server_options *o) {
     else
         http_server_options_init(&s->opts);
     s->host = strdup(s->opts.host ? s->opts.host : "127.0.0.1");
-    if (!s->host || sio_wheel_init(loop, &s->wheel, SIO_WHEEL_TICK_MS) != 0) {
+    if (!s->host || util_wheel_init(loop, &s->wheel, SIO_WHEEL_TICK_MS) != 0) {
         free(s->host);
         free(s);
         return NULL;
@@ -179,7 +179,7 @@ static void server_maybe_free(http_server *s) {
         s->pending_closes += 3;
         uv_close((uv_handle_t *)&s->grace_timer, server_handle_closed);
         uv_close((uv_handle_t *)&s->trim_timer, server_handle_closed);
-        sio_wheel_close(&s->wheel, wheel_closed);
+        util_wheel_close(&s->wheel, wheel_closed);
         return;
     }
     if (s->pending_closes) return;
@@ -190,7 +190,7 @@ static void server_maybe_free(http_server *s) {
     free(s->hooks);
     free(s->host);
     free(s);
-    sio_rcbuf_pool_trim(); /* the recycled frames of this thread: nothing is left to send */
+    util_rcbuf_pool_trim(); /* the recycled frames of this thread: nothing is left to send */
     if (cb) cb(ud);
 }
 

@@ -37,7 +37,7 @@ struct sio_bcast_ack {
     void *userdata;
     json_t *responses;
     size_t expected, answered;
-    sio_timer timer;
+    util_timer timer;
     sio_server *srv;
     int done;
     int in_cb; /* cb is running: answers that come meanwhile do not free it */
@@ -148,7 +148,7 @@ static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args
                          size_t raw_len, const sio_attachments *raw_atts, uint64_t id,
                          bcast_msgs *m) {
     sio_nsp *nsp = b->nsp;
-    sio_buf *out = &nsp->srv->scratch;
+    util_buf *out = &nsp->srv->scratch;
     out->len = 0;
     sio_attachments own = SIO_ATTACHMENTS_INIT;
     const sio_attachments *src = raw ? raw_atts : &own;
@@ -235,7 +235,7 @@ int sio_emit_to(sio_server *srv, const char *nsp, const char *room, const char *
 static void bcast_ack_end(sio_bcast_ack *a, int err) {
     if (a->done) return;
     a->done = 1;
-    sio_timer_stop(&a->srv->wheel, &a->timer);
+    util_timer_stop(&a->srv->wheel, &a->timer);
     a->in_cb = 1;
     a->cb(err, a->responses, a->userdata);
     a->in_cb = 0;
@@ -250,7 +250,7 @@ static void bcast_ack_maybe_free(sio_bcast_ack *a) {
     }
 }
 
-static void bcast_ack_timeout(sio_timer *t) {
+static void bcast_ack_timeout(util_timer *t) {
     sio_bcast_ack *a = (sio_bcast_ack *)((char *)t - offsetof(sio_bcast_ack, timer));
     bcast_ack_end(a, SIO_ETIMEDOUT);
     bcast_ack_maybe_free(a);
@@ -298,7 +298,7 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
     a->cb = cb;
     a->userdata = userdata;
     a->srv = srv;
-    sio_timer_init(&a->timer);
+    util_timer_init(&a->timer);
     /* register on the recipients first (one id for all, as the reference does), then send */
     ack_reg_ctx ctx = {a, id};
     nsp->adapter_ops->each(nsp->adapter, &b->t, register_one, &ctx);
@@ -312,7 +312,7 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
         return 0;
     }
     /* without a timeout, disconnections answer for the sockets that never do */
-    if (timeout) sio_timer_start(&srv->wheel, &a->timer, timeout, bcast_ack_timeout);
+    if (timeout) util_timer_start(&srv->wheel, &a->timer, timeout, bcast_ack_timeout);
     return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 

@@ -32,26 +32,26 @@ static const struct {
     {"socket.io.esm.min.js.map", "application/json; charset=utf-8"},
 };
 
-static sio_rcbuf *read_file(const char *path) {
+static util_rcbuf *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     char chunk[65536];
     size_t n;
     int err = 0;
-    while (!err && (n = fread(chunk, 1, sizeof chunk, f)) > 0) err = sio_buf_append(&b, chunk, n);
+    while (!err && (n = fread(chunk, 1, sizeof chunk, f)) > 0) err = util_buf_append(&b, chunk, n);
     err = err || ferror(f);
     fclose(f);
     if (err) {
-        sio_buf_free(&b);
+        util_buf_free(&b);
         return NULL;
     }
-    return sio_rcbuf_from_buf(&b);
+    return util_rcbuf_from_buf(&b);
 }
 
 /* sio_client_file.data points into the file's shared body: the body itself. */
-static sio_rcbuf *file_body(const sio_client_file *f) {
-    return (sio_rcbuf *)(void *)(f->data - offsetof(sio_rcbuf, data));
+static util_rcbuf *file_body(const sio_client_file *f) {
+    return (util_rcbuf *)(void *)(f->data - offsetof(util_rcbuf, data));
 }
 
 static void serve_file(http_req *req, void *ud) {
@@ -98,7 +98,7 @@ int sio_client_js_attach(sio_server *srv) {
     for (size_t i = 0; i < sizeof bundle / sizeof bundle[0]; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, bundle[i].name);
-        sio_rcbuf *body = read_file(path);
+        util_rcbuf *body = read_file(path);
         if (!body) continue;
         const char *data = body->data;
         size_t len = body->len;

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sio_event_dispatch(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts,
+void sio_event_dispatch(sio_socket *s, const sio_packet *p, util_rcbuf *const *atts,
                         uint32_t natts) {
     sio_handlers *h = s->nsp->h;
-    sio_handler *handler = sio_map_get(&h->events, p->name, p->name_len);
+    sio_handler *handler = util_map_get(&h->events, p->name, p->name_len);
     if (!handler || !handler->cb.event) handler = h->any.cb.event ? &h->any : NULL;
     if (!handler) return;
     sio_event ev = {.socket = s, .pkt = p, .atts = atts, .natts = natts};
@@ -62,7 +62,7 @@ bool sio_event_wants_ack(const sio_event *ev) {
 static int send_ack(sio_socket *s, uint64_t id, const json_t *args, const char *raw,
                     size_t raw_len) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
-    sio_buf *out = &s->nsp->srv->scratch;
+    util_buf *out = &s->nsp->srv->scratch;
     out->len = 0;
     sio_attachments atts = SIO_ATTACHMENTS_INIT;
     int r;
@@ -101,7 +101,7 @@ int sio_event_ack_raw(sio_event *ev, const char *args, size_t len) {
     ev->acked = 1;
     /* raw args that carry binary placeholders need their attachments again */
     if (ev->natts && args == ev->pkt->args) {
-        sio_buf *out = &ev->socket->nsp->srv->scratch;
+        util_buf *out = &ev->socket->nsp->srv->scratch;
         out->len = 0;
         int r = sio_encode_ack_raw(out, ev->socket->nsp->name, ev->socket->nsp->name_len,
                                    ev->pkt->id, args, len, ev->natts);

@@ -61,7 +61,7 @@ typedef struct sio_handler_list {
 /* The handlers of a namespace, or of a family of dynamic namespaces. */
 typedef struct sio_handlers {
     sio_handler_list connect, disconnect, middleware;
-    sio_map events; /* name -> sio_handler* */
+    util_map events; /* name -> sio_handler* */
     sio_handler any;
 } sio_handlers;
 
@@ -72,8 +72,8 @@ struct sio_nsp {
     uint32_t refs;   /* sockets alive, broadcasts being described; +1 for a lasting namespace */
     uint8_t dynamic; /* a child of a dynamic family (counted in srv->ndynamic) */
     sio_handlers own;
-    sio_handlers *h; /* &own, or the family's for a dynamic namespace */
-    sio_map sockets; /* id -> sio_socket* (connected) */
+    sio_handlers *h;  /* &own, or the family's for a dynamic namespace */
+    util_map sockets; /* id -> sio_socket* (connected) */
     sio_socket **all;
     size_t nall, capall;
     uint64_t next_ack_id;
@@ -98,7 +98,7 @@ struct sio_pending_ack {
     sio_ack_cb cb;
     void *userdata;
     sio_bcast_ack *bcast; /* set for a broadcast's acknowledgement */
-    sio_timer timer;
+    util_timer timer;
 };
 
 enum sio_socket_state { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_DISCONNECTED };
@@ -135,7 +135,7 @@ struct sio_client {
     sio_socket **index;
     uint32_t nsockets, index_mask;
     sio_binary *bin; /* binary packet being collected; allocated on first use */
-    sio_timer connect_timer;
+    util_timer connect_timer;
     char *headers; /* the handshake's headers: "name\0value\0...\0" */
     char remote[48];
     uint32_t refs;
@@ -158,10 +158,10 @@ struct sio_server {
     char *client_dir;
     eio_server *eio;
     http_server *http;
-    sio_map nsps; /* name -> sio_nsp* */
+    util_map nsps; /* name -> sio_nsp* */
     sio_family **families;
     unsigned nfamilies;
-    sio_wheel wheel;
+    util_wheel wheel;
     uint32_t mark_gen;
     uint32_t ndynamic;     /* live dynamic child namespaces */
     size_t rooms_charged;  /* rooms of every namespace's memory adapter, as max_rooms counts them */
@@ -169,7 +169,7 @@ struct sio_server {
     size_t live_sockets;   /* sockets allocated and not yet freed */
     unsigned broadcasting; /* inside an adapter's broadcast walk (nothing may be freed) */
     int closing;
-    sio_buf scratch; /* reused encode buffer for the hot path */
+    util_buf scratch; /* reused encode buffer for the hot path */
     sio_client_file files[6];
     unsigned nfiles;
     void (*done)(void *);
@@ -180,7 +180,7 @@ struct sio_server {
 struct sio_event {
     sio_socket *socket;
     const sio_packet *pkt;
-    sio_rcbuf *const *atts;
+    util_rcbuf *const *atts;
     uint32_t natts;
     json_t *args;
     char *name; /* NUL-terminated copy, made on demand */
@@ -226,14 +226,15 @@ void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s);
 sio_socket *sio_socket_new(sio_nsp *nsp);
 void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth);
 void sio_socket_close(sio_socket *s, const char *reason, int send_packet);
-int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachments *atts);
-void sio_socket_handle_ack(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts,
+int sio_socket_send_packet(sio_socket *s, const util_buf *text, const sio_attachments *atts);
+void sio_socket_handle_ack(sio_socket *s, const sio_packet *p, util_rcbuf *const *atts,
                            uint32_t natts);
 sio_pending_ack *sio_ack_register(sio_socket *s, uint64_t id, sio_ack_cb cb, void *ud,
                                   uint32_t timeout_ms, sio_bcast_ack *bcast);
 
 /* sio_event.c */
-void sio_event_dispatch(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts, uint32_t natts);
+void sio_event_dispatch(sio_socket *s, const sio_packet *p, util_rcbuf *const *atts,
+                        uint32_t natts);
 
 /* A view of an event's binary attachments; free out->bufs (only) afterwards. */
 int sio_event_attachments(const sio_event *ev, sio_attachments *out);

@@ -20,10 +20,11 @@ static void handlers_free(sio_handlers *h) {
     free(h->connect.items);
     free(h->disconnect.items);
     free(h->middleware.items);
-    sio_map_iter it;
-    sio_map_iter_init(&it, &h->events);
-    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it)) free(e->value);
-    sio_map_free(&h->events);
+    util_map_iter it;
+    util_map_iter_init(&it, &h->events);
+    for (util_map_entry *e = util_map_iter_next(&it); e; e = util_map_iter_next(&it))
+        free(e->value);
+    util_map_free(&h->events);
 }
 
 static int list_add(sio_handler_list *l, sio_handler h) {
@@ -39,7 +40,7 @@ static int valid_nsp_name(const char *name) {
 }
 
 sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create) {
-    sio_nsp *nsp = sio_map_get(&srv->nsps, name, len);
+    sio_nsp *nsp = util_map_get(&srv->nsps, name, len);
     if (nsp || !create) return nsp;
     nsp = calloc(1, sizeof *nsp);
     if (!nsp) return NULL;
@@ -56,7 +57,7 @@ sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create) 
     nsp->h = &nsp->own;
     nsp->adapter_ops = &sio_memory_adapter;
     nsp->adapter = nsp->adapter_ops->create(nsp);
-    if (!nsp->adapter || sio_map_put(&srv->nsps, nsp->name, len, nsp) != 0) {
+    if (!nsp->adapter || util_map_put(&srv->nsps, nsp->name, len, nsp) != 0) {
         if (nsp->adapter) nsp->adapter_ops->destroy(nsp->adapter);
         free(nsp->name);
         free(nsp);
@@ -74,7 +75,7 @@ static void nsp_remove(sio_nsp *nsp) {
     sio_server *srv = nsp->srv;
     assert(nsp->dynamic && nsp->refs == 0 && nsp->nall == 0 && !srv->broadcasting);
     if (srv->closing) return; /* server_free frees every namespace */
-    sio_map_remove(&srv->nsps, nsp->name, nsp->name_len);
+    util_map_remove(&srv->nsps, nsp->name, nsp->name_len);
     srv->ndynamic--;
     sio_nsp_free(nsp);
 }
@@ -90,7 +91,7 @@ void sio_nsp_release(sio_nsp *nsp) {
 
 void sio_nsp_free(sio_nsp *nsp) {
     handlers_free(&nsp->own);
-    sio_map_free(&nsp->sockets);
+    util_map_free(&nsp->sockets);
     free(nsp->all);
     nsp->adapter_ops->destroy(nsp->adapter);
     free(nsp->name);
@@ -117,14 +118,15 @@ void sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s) {
         nsp->capall = cap;
     }
     /* listed in both or in neither: sio_nsp_remove_socket goes by the map */
-    if (nsp->nall >= UINT32_MAX || sio_map_put(&nsp->sockets, s->id, strlen(s->id), s) != 0) return;
+    if (nsp->nall >= UINT32_MAX || util_map_put(&nsp->sockets, s->id, strlen(s->id), s) != 0)
+        return;
     s->all_index = (uint32_t)nsp->nall;
     nsp->all[nsp->nall++] = s;
 }
 
 void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s) {
     assert(!nsp->srv->broadcasting);
-    if (sio_map_remove(&nsp->sockets, s->id, strlen(s->id)) != s) return;
+    if (util_map_remove(&nsp->sockets, s->id, strlen(s->id)) != s) return;
     assert(s->all_index < nsp->nall && nsp->all[s->all_index] == s);
     sio_socket *last = nsp->all[--nsp->nall];
     nsp->all[s->all_index] = last;
@@ -216,11 +218,11 @@ int sio_use(sio_server *srv, const char *nsp, sio_middleware_cb cb, void *userda
 int sio_on(sio_server *srv, const char *nsp, const char *event, sio_event_cb cb, void *userdata) {
     sio_handlers *h = sio_handlers_for(srv, nsp, 1);
     if (!h || !cb || !event || sio_event_name_reserved(event, strlen(event))) return SIO_EINVAL;
-    sio_handler *e = sio_map_get(&h->events, event, strlen(event));
+    sio_handler *e = util_map_get(&h->events, event, strlen(event));
     if (!e) {
         e = malloc(sizeof *e);
         if (!e) return SIO_ENOMEM;
-        if (sio_map_put(&h->events, event, strlen(event), e) != 0) {
+        if (util_map_put(&h->events, event, strlen(event), e) != 0) {
             free(e);
             return SIO_ENOMEM;
         }

@@ -4,7 +4,7 @@
  * lexer, once: the event name and the argument boundaries come out of the
  * same pass that validates the JSON. Binary headers get a second pass over
  * their payload to check the placeholders (binary packets are rare). The
- * encoders write straight into the caller's sio_buf.
+ * encoders write straight into the caller's util_buf.
  */
 #include "sio/sio_packet.h"
 #include "socketio.h" /* sio_blob_new, sio_blob_get: public */
@@ -36,17 +36,17 @@ static inline bool is_digit(char c) {
 
 /* Reads the array elements after the current one; records the span of all
  * of them and their count, then requires the end of the text. */
-static int scan_args(sio_json_lexer *lx, sio_packet *p) {
+static int scan_args(util_json_lexer *lx, sio_packet *p) {
     size_t start, end, first = 0, last = 0;
-    sio_json_tok tok;
+    util_json_tok tok;
     uint32_t argc = 0;
     int r;
-    while ((r = sio_json_array_next(lx, &start, &end, &tok)) == 1) {
+    while ((r = util_json_array_next(lx, &start, &end, &tok)) == 1) {
         if (argc == 0) first = start;
         last = end;
         argc++;
     }
-    if (r < 0 || sio_json_next(lx) != SIO_JSON_END) return SIO_EPROTO;
+    if (r < 0 || util_json_next(lx) != UTIL_JSON_END) return SIO_EPROTO;
     p->argc = argc;
     p->args = p->data + first;
     p->args_len = argc ? last - first : 0;
@@ -54,26 +54,26 @@ static int scan_args(sio_json_lexer *lx, sio_packet *p) {
 }
 
 static int decode_event(sio_packet *p) {
-    sio_json_lexer lx;
+    util_json_lexer lx;
     size_t start, end;
-    sio_json_tok tok;
-    sio_json_lexer_init(&lx, p->data, p->data_len);
-    if (sio_json_next(&lx) != SIO_JSON_ARRAY) return SIO_EPROTO;
-    if (sio_json_array_next(&lx, &start, &end, &tok) != 1) return SIO_EPROTO;
-    if (tok == SIO_JSON_NUMBER) {
+    util_json_tok tok;
+    util_json_lexer_init(&lx, p->data, p->data_len);
+    if (util_json_next(&lx) != UTIL_JSON_ARRAY) return SIO_EPROTO;
+    if (util_json_array_next(&lx, &start, &end, &tok) != 1) return SIO_EPROTO;
+    if (tok == UTIL_JSON_NUMBER) {
         p->name = p->data + start;
         p->name_len = end - start;
         p->name_is_number = true;
-    } else if (tok == SIO_JSON_STRING) {
+    } else if (tok == UTIL_JSON_STRING) {
         const char *raw = p->data + start + 1;
         size_t raw_len = end - start - 2;
-        if (lx.flags & SIO_JSON_ESCAPED) {
+        if (lx.flags & UTIL_JSON_ESCAPED) {
             char *dst = p->name_buf;
             if (raw_len > sizeof p->name_buf) {
                 if (!(p->name_heap = malloc(raw_len))) return SIO_ENOMEM;
                 dst = p->name_heap;
             }
-            p->name_len = sio_json_unescape(raw, raw_len, dst);
+            p->name_len = util_json_unescape(raw, raw_len, dst);
             p->name = dst;
         } else {
             p->name = raw;
@@ -87,22 +87,22 @@ static int decode_event(sio_packet *p) {
 }
 
 static int decode_ack(sio_packet *p) {
-    sio_json_lexer lx;
-    sio_json_lexer_init(&lx, p->data, p->data_len);
-    if (sio_json_next(&lx) != SIO_JSON_ARRAY) return SIO_EPROTO;
+    util_json_lexer lx;
+    util_json_lexer_init(&lx, p->data, p->data_len);
+    if (util_json_next(&lx) != UTIL_JSON_ARRAY) return SIO_EPROTO;
     return scan_args(&lx, p);
 }
 
 /* The payload must be one JSON text whose first token is one of `a`, `b`. */
-static int check_shape(const sio_packet *p, sio_json_tok a, sio_json_tok b) {
-    sio_json_lexer lx;
-    sio_json_lexer_init(&lx, p->data, p->data_len);
-    sio_json_tok t = sio_json_next(&lx);
+static int check_shape(const sio_packet *p, util_json_tok a, util_json_tok b) {
+    util_json_lexer lx;
+    util_json_lexer_init(&lx, p->data, p->data_len);
+    util_json_tok t = util_json_next(&lx);
     if (t != a && t != b) return SIO_EPROTO;
     for (;;) {
-        t = sio_json_next(&lx);
-        if (t == SIO_JSON_END) return 0;
-        if (t == SIO_JSON_ERROR) return SIO_EPROTO;
+        t = util_json_next(&lx);
+        if (t == UTIL_JSON_END) return 0;
+        if (t == UTIL_JSON_ERROR) return SIO_EPROTO;
     }
 }
 
@@ -122,13 +122,13 @@ typedef struct ph_level {
     uint32_t num;
 } ph_level;
 
-static void ph_member_value(ph_level *l, sio_json_tok t, const char *tok, size_t len) {
+static void ph_member_value(ph_level *l, util_json_tok t, const char *tok, size_t len) {
     if (l->key == 1) {
-        l->ph = t == SIO_JSON_TRUE;
+        l->ph = t == UTIL_JSON_TRUE;
     } else if (l->key == 2) {
         l->num_ok = 0;
-        if (t == SIO_JSON_NUMBER) {
-            double d = sio_json_number_value(tok, len);
+        if (t == UTIL_JSON_NUMBER) {
+            double d = util_json_number_value(tok, len);
             if (d >= 0 && d < 4294967296.0 && d == floor(d)) {
                 l->num_ok = 1;
                 l->num = (uint32_t)d;
@@ -143,26 +143,26 @@ static int check_placeholders(const char *s, size_t len, uint32_t natts) {
     ph_level *lv = small;
     size_t cap = 32;
     int result = SIO_EPROTO;
-    sio_json_lexer lx;
-    sio_json_lexer_init(&lx, s, len);
+    util_json_lexer lx;
+    util_json_lexer_init(&lx, s, len);
     for (;;) {
         unsigned d = lx.depth; /* before the token */
-        sio_json_tok t = sio_json_next(&lx);
-        if (t == SIO_JSON_ERROR) goto out;
-        if (t == SIO_JSON_END) {
+        util_json_tok t = util_json_next(&lx);
+        if (t == UTIL_JSON_ERROR) goto out;
+        if (t == UTIL_JSON_END) {
             result = 0;
             goto out;
         }
-        if (t == SIO_JSON_KEY) {
+        if (t == UTIL_JSON_KEY) {
             const char *k = s + lx.start + 1;
             size_t klen = lx.end - lx.start - 2;
-            bool esc = lx.flags & SIO_JSON_ESCAPED;
-            lv[d - 1].key = sio_json_string_eq(k, klen, esc, "_placeholder", 12) ? 1
-                            : sio_json_string_eq(k, klen, esc, "num", 3)         ? 2
-                                                                                 : 0;
+            bool esc = lx.flags & UTIL_JSON_ESCAPED;
+            lv[d - 1].key = util_json_string_eq(k, klen, esc, "_placeholder", 12) ? 1
+                            : util_json_string_eq(k, klen, esc, "num", 3)         ? 2
+                                                                                  : 0;
             continue;
         }
-        if (t == SIO_JSON_ARRAY_END || t == SIO_JSON_OBJECT_END) {
+        if (t == UTIL_JSON_ARRAY_END || t == UTIL_JSON_OBJECT_END) {
             ph_level *l = &lv[d - 1];
             uint8_t err = l->err;
             if (l->is_obj && l->ph) err = !(l->num_ok && l->num < natts);
@@ -176,7 +176,7 @@ static int check_placeholders(const char *s, size_t len, uint32_t natts) {
         /* a value starts: it is a member of the enclosing object, if any */
         if (d > 0 && lv[d - 1].is_obj)
             ph_member_value(&lv[d - 1], t, s + lx.start, lx.end - lx.start);
-        if (t == SIO_JSON_ARRAY || t == SIO_JSON_OBJECT) {
+        if (t == UTIL_JSON_ARRAY || t == UTIL_JSON_OBJECT) {
             if (d == cap) {
                 ph_level *bigger = malloc(sizeof *lv * cap * 2);
                 if (!bigger) {
@@ -189,7 +189,7 @@ static int check_placeholders(const char *s, size_t len, uint32_t natts) {
                 cap *= 2;
             }
             memset(&lv[d], 0, sizeof lv[d]);
-            lv[d].is_obj = t == SIO_JSON_OBJECT;
+            lv[d].is_obj = t == UTIL_JSON_OBJECT;
         }
     }
 out:
@@ -200,11 +200,11 @@ out:
 static int decode_payload(sio_packet *p) {
     switch (p->type) {
     case SIO_PACKET_CONNECT:
-        return p->data ? check_shape(p, SIO_JSON_OBJECT, SIO_JSON_OBJECT) : 0;
+        return p->data ? check_shape(p, UTIL_JSON_OBJECT, UTIL_JSON_OBJECT) : 0;
     case SIO_PACKET_DISCONNECT:
         return p->data ? SIO_EPROTO : 0;
     case SIO_PACKET_CONNECT_ERROR:
-        return p->data ? check_shape(p, SIO_JSON_OBJECT, SIO_JSON_STRING) : 0;
+        return p->data ? check_shape(p, UTIL_JSON_OBJECT, UTIL_JSON_STRING) : 0;
     case SIO_PACKET_EVENT:
     case SIO_PACKET_BINARY_EVENT:
         return p->data ? decode_event(p) : SIO_EPROTO;
@@ -306,15 +306,15 @@ int sio_binary_start(sio_binary *b, const sio_packet *header) {
     return 0;
 }
 
-int sio_binary_add(sio_binary *b, sio_rcbuf *att) {
+int sio_binary_add(sio_binary *b, util_rcbuf *att) {
     if (!b->raw || b->count >= b->packet.attachments) return SIO_EPROTO;
-    b->atts[b->count++] = sio_rcbuf_ref(att);
+    b->atts[b->count++] = util_rcbuf_ref(att);
     return b->count == b->packet.attachments ? 1 : 0;
 }
 
 void sio_binary_reset(sio_binary *b) {
     if (b->raw) sio_packet_release(&b->packet);
-    for (uint32_t i = 0; i < b->count; i++) sio_rcbuf_unref(b->atts[i]);
+    for (uint32_t i = 0; i < b->count; i++) util_rcbuf_unref(b->atts[i]);
     free(b->atts);
     free(b->raw);
     b->atts = NULL;
@@ -349,7 +349,7 @@ bool sio_blob_get(const json_t *v, const char **data, size_t *len) {
 /* ---- materialization ----------------------------------------------------------- */
 
 typedef struct att_ctx {
-    sio_rcbuf *const *atts;
+    util_rcbuf *const *atts;
     uint32_t natts;
 } att_ctx;
 
@@ -362,22 +362,22 @@ static json_t *placeholder_hook(json_t *obj, void *ud) {
     if (!json_is_number(num)) return obj;
     double d = json_number_value(num);
     if (!(d >= 0 && d < ctx->natts && d == floor(d))) return obj;
-    const sio_rcbuf *att = ctx->atts[(uint32_t)d];
+    const util_rcbuf *att = ctx->atts[(uint32_t)d];
     json_t *blob = sio_blob_new(att->data, att->len);
     if (!blob) return NULL;
     json_decref(obj);
     return blob;
 }
 
-static json_t *parse_payload(const sio_packet *p, sio_rcbuf *const *atts, uint32_t natts) {
+static json_t *parse_payload(const sio_packet *p, util_rcbuf *const *atts, uint32_t natts) {
     if (!p->data) return NULL;
-    if (!sio_packet_is_binary(p->type)) return sio_json_parse(p->data, p->data_len, NULL, NULL);
+    if (!sio_packet_is_binary(p->type)) return util_json_parse(p->data, p->data_len, NULL, NULL);
     if (natts != p->attachments || !atts) return NULL;
     att_ctx ctx = {atts, natts};
-    return sio_json_parse(p->data, p->data_len, placeholder_hook, &ctx);
+    return util_json_parse(p->data, p->data_len, placeholder_hook, &ctx);
 }
 
-json_t *sio_packet_args(const sio_packet *p, sio_rcbuf *const *atts, uint32_t natts) {
+json_t *sio_packet_args(const sio_packet *p, util_rcbuf *const *atts, uint32_t natts) {
     bool event = p->type == SIO_PACKET_EVENT || p->type == SIO_PACKET_BINARY_EVENT;
     bool ack = p->type == SIO_PACKET_ACK || p->type == SIO_PACKET_BINARY_ACK;
     if (!event && !ack) return NULL;
@@ -390,7 +390,7 @@ json_t *sio_packet_args(const sio_packet *p, sio_rcbuf *const *atts, uint32_t na
     return arr;
 }
 
-json_t *sio_packet_data(const sio_packet *p, sio_rcbuf *const *atts, uint32_t natts) {
+json_t *sio_packet_data(const sio_packet *p, util_rcbuf *const *atts, uint32_t natts) {
     return parse_payload(p, atts, natts);
 }
 
@@ -415,7 +415,7 @@ static int attachments_push(sio_attachments *a, const char *data, size_t len) {
 }
 
 static size_t count_blobs(const json_t *v, unsigned depth) {
-    if (depth > SIO_JSON_MAX_DEPTH) return 0;
+    if (depth > UTIL_JSON_MAX_DEPTH) return 0;
     if (json_is_array(v)) {
         size_t n = 0;
         for (size_t i = 0; i < json_array_size(v); i++)
@@ -433,13 +433,13 @@ static size_t count_blobs(const json_t *v, unsigned depth) {
     return 0;
 }
 
-static int blob_write_hook(sio_buf *out, const json_t *v, void *ud) {
+static int blob_write_hook(util_buf *out, const json_t *v, void *ud) {
     sio_attachments *atts = ud;
     const char *data;
     size_t len;
     if (!sio_blob_get(v, &data, &len)) return 0;
     if (len > UINT32_MAX) return SIO_EINVAL; /* uv_buf_t lengths are 32-bit on some targets */
-    int r = sio_buf_printf(out, "{\"_placeholder\":true,\"num\":%zu}", atts->count);
+    int r = util_buf_printf(out, "{\"_placeholder\":true,\"num\":%zu}", atts->count);
     if (r) return r;
     r = attachments_push(atts, data, len);
     return r ? r : 1;
@@ -460,12 +460,12 @@ static size_t fmt_u64(char *out, uint64_t v) {
     return n;
 }
 
-static int write_head(sio_buf *out, sio_packet_type type, size_t attachments, const char *nsp,
+static int write_head(util_buf *out, sio_packet_type type, size_t attachments, const char *nsp,
                       size_t nsp_len, uint64_t id) {
     bool main_nsp = is_main_nsp(nsp, nsp_len);
     if (!main_nsp && (nsp[0] != '/' || memchr(nsp, ',', nsp_len))) return SIO_EINVAL;
     if (attachments > UINT32_MAX) return SIO_EINVAL;
-    int r = sio_buf_reserve(out, (main_nsp ? 0 : nsp_len + 1) + 48);
+    int r = util_buf_reserve(out, (main_nsp ? 0 : nsp_len + 1) + 48);
     if (r) return r;
     char *w = out->data + out->len;
     *w++ = (char)('0' + type);
@@ -483,16 +483,16 @@ static int write_head(sio_buf *out, sio_packet_type type, size_t attachments, co
     return 0;
 }
 
-static int write_args_json(sio_buf *out, const json_t *args, sio_attachments *atts, bool comma) {
+static int write_args_json(util_buf *out, const json_t *args, sio_attachments *atts, bool comma) {
     int r = 0;
     for (size_t i = 0; i < json_array_size(args) && !r; i++) {
-        if ((comma || i) && (r = sio_buf_append(out, ",", 1))) break;
-        r = sio_json_write(out, json_array_get(args, i), atts ? blob_write_hook : NULL, atts);
+        if ((comma || i) && (r = util_buf_append(out, ",", 1))) break;
+        r = util_json_write(out, json_array_get(args, i), atts ? blob_write_hook : NULL, atts);
     }
     return r;
 }
 
-static int encode_with_json(sio_buf *out, bool event, const char *nsp, size_t nsp_len, uint64_t id,
+static int encode_with_json(util_buf *out, bool event, const char *nsp, size_t nsp_len, uint64_t id,
                             const char *name, size_t name_len, const json_t *args,
                             sio_attachments *atts) {
     if (args && !json_is_array(args)) return SIO_EINVAL;
@@ -503,10 +503,10 @@ static int encode_with_json(sio_buf *out, bool event, const char *nsp, size_t ns
                                  : (nblobs ? SIO_PACKET_BINARY_ACK : SIO_PACKET_ACK);
     size_t mark = out->len, att_mark = atts ? atts->count : 0;
     int r = write_head(out, type, nblobs, nsp, nsp_len, id);
-    if (!r) r = sio_buf_append(out, "[", 1);
-    if (!r && event) r = sio_json_write_string(out, name, name_len);
+    if (!r) r = util_buf_append(out, "[", 1);
+    if (!r && event) r = util_json_write_string(out, name, name_len);
     if (!r && args) r = write_args_json(out, args, nblobs ? atts : NULL, event);
-    if (!r) r = sio_buf_append(out, "]", 1);
+    if (!r) r = util_buf_append(out, "]", 1);
     if (r) {
         out->len = mark;
         if (atts) atts->count = att_mark;
@@ -514,17 +514,17 @@ static int encode_with_json(sio_buf *out, bool event, const char *nsp, size_t ns
     return r;
 }
 
-int sio_encode_event(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const char *name,
+int sio_encode_event(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const char *name,
                      size_t name_len, const json_t *args, sio_attachments *atts) {
     return encode_with_json(out, true, nsp, nsp_len, id, name, name_len, args, atts);
 }
 
-int sio_encode_ack(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const json_t *args,
+int sio_encode_ack(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const json_t *args,
                    sio_attachments *atts) {
     return encode_with_json(out, false, nsp, nsp_len, id, NULL, 0, args, atts);
 }
 
-static int encode_raw(sio_buf *out, bool event, const char *nsp, size_t nsp_len, uint64_t id,
+static int encode_raw(util_buf *out, bool event, const char *nsp, size_t nsp_len, uint64_t id,
                       const char *name, size_t name_len, const char *args, size_t args_len,
                       uint32_t attachments) {
     if (event && sio_event_name_reserved(name, name_len)) return SIO_EINVAL;
@@ -532,46 +532,46 @@ static int encode_raw(sio_buf *out, bool event, const char *nsp, size_t nsp_len,
                                  : (attachments ? SIO_PACKET_BINARY_ACK : SIO_PACKET_ACK);
     size_t mark = out->len;
     int r = write_head(out, type, attachments, nsp, nsp_len, id);
-    if (!r) r = sio_buf_reserve(out, args_len + name_len + 8);
-    if (!r) r = sio_buf_append(out, "[", 1);
-    if (!r && event) r = sio_json_write_string(out, name, name_len);
-    if (!r && event && args_len) r = sio_buf_append(out, ",", 1);
-    if (!r) r = sio_buf_append(out, args, args_len);
-    if (!r) r = sio_buf_append(out, "]", 1);
+    if (!r) r = util_buf_reserve(out, args_len + name_len + 8);
+    if (!r) r = util_buf_append(out, "[", 1);
+    if (!r && event) r = util_json_write_string(out, name, name_len);
+    if (!r && event && args_len) r = util_buf_append(out, ",", 1);
+    if (!r) r = util_buf_append(out, args, args_len);
+    if (!r) r = util_buf_append(out, "]", 1);
     if (r) out->len = mark;
     return r;
 }
 
-int sio_encode_event_raw(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id,
+int sio_encode_event_raw(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id,
                          const char *name, size_t name_len, const char *args, size_t args_len,
                          uint32_t attachments) {
     return encode_raw(out, true, nsp, nsp_len, id, name, name_len, args, args_len, attachments);
 }
 
-int sio_encode_ack_raw(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const char *args,
-                       size_t args_len, uint32_t attachments) {
+int sio_encode_ack_raw(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id,
+                       const char *args, size_t args_len, uint32_t attachments) {
     return encode_raw(out, false, nsp, nsp_len, id, NULL, 0, args, args_len, attachments);
 }
 
-static int encode_simple(sio_buf *out, sio_packet_type type, const char *nsp, size_t nsp_len,
+static int encode_simple(util_buf *out, sio_packet_type type, const char *nsp, size_t nsp_len,
                          const json_t *data) {
     size_t mark = out->len;
     int r = write_head(out, type, 0, nsp, nsp_len, SIO_NO_ID);
-    if (!r && data) r = sio_json_write(out, data, NULL, NULL);
+    if (!r && data) r = util_json_write(out, data, NULL, NULL);
     if (r) out->len = mark;
     return r;
 }
 
-int sio_encode_connect(sio_buf *out, const char *nsp, size_t nsp_len, const json_t *data) {
+int sio_encode_connect(util_buf *out, const char *nsp, size_t nsp_len, const json_t *data) {
     if (data && !json_is_object(data)) return SIO_EINVAL;
     return encode_simple(out, SIO_PACKET_CONNECT, nsp, nsp_len, data);
 }
 
-int sio_encode_connect_error(sio_buf *out, const char *nsp, size_t nsp_len, const json_t *data) {
+int sio_encode_connect_error(util_buf *out, const char *nsp, size_t nsp_len, const json_t *data) {
     if (!json_is_object(data) && !json_is_string(data)) return SIO_EINVAL;
     return encode_simple(out, SIO_PACKET_CONNECT_ERROR, nsp, nsp_len, data);
 }
 
-int sio_encode_disconnect(sio_buf *out, const char *nsp, size_t nsp_len) {
+int sio_encode_disconnect(util_buf *out, const char *nsp, size_t nsp_len) {
     return encode_simple(out, SIO_PACKET_DISCONNECT, nsp, nsp_len, NULL);
 }

@@ -130,7 +130,7 @@ static inline bool sio_packet_is_binary(sio_packet_type t) {
 typedef struct sio_binary {
     sio_packet packet; /* the header, decoded again from `raw` */
     char *raw;         /* owned copy of the header text; NULL when idle */
-    sio_rcbuf **atts;  /* the attachments received so far, one reference each */
+    util_rcbuf **atts; /* the attachments received so far, one reference each */
     uint32_t count;
 } sio_binary;
 
@@ -144,7 +144,7 @@ int sio_binary_start(sio_binary *b, const sio_packet *header);
 /* Adds the next attachment, taking a reference. 1 when the packet is
  * complete (b->packet and b->atts are then ready), 0 when more are expected,
  * SIO_EPROTO when none was expected. */
-int sio_binary_add(sio_binary *b, sio_rcbuf *att);
+int sio_binary_add(sio_binary *b, util_rcbuf *att);
 
 static inline bool sio_binary_active(const sio_binary *b) {
     return b->raw != NULL;
@@ -173,11 +173,11 @@ bool sio_blob_get(const json_t *v, const char **data, size_t *len);
  * hold all p->attachments buffers (natts equal to it), e.g. from sio_binary.
  * NULL on another type, a wrong natts, or memory exhaustion.
  */
-json_t *sio_packet_args(const sio_packet *p, sio_rcbuf *const *atts, uint32_t natts);
+json_t *sio_packet_args(const sio_packet *p, util_rcbuf *const *atts, uint32_t natts);
 
 /* The whole payload as a new jansson value (the CONNECT auth object, the
  * CONNECT_ERROR data...), placeholders replaced as above; NULL if absent. */
-json_t *sio_packet_data(const sio_packet *p, sio_rcbuf *const *atts, uint32_t natts);
+json_t *sio_packet_data(const sio_packet *p, util_rcbuf *const *atts, uint32_t natts);
 
 /* ---- encoding ------------------------------------------------------------------
  *
@@ -204,19 +204,19 @@ typedef struct sio_attachments {
     { NULL, 0, 0 }
 void sio_attachments_free(sio_attachments *a);
 
-int sio_encode_event(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const char *name,
+int sio_encode_event(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const char *name,
                      size_t name_len, const json_t *args, sio_attachments *atts);
-int sio_encode_event_raw(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id,
+int sio_encode_event_raw(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id,
                          const char *name, size_t name_len, const char *args, size_t args_len,
                          uint32_t attachments);
-int sio_encode_ack(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const json_t *args,
+int sio_encode_ack(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const json_t *args,
                    sio_attachments *atts);
-int sio_encode_ack_raw(sio_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const char *args,
-                       size_t args_len, uint32_t attachments);
+int sio_encode_ack_raw(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id,
+                       const char *args, size_t args_len, uint32_t attachments);
 /* data: NULL or an object, e.g. {"sid":"..."} */
-int sio_encode_connect(sio_buf *out, const char *nsp, size_t nsp_len, const json_t *data);
+int sio_encode_connect(util_buf *out, const char *nsp, size_t nsp_len, const json_t *data);
 /* data: a string or an object, e.g. {"message":"Not authorized"} */
-int sio_encode_connect_error(sio_buf *out, const char *nsp, size_t nsp_len, const json_t *data);
-int sio_encode_disconnect(sio_buf *out, const char *nsp, size_t nsp_len);
+int sio_encode_connect_error(util_buf *out, const char *nsp, size_t nsp_len, const json_t *data);
+int sio_encode_disconnect(util_buf *out, const char *nsp, size_t nsp_len);
 
 #endif

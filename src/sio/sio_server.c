@@ -171,7 +171,7 @@ void sio_client_close(sio_client *c, const char *reason) {
     if (c->closed) return;
     c->closed = 1;
     sio_server *srv = c->srv;
-    sio_timer_stop(&srv->wheel, &c->connect_timer);
+    util_timer_stop(&srv->wheel, &c->connect_timer);
     c->refs++;
     for (sio_socket *s; (s = sio_client_first_live(c)) != NULL;) sio_socket_close(s, reason, 0);
     if (c->eio) {
@@ -184,7 +184,7 @@ void sio_client_close(sio_client *c, const char *reason) {
     sio_client_unref(c);
 }
 
-static void connect_timeout(sio_timer *t) {
+static void connect_timeout(util_timer *t) {
     sio_client *c = (sio_client *)((char *)t - offsetof(sio_client, connect_timer));
     if (c->joined) return;
     LOG_DEBUG("socket.io", "client %s joined no namespace in time: closing",
@@ -204,20 +204,20 @@ static void on_eio_open(eio_socket *e, http_req *req, void *ud) {
     c->refs = 1;
     snprintf(c->remote, sizeof c->remote, "%s", http_req_remote_addr(req));
     /* keep the handshake headers for sio_socket_header */
-    sio_buf h = SIO_BUF_INIT;
+    util_buf h = UTIL_BUF_INIT;
     const char *name, *value;
     for (unsigned i = 0; http_req_header_at(req, i, &name, &value); i++) {
         /* the WebSocket handshake's own headers mean nothing to handlers */
         if (strncasecmp(name, "sec-websocket-", 14) == 0 || strcasecmp(name, "upgrade") == 0 ||
             strcasecmp(name, "connection") == 0)
             continue;
-        sio_buf_append(&h, name, strlen(name) + 1);
-        sio_buf_append(&h, value, strlen(value) + 1);
+        util_buf_append(&h, name, strlen(name) + 1);
+        util_buf_append(&h, value, strlen(value) + 1);
     }
-    sio_buf_append(&h, "", 1);
-    c->headers = sio_buf_detach(&h, NULL);
-    sio_timer_init(&c->connect_timer);
-    sio_timer_start(&srv->wheel, &c->connect_timer, srv->opts.connect_timeout, connect_timeout);
+    util_buf_append(&h, "", 1);
+    c->headers = util_buf_detach(&h, NULL);
+    util_timer_init(&c->connect_timer);
+    util_timer_start(&srv->wheel, &c->connect_timer, srv->opts.connect_timeout, connect_timeout);
     eio_socket_set_userdata(e, c);
     /* Engine.IO v3 carries Socket.IO protocol v4 (socket.io-client 2.x), where
      * every client is in the main namespace from the start, without a CONNECT */
@@ -243,12 +243,12 @@ static sio_socket *client_socket(sio_client *c, const char *nsp, size_t len) {
 
 static void send_connect_error(sio_client *c, const char *nsp, size_t nsp_len,
                                const char *message) {
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     json_t *data = json_pack("{ss}", "message", message);
     if (data && sio_encode_connect_error(&out, nsp, nsp_len, data) == 0 && c->eio)
         eio_send(c->eio, out.data, out.len, 0);
     json_decref(data);
-    sio_buf_free(&out);
+    util_buf_free(&out);
 }
 
 /* A packet the client may not send now: an EVENT, ACK or DISCONNECT for a
@@ -269,7 +269,7 @@ static void client_invalid_state(sio_client *c, const sio_packet *p) {
 }
 
 /* Handles one complete packet (attachments collected). */
-static void client_dispatch(sio_client *c, const sio_packet *p, sio_rcbuf *const *atts,
+static void client_dispatch(sio_client *c, const sio_packet *p, util_rcbuf *const *atts,
                             uint32_t natts) {
     sio_server *srv = c->srv;
     switch (p->type) {
@@ -336,9 +336,9 @@ static void on_eio_message(eio_socket *e, const char *data, size_t len, int bina
     c->refs++;
     if (binary) {
         /* an attachment of the binary packet being collected */
-        sio_rcbuf *att = c->bin && sio_binary_active(c->bin) ? sio_rcbuf_copy(data, len) : NULL;
+        util_rcbuf *att = c->bin && sio_binary_active(c->bin) ? util_rcbuf_copy(data, len) : NULL;
         int r = att ? sio_binary_add(c->bin, att) : SIO_EPROTO;
-        if (att) sio_rcbuf_unref(att);
+        if (att) util_rcbuf_unref(att);
         if (r < 0) {
             sio_client_close(c, "parse error");
         } else if (r == 1) {
@@ -408,7 +408,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
     eio_callbacks cb = {
         .on_open = on_eio_open, .on_message = on_eio_message, .on_close = on_eio_close};
     srv->eio = eio_server_new(loop, &srv->opts.eio, &cb, srv);
-    if (!srv->path || !srv->eio || sio_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
+    if (!srv->path || !srv->eio || util_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
         free(srv->path);
         free(srv->client_dir);
         free(srv);
@@ -442,16 +442,16 @@ int sio_attach(sio_server *srv, http_server *app) {
 static void server_free(sio_server *srv) {
     void (*done)(void *) = srv->done;
     void *ud = srv->done_ud;
-    sio_map_iter it;
-    sio_map_iter_init(&it, &srv->nsps);
-    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it))
+    util_map_iter it;
+    util_map_iter_init(&it, &srv->nsps);
+    for (util_map_entry *e = util_map_iter_next(&it); e; e = util_map_iter_next(&it))
         sio_nsp_free(e->value);
     assert(srv->rooms_charged == 0); /* every room was given back with its adapter */
     assert(srv->memberships == 0);
-    sio_map_free(&srv->nsps);
+    util_map_free(&srv->nsps);
     sio_families_free(srv);
     sio_client_js_free(srv);
-    sio_buf_free(&srv->scratch);
+    util_buf_free(&srv->scratch);
     free(srv->path);
     free(srv->client_dir);
     free(srv);
@@ -484,5 +484,5 @@ void sio_server_close(sio_server *srv, void (*done)(void *userdata), void *userd
     srv->pending_closes = 2;
     /* closes every session: our on_close disconnects the sockets, synchronously */
     eio_server_close(srv->eio, closed_step, srv);
-    sio_wheel_close(&srv->wheel, wheel_closed);
+    util_wheel_close(&srv->wheel, wheel_closed);
 }

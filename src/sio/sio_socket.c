@@ -44,7 +44,7 @@ void sio_socket_unref(sio_socket *s) {
     /* freed only when off every list: client, namespace, rooms, acks */
     assert(s->state == SOCK_DISCONNECTED);
     assert(!s->client && !s->indexed && !s->next_in_client && !s->prev_in_client);
-    assert(sio_map_get(&nsp->sockets, s->id, strlen(s->id)) != s);
+    assert(util_map_get(&nsp->sockets, s->id, strlen(s->id)) != s);
     assert(s->nrooms == 0 && !s->acks);
     assert(!srv->broadcasting);
     json_decref(s->auth);
@@ -56,7 +56,7 @@ void sio_socket_unref(sio_socket *s) {
 
 /* ---- sending ------------------------------------------------------------------------------ */
 
-int sio_socket_send_packet(sio_socket *s, const sio_buf *text, const sio_attachments *atts) {
+int sio_socket_send_packet(sio_socket *s, const util_buf *text, const sio_attachments *atts) {
     eio_socket *e = s->eio;
     if (s->state == SOCK_DISCONNECTED || !e) return SIO_ECLOSED;
     int r = eio_send(e, text->data, text->len, 0);
@@ -79,7 +79,7 @@ static int emit(sio_socket *s, const char *event, const json_t *args, const char
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!event) return SIO_EINVAL;
     sio_server *srv = s->nsp->srv;
-    sio_buf *out = &srv->scratch;
+    util_buf *out = &srv->scratch;
     out->len = 0;
     sio_attachments atts = SIO_ATTACHMENTS_INIT;
     int r;
@@ -128,7 +128,7 @@ static void ack_unlink(sio_pending_ack *a) {
 
 static void ack_finish(sio_pending_ack *a, int err, json_t *args) {
     sio_socket *s = a->socket; /* the entry's reference keeps s through the callback */
-    sio_timer_stop(&s->nsp->srv->wheel, &a->timer);
+    util_timer_stop(&s->nsp->srv->wheel, &a->timer);
     ack_unlink(a);
     if (a->bcast)
         sio_bcast_ack_answer(a->bcast, err, args);
@@ -138,7 +138,7 @@ static void ack_finish(sio_pending_ack *a, int err, json_t *args) {
     sio_socket_unref(s);
 }
 
-static void ack_timeout(sio_timer *t) {
+static void ack_timeout(util_timer *t) {
     sio_pending_ack *a = (sio_pending_ack *)((char *)t - offsetof(sio_pending_ack, timer));
     ack_finish(a, SIO_ETIMEDOUT, NULL);
 }
@@ -152,8 +152,8 @@ sio_pending_ack *sio_ack_register(sio_socket *s, uint64_t id, sio_ack_cb cb, voi
     a->cb = cb;
     a->userdata = ud;
     a->bcast = bcast;
-    sio_timer_init(&a->timer);
-    if (timeout_ms) sio_timer_start(&s->nsp->srv->wheel, &a->timer, timeout_ms, ack_timeout);
+    util_timer_init(&a->timer);
+    if (timeout_ms) util_timer_start(&s->nsp->srv->wheel, &a->timer, timeout_ms, ack_timeout);
     a->next = s->acks;
     s->acks = a;
     sio_socket_ref(s);
@@ -169,7 +169,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_
     return sio_ack_register(s, id, cb, userdata, timeout_ms, NULL) ? 0 : SIO_ENOMEM;
 }
 
-void sio_socket_handle_ack(sio_socket *s, const sio_packet *p, sio_rcbuf *const *atts,
+void sio_socket_handle_ack(sio_socket *s, const sio_packet *p, util_rcbuf *const *atts,
                            uint32_t natts) {
     for (sio_pending_ack *a = s->acks; a; a = a->next) {
         if (a->id != p->id) continue;
@@ -212,15 +212,15 @@ static void connect_finish(sio_socket *s) {
     sio_nsp *nsp = s->nsp;
     s->state = SOCK_CONNECTED;
     c->joined = 1;
-    sio_timer_stop(&nsp->srv->wheel, &c->connect_timer);
+    util_timer_stop(&nsp->srv->wheel, &c->connect_timer);
     sio_nsp_add_socket(nsp, s);
     /* CONNECT answer: {"sid": id} */
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     json_t *data = json_pack("{ss}", "sid", s->id);
     if (data && sio_encode_connect(&out, nsp->name, nsp->name_len, data) == 0)
         sio_socket_send_packet(s, &out, NULL);
     json_decref(data);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     LOG_DEBUG("socket.io", "socket %s joined %s", s->id, nsp->name);
     sio_handlers *h = nsp->h;
     sio_socket_ref(s);
@@ -275,11 +275,11 @@ void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
         sio_client *c = s->client;
         json_t *err = json_pack("{ss}", "message", message ? message : "not authorized");
         if (err && data) json_object_set(err, "data", (json_t *)data);
-        sio_buf out = SIO_BUF_INIT;
+        util_buf out = UTIL_BUF_INIT;
         if (err && sio_encode_connect_error(&out, s->nsp->name, s->nsp->name_len, err) == 0 &&
             c->eio)
             eio_send(c->eio, out.data, out.len, 0);
-        sio_buf_free(&out);
+        util_buf_free(&out);
         json_decref(err);
         s->state = SOCK_DISCONNECTED;
         sio_client_unindex_socket(c, s);
@@ -306,7 +306,7 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
     s->eio = c->eio;
     s->auth = auth;
     s->refs = 2; /* the client's, and the middleware chain's */
-    sio_random_id(s->id);
+    util_random_id(s->id);
     c->refs++;
     next->socket = s;
     middleware_run(next);
@@ -321,10 +321,10 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
     sio_nsp *nsp = s->nsp;
     sio_socket_ref(s);
     if (send_packet && was_connected) {
-        sio_buf out = SIO_BUF_INIT;
+        util_buf out = UTIL_BUF_INIT;
         if (sio_encode_disconnect(&out, nsp->name, nsp->name_len) == 0)
             sio_socket_send_packet(s, &out, NULL);
-        sio_buf_free(&out);
+        util_buf_free(&out);
     }
     /* disconnected before any application code runs: a close, a disconnect
      * or a join from a callback below finds it so and does nothing; the
@@ -363,7 +363,7 @@ sio_socket *sio_find(sio_server *srv, const char *nsp, const char *sid) {
     if (!sid) return NULL;
     if (!nsp) nsp = "/";
     sio_nsp *n = sio_nsp_get(srv, nsp, strlen(nsp), 0);
-    return n ? sio_map_get(&n->sockets, sid, strlen(sid)) : NULL;
+    return n ? util_map_get(&n->sockets, sid, strlen(sid)) : NULL;
 }
 
 int sio_disconnect(sio_server *srv, const char *nsp, const char *sid) {

@@ -4,7 +4,7 @@
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t sio_base64_encode(const uint8_t *in, size_t len, char *out) {
+size_t util_base64_encode(const uint8_t *in, size_t len, char *out) {
     size_t o = 0, i = 0;
     for (; i + 2 < len; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
@@ -34,7 +34,7 @@ static int b64_value(unsigned char c) {
     return -1;
 }
 
-long sio_base64_decode(const char *in, size_t len, uint8_t *out) {
+long util_base64_decode(const char *in, size_t len, uint8_t *out) {
     if (len % 4) return -1;
     size_t o = 0;
     for (size_t i = 0; i < len; i += 4) {

@@ -6,15 +6,15 @@
 #include <stdint.h>
 
 /* Bytes needed to encode n bytes, without the terminating NUL. */
-#define SIO_BASE64_ENCODED_LEN(n) ((((n) + 2) / 3) * 4)
+#define UTIL_BASE64_ENCODED_LEN(n) ((((n) + 2) / 3) * 4)
 
-/* Encodes; writes SIO_BASE64_ENCODED_LEN(len) bytes plus a NUL to out. */
-size_t sio_base64_encode(const uint8_t *in, size_t len, char *out);
+/* Encodes; writes UTIL_BASE64_ENCODED_LEN(len) bytes plus a NUL to out. */
+size_t util_base64_encode(const uint8_t *in, size_t len, char *out);
 
 /*
  * Decodes strictly (padding required, no whitespace, no stray characters).
  * out must hold len / 4 * 3 bytes. Returns the decoded length, or -1.
  */
-long sio_base64_decode(const char *in, size_t len, uint8_t *out);
+long util_base64_decode(const char *in, size_t len, uint8_t *out);
 
 #endif

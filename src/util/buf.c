@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sio_buf_reserve(sio_buf *b, size_t extra) {
+int util_buf_reserve(util_buf *b, size_t extra) {
     if (extra > SIZE_MAX - b->len) return SIO_ENOMEM;
     size_t need = b->len + extra;
     if (need <= b->cap) return 0;
@@ -22,26 +22,26 @@ int sio_buf_reserve(sio_buf *b, size_t extra) {
     return 0;
 }
 
-int sio_buf_append(sio_buf *b, const void *data, size_t len) {
+int util_buf_append(util_buf *b, const void *data, size_t len) {
     if (len == 0) return 0;
-    int r = sio_buf_reserve(b, len);
+    int r = util_buf_reserve(b, len);
     if (r) return r;
     memcpy(b->data + b->len, data, len);
     b->len += len;
     return 0;
 }
 
-int sio_buf_append_str(sio_buf *b, const char *s) {
-    return sio_buf_append(b, s, strlen(s));
+int util_buf_append_str(util_buf *b, const char *s) {
+    return util_buf_append(b, s, strlen(s));
 }
 
-int sio_buf_printf(sio_buf *b, const char *fmt, ...) {
+int util_buf_printf(util_buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0) return SIO_EINVAL;
-    int r = sio_buf_reserve(b, (size_t)n + 1);
+    int r = util_buf_reserve(b, (size_t)n + 1);
     if (r) return r;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -50,7 +50,7 @@ int sio_buf_printf(sio_buf *b, const char *fmt, ...) {
     return 0;
 }
 
-void sio_buf_consume(sio_buf *b, size_t n) {
+void util_buf_consume(util_buf *b, size_t n) {
     if (n >= b->len) {
         b->len = 0;
         return;
@@ -59,13 +59,13 @@ void sio_buf_consume(sio_buf *b, size_t n) {
     b->len -= n;
 }
 
-void sio_buf_free(sio_buf *b) {
+void util_buf_free(util_buf *b) {
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }
 
-char *sio_buf_detach(sio_buf *b, size_t *len) {
+char *util_buf_detach(util_buf *b, size_t *len) {
     char *p = b->data;
     if (len) *len = b->len;
     b->data = NULL;
@@ -122,7 +122,7 @@ static _Thread_local struct {
 
 /* The class of a block holding len bytes, or -1: too large for the pool. */
 static int pool_class(size_t len) {
-    size_t need = sizeof(sio_rcbuf) + len + 1;
+    size_t need = sizeof(util_rcbuf) + len + 1;
     for (int c = 0; c < POOL_CLASSES; c++)
         if (need <= pool_size[c]) return c;
     return -1;
@@ -150,7 +150,7 @@ static void pool_put(int c, void *p) {
     POOL_POISON(b, pool_size[c]);
 }
 
-void sio_rcbuf_pool_trim(void) {
+void util_rcbuf_pool_trim(void) {
     for (int c = 0; c < POOL_CLASSES; c++) {
         while (pool.head[c]) {
             pool_block *b = pool.head[c];
@@ -165,10 +165,10 @@ void sio_rcbuf_pool_trim(void) {
 /* ---- refcounted buffers -----------------------------------------------------------------------
  */
 
-sio_rcbuf *sio_rcbuf_new(size_t len) {
-    if (len > SIZE_MAX - sizeof(sio_rcbuf) - 1) return NULL;
+util_rcbuf *util_rcbuf_new(size_t len) {
+    if (len > SIZE_MAX - sizeof(util_rcbuf) - 1) return NULL;
     int c = pool_class(len);
-    sio_rcbuf *r = c >= 0 ? pool_get(c) : malloc(sizeof *r + len + 1);
+    util_rcbuf *r = c >= 0 ? pool_get(c) : malloc(sizeof *r + len + 1);
     if (!r) return NULL;
     r->refs = 1;
     r->flags = 0;
@@ -177,25 +177,25 @@ sio_rcbuf *sio_rcbuf_new(size_t len) {
     return r;
 }
 
-sio_rcbuf *sio_rcbuf_copy(const void *data, size_t len) {
-    sio_rcbuf *r = sio_rcbuf_new(len);
+util_rcbuf *util_rcbuf_copy(const void *data, size_t len) {
+    util_rcbuf *r = util_rcbuf_new(len);
     if (r && len) memcpy(r->data, data, len);
     return r;
 }
 
-sio_rcbuf *sio_rcbuf_from_buf(sio_buf *b) {
-    sio_rcbuf *r = sio_rcbuf_copy(b->data, b->len);
-    sio_buf_free(b);
+util_rcbuf *util_rcbuf_from_buf(util_buf *b) {
+    util_rcbuf *r = util_rcbuf_copy(b->data, b->len);
+    util_buf_free(b);
     return r;
 }
 
-size_t sio_rcbuf_cost(size_t len) {
+size_t util_rcbuf_cost(size_t len) {
     int c = pool_class(len);
     /* malloc (glibc) rounds to 16 bytes and keeps an 8-byte header */
-    return c >= 0 ? pool_size[c] : (sizeof(sio_rcbuf) + len + 1 + 8 + 15) & ~(size_t)15;
+    return c >= 0 ? pool_size[c] : (sizeof(util_rcbuf) + len + 1 + 8 + 15) & ~(size_t)15;
 }
 
-void sio_rcbuf_unref(sio_rcbuf *r) {
+void util_rcbuf_unref(util_rcbuf *r) {
     if (!r) return;
     assert(r->refs > 0);
     if (--r->refs) return;

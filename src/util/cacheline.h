@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIO_CACHELINE 64
+#define UTIL_CACHELINE 64
 
 /* A zeroed block of `size` bytes starting on a cache line; free() releases it. */
-static inline void *sio_calloc_line(size_t size) {
-    size_t rounded = (size + SIO_CACHELINE - 1) / SIO_CACHELINE * SIO_CACHELINE;
-    void *p = aligned_alloc(SIO_CACHELINE, rounded);
+static inline void *util_calloc_line(size_t size) {
+    size_t rounded = (size + UTIL_CACHELINE - 1) / UTIL_CACHELINE * UTIL_CACHELINE;
+    void *p = aligned_alloc(UTIL_CACHELINE, rounded);
     if (p) memset(p, 0, rounded);
     return p;
 }

@@ -91,7 +91,7 @@ static size_t scan_string(const char *s, size_t len, size_t pos, uint8_t *flags)
         if (c == '"') return i + 1;
         if (c == '\\') {
             if (i + 1 >= len) return 0;
-            *flags |= SIO_JSON_ESCAPED;
+            *flags |= UTIL_JSON_ESCAPED;
             switch (p[i + 1]) {
             case '"':
             case '\\':
@@ -115,7 +115,7 @@ static size_t scan_string(const char *s, size_t len, size_t pos, uint8_t *flags)
             continue;
         }
         if (c < 0x20) return 0;
-        size_t k = sio_utf8_seq(p + i, len - i);
+        size_t k = util_utf8_seq(p + i, len - i);
         if (!k) return 0;
         i += k;
     }
@@ -138,7 +138,7 @@ static size_t scan_number(const char *s, size_t len, size_t pos, uint8_t *flags)
     } else {
         return 0;
     }
-    uint8_t f = SIO_JSON_INTEGER;
+    uint8_t f = UTIL_JSON_INTEGER;
     if (i < len && s[i] == '.') {
         f = 0;
         if (++i >= len || !is_digit(s[i])) return 0;
@@ -156,12 +156,12 @@ static size_t scan_number(const char *s, size_t len, size_t pos, uint8_t *flags)
     return i;
 }
 
-static inline bool top_is_object(const sio_json_lexer *lx) {
+static inline bool top_is_object(const util_json_lexer *lx) {
     unsigned d = lx->depth - 1;
     return (lx->stack[d >> 3] >> (d & 7)) & 1;
 }
 
-void sio_json_lexer_init(sio_json_lexer *lx, const char *s, size_t len) {
+void util_json_lexer_init(util_json_lexer *lx, const char *s, size_t len) {
     lx->s = s;
     lx->len = len;
     lx->pos = 0;
@@ -171,7 +171,7 @@ void sio_json_lexer_init(sio_json_lexer *lx, const char *s, size_t len) {
     lx->flags = 0;
 }
 
-sio_json_tok sio_json_next(sio_json_lexer *lx) {
+util_json_tok util_json_next(util_json_lexer *lx) {
     const char *s = lx->s;
     size_t len = lx->len;
     size_t pos = skip_ws(s, len, lx->pos);
@@ -183,7 +183,7 @@ sio_json_tok sio_json_next(sio_json_lexer *lx) {
             if (pos != len) goto fail;
             lx->pos = pos;
             lx->state = ST_DONE;
-            return SIO_JSON_END;
+            return UTIL_JSON_END;
         }
         if (pos >= len) goto fail;
         obj = top_is_object(lx);
@@ -211,9 +211,9 @@ sio_json_tok sio_json_next(sio_json_lexer *lx) {
     case ST_KEY:
         goto key;
     case ST_DONE:
-        return SIO_JSON_END;
+        return UTIL_JSON_END;
     default:
-        return SIO_JSON_ERROR;
+        return UTIL_JSON_ERROR;
     }
 
 value:
@@ -224,7 +224,7 @@ value:
     case '[':
     case '{': {
         unsigned d = lx->depth;
-        if (d >= SIO_JSON_MAX_DEPTH) goto fail;
+        if (d >= UTIL_JSON_MAX_DEPTH) goto fail;
         uint8_t bit = (uint8_t)(1u << (d & 7));
         bool is_obj = s[pos] == '{';
         if (is_obj)
@@ -234,36 +234,36 @@ value:
         lx->depth = d + 1;
         lx->end = lx->pos = pos + 1;
         lx->state = is_obj ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
-        return is_obj ? SIO_JSON_OBJECT : SIO_JSON_ARRAY;
+        return is_obj ? UTIL_JSON_OBJECT : UTIL_JSON_ARRAY;
     }
     case '"': {
         size_t e = scan_string(s, len, pos, &lx->flags);
         if (!e) goto fail;
         lx->end = lx->pos = e;
         lx->state = ST_AFTER;
-        return SIO_JSON_STRING;
+        return UTIL_JSON_STRING;
     }
     case 't':
         if (len - pos < 4 || memcmp(s + pos, "true", 4) != 0) goto fail;
         lx->end = lx->pos = pos + 4;
         lx->state = ST_AFTER;
-        return SIO_JSON_TRUE;
+        return UTIL_JSON_TRUE;
     case 'f':
         if (len - pos < 5 || memcmp(s + pos, "false", 5) != 0) goto fail;
         lx->end = lx->pos = pos + 5;
         lx->state = ST_AFTER;
-        return SIO_JSON_FALSE;
+        return UTIL_JSON_FALSE;
     case 'n':
         if (len - pos < 4 || memcmp(s + pos, "null", 4) != 0) goto fail;
         lx->end = lx->pos = pos + 4;
         lx->state = ST_AFTER;
-        return SIO_JSON_NULL;
+        return UTIL_JSON_NULL;
     default: {
         size_t e = scan_number(s, len, pos, &lx->flags);
         if (!e) goto fail;
         lx->end = lx->pos = e;
         lx->state = ST_AFTER;
-        return SIO_JSON_NUMBER;
+        return UTIL_JSON_NUMBER;
     }
     }
 
@@ -279,7 +279,7 @@ key:
         if (pos >= len || s[pos] != ':') goto fail;
         lx->pos = pos + 1;
         lx->state = ST_VALUE;
-        return SIO_JSON_KEY;
+        return UTIL_JSON_KEY;
     }
 
 close:
@@ -288,43 +288,43 @@ close:
     lx->end = lx->pos = pos + 1;
     lx->flags = 0;
     lx->state = ST_AFTER;
-    return obj ? SIO_JSON_OBJECT_END : SIO_JSON_ARRAY_END;
+    return obj ? UTIL_JSON_OBJECT_END : UTIL_JSON_ARRAY_END;
 
 fail:
     lx->state = ST_ERROR;
-    return SIO_JSON_ERROR;
+    return UTIL_JSON_ERROR;
 }
 
-int sio_json_array_next(sio_json_lexer *lx, size_t *start, size_t *end, sio_json_tok *tok) {
+int util_json_array_next(util_json_lexer *lx, size_t *start, size_t *end, util_json_tok *tok) {
     unsigned d = lx->depth;
-    if (d == 0 || top_is_object(lx)) return SIO_JSON_ERROR;
-    sio_json_tok t = sio_json_next(lx);
+    if (d == 0 || top_is_object(lx)) return UTIL_JSON_ERROR;
+    util_json_tok t = util_json_next(lx);
     switch (t) {
-    case SIO_JSON_ARRAY_END:
+    case UTIL_JSON_ARRAY_END:
         return 0;
-    case SIO_JSON_ERROR:
-    case SIO_JSON_END:
-    case SIO_JSON_KEY:
-    case SIO_JSON_OBJECT_END:
-        return SIO_JSON_ERROR;
+    case UTIL_JSON_ERROR:
+    case UTIL_JSON_END:
+    case UTIL_JSON_KEY:
+    case UTIL_JSON_OBJECT_END:
+        return UTIL_JSON_ERROR;
     default:
         break;
     }
     *start = lx->start;
     *tok = t;
     while (lx->depth > d)
-        if (sio_json_next(lx) == SIO_JSON_ERROR) return SIO_JSON_ERROR;
+        if (util_json_next(lx) == UTIL_JSON_ERROR) return UTIL_JSON_ERROR;
     *end = lx->end;
     return 1;
 }
 
-int sio_json_validate(const char *s, size_t len) {
-    sio_json_lexer lx;
-    sio_json_lexer_init(&lx, s, len);
+int util_json_validate(const char *s, size_t len) {
+    util_json_lexer lx;
+    util_json_lexer_init(&lx, s, len);
     for (;;) {
-        sio_json_tok t = sio_json_next(&lx);
-        if (t == SIO_JSON_END) return 0;
-        if (t == SIO_JSON_ERROR) return SIO_EPROTO;
+        util_json_tok t = util_json_next(&lx);
+        if (t == UTIL_JSON_END) return 0;
+        if (t == UTIL_JSON_ERROR) return SIO_EPROTO;
     }
 }
 
@@ -332,7 +332,7 @@ static uint32_t hex4(const char *p) {
     return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
 }
 
-size_t sio_json_unescape(const char *raw, size_t len, char *out) {
+size_t util_json_unescape(const char *raw, size_t len, char *out) {
     size_t i = 0, o = 0;
     while (i < len) {
         const char *bs = memchr(raw + i, '\\', len - i);
@@ -372,7 +372,7 @@ size_t sio_json_unescape(const char *raw, size_t len, char *out) {
                 }
             }
             if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD; /* a lone surrogate */
-            o += sio_utf8_put(cp, out + o);
+            o += util_utf8_put(cp, out + o);
             break;
         }
         default: /* '"', '\\', '/' */
@@ -383,13 +383,14 @@ size_t sio_json_unescape(const char *raw, size_t len, char *out) {
     return o;
 }
 
-bool sio_json_string_eq(const char *raw, size_t len, bool escaped, const char *lit, size_t litlen) {
+bool util_json_string_eq(const char *raw, size_t len, bool escaped, const char *lit,
+                         size_t litlen) {
     if (!escaped) return len == litlen && memcmp(raw, lit, len) == 0;
     if (len < litlen || len > 12 * litlen + 12) return false; /* escapes at most 6x longer */
     char small[256];
     char *buf = len <= sizeof small ? small : malloc(len);
     if (!buf) return false;
-    size_t n = sio_json_unescape(raw, len, buf);
+    size_t n = util_json_unescape(raw, len, buf);
     bool eq = n == litlen && memcmp(buf, lit, n) == 0;
     if (buf != small) free(buf);
     return eq;

@@ -4,13 +4,13 @@
  * reference server closes a client that sends anything else), but most
  * payloads are only passed on, so building a tree would be wasted work. The
  * lexer reads RFC 8259 JSON token by token, checks the grammar, the nesting
- * (at most SIO_JSON_MAX_DEPTH levels) and the strings (strict UTF-8, no raw
+ * (at most UTIL_JSON_MAX_DEPTH levels) and the strings (strict UTF-8, no raw
  * control characters, well-formed escapes), and reports where each token is.
  *
  * Differences from JSON.parse, on purpose: invalid UTF-8 is an error (a
  * JavaScript peer would have decoded it into U+FFFD), and nesting deeper than
- * SIO_JSON_MAX_DEPTH is an error. Escaped lone surrogates ("\ud800") are
- * accepted, as JSON.parse does; sio_json_unescape() turns them into U+FFFD.
+ * UTIL_JSON_MAX_DEPTH is an error. Escaped lone surrogates ("\ud800") are
+ * accepted, as JSON.parse does; util_json_unescape() turns them into U+FFFD.
  */
 #ifndef SIO_UTIL_JSON_SCAN_H
 #define SIO_UTIL_JSON_SCAN_H
@@ -19,63 +19,63 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIO_JSON_MAX_DEPTH 1024
+#define UTIL_JSON_MAX_DEPTH 1024
 
-typedef enum sio_json_tok {
-    SIO_JSON_ERROR = -1, /* malformed input; the lexer stays in error */
-    SIO_JSON_END = 0,    /* the top-level value is complete and only whitespace followed */
-    SIO_JSON_ARRAY,      /* [ */
-    SIO_JSON_ARRAY_END,  /* ] */
-    SIO_JSON_OBJECT,     /* { */
-    SIO_JSON_OBJECT_END, /* } */
-    SIO_JSON_KEY,        /* a member name (its ':' is consumed too) */
-    SIO_JSON_STRING,
-    SIO_JSON_NUMBER,
-    SIO_JSON_TRUE,
-    SIO_JSON_FALSE,
-    SIO_JSON_NULL,
-} sio_json_tok;
+typedef enum util_json_tok {
+    UTIL_JSON_ERROR = -1, /* malformed input; the lexer stays in error */
+    UTIL_JSON_END = 0,    /* the top-level value is complete and only whitespace followed */
+    UTIL_JSON_ARRAY,      /* [ */
+    UTIL_JSON_ARRAY_END,  /* ] */
+    UTIL_JSON_OBJECT,     /* { */
+    UTIL_JSON_OBJECT_END, /* } */
+    UTIL_JSON_KEY,        /* a member name (its ':' is consumed too) */
+    UTIL_JSON_STRING,
+    UTIL_JSON_NUMBER,
+    UTIL_JSON_TRUE,
+    UTIL_JSON_FALSE,
+    UTIL_JSON_NULL,
+} util_json_tok;
 
 /* Flags of the last token. */
-#define SIO_JSON_ESCAPED 1u /* a string or key holds backslash escapes */
-#define SIO_JSON_INTEGER 2u /* a number has neither fraction nor exponent */
+#define UTIL_JSON_ESCAPED 1u /* a string or key holds backslash escapes */
+#define UTIL_JSON_INTEGER 2u /* a number has neither fraction nor exponent */
 
-typedef struct sio_json_lexer {
+typedef struct util_json_lexer {
     const char *s;
     size_t len;
     size_t pos;        /* next byte to read */
     size_t start, end; /* the last token is s[start, end); strings and keys include quotes */
     unsigned depth;    /* containers open after the last token */
     uint8_t state;
-    uint8_t flags;                         /* SIO_JSON_ESCAPED, SIO_JSON_INTEGER */
-    uint8_t stack[SIO_JSON_MAX_DEPTH / 8]; /* one bit per level: 1 = object */
-} sio_json_lexer;
+    uint8_t flags;                          /* UTIL_JSON_ESCAPED, UTIL_JSON_INTEGER */
+    uint8_t stack[UTIL_JSON_MAX_DEPTH / 8]; /* one bit per level: 1 = object */
+} util_json_lexer;
 
 /* Starts reading one JSON text (one value with optional whitespace around it). */
-void sio_json_lexer_init(sio_json_lexer *lx, const char *s, size_t len);
+void util_json_lexer_init(util_json_lexer *lx, const char *s, size_t len);
 
-/* The next token. After SIO_JSON_END or SIO_JSON_ERROR it returns the same again. */
-sio_json_tok sio_json_next(sio_json_lexer *lx);
+/* The next token. After UTIL_JSON_END or UTIL_JSON_ERROR it returns the same again. */
+util_json_tok util_json_next(util_json_lexer *lx);
 
 /*
  * Reads one element of the array the lexer is in (call it right after the
- * SIO_JSON_ARRAY token, then again after each element). Returns 1 with the
+ * UTIL_JSON_ARRAY token, then again after each element). Returns 1 with the
  * element's span in s[*start, *end) and its first token in *tok, 0 when the
- * array's ']' was read instead, SIO_JSON_ERROR (-1) on malformed input.
+ * array's ']' was read instead, UTIL_JSON_ERROR (-1) on malformed input.
  */
-int sio_json_array_next(sio_json_lexer *lx, size_t *start, size_t *end, sio_json_tok *tok);
+int util_json_array_next(util_json_lexer *lx, size_t *start, size_t *end, util_json_tok *tok);
 
 /* 0 when s[0, len) is exactly one valid JSON text, SIO_EPROTO otherwise. */
-int sio_json_validate(const char *s, size_t len);
+int util_json_validate(const char *s, size_t len);
 
 /*
  * Unescapes the content of a validated string token (without its quotes)
  * into out, which must hold len bytes (the result is never longer). Escaped
  * lone surrogates become U+FFFD. Returns the length written.
  */
-size_t sio_json_unescape(const char *raw, size_t len, char *out);
+size_t util_json_unescape(const char *raw, size_t len, char *out);
 
 /* Whether the string token content raw[0, len) means exactly lit[0, litlen). */
-bool sio_json_string_eq(const char *raw, size_t len, bool escaped, const char *lit, size_t litlen);
+bool util_json_string_eq(const char *raw, size_t len, bool escaped, const char *lit, size_t litlen);
 
 #endif

@@ -31,7 +31,7 @@ static locale_t c_locale(void) {
     return c_locale_value;
 }
 
-double sio_json_number_value(const char *s, size_t len) {
+double util_json_number_value(const char *s, size_t len) {
     char small[64];
     char *buf = len < sizeof small ? small : malloc(len + 1);
     if (!buf) return NAN;
@@ -64,7 +64,7 @@ static bool parse_int(const char *s, size_t len, json_int_t *out) {
 static json_t *make_number(const char *s, size_t len, bool integer) {
     json_int_t i;
     if (integer && parse_int(s, len, &i)) return json_integer(i);
-    double d = sio_json_number_value(s, len);
+    double d = util_json_number_value(s, len);
     if (!isfinite(d)) return json_null();
     return json_real(d);
 }
@@ -74,7 +74,7 @@ static json_t *make_string(const char *raw, size_t len, bool escaped) {
     char small[256];
     char *buf = len <= sizeof small ? small : malloc(len);
     if (!buf) return NULL;
-    size_t n = sio_json_unescape(raw, len, buf);
+    size_t n = util_json_unescape(raw, len, buf);
     json_t *v = json_stringn_nocheck(buf, n);
     if (buf != small) free(buf);
     return v;
@@ -93,27 +93,27 @@ static void frame_drop_key(frame *f) {
     f->key_heap = false;
 }
 
-json_t *sio_json_parse(const char *s, size_t len, sio_json_object_hook hook, void *ud) {
-    sio_json_lexer lx;
-    sio_json_lexer_init(&lx, s, len);
+json_t *util_json_parse(const char *s, size_t len, util_json_object_hook hook, void *ud) {
+    util_json_lexer lx;
+    util_json_lexer_init(&lx, s, len);
     frame small[16];
     frame *st = small;
     size_t n = 0, cap = 16;
     json_t *root = NULL;
 
     for (;;) {
-        sio_json_tok t = sio_json_next(&lx);
+        util_json_tok t = util_json_next(&lx);
         const char *tok = s + lx.start;
         size_t tok_len = lx.end - lx.start;
         json_t *v = NULL;
         switch (t) {
-        case SIO_JSON_END:
+        case UTIL_JSON_END:
             if (st != small) free(st);
             return root;
-        case SIO_JSON_ERROR:
+        case UTIL_JSON_ERROR:
             goto fail;
-        case SIO_JSON_ARRAY:
-        case SIO_JSON_OBJECT:
+        case UTIL_JSON_ARRAY:
+        case UTIL_JSON_OBJECT:
             if (n == cap) {
                 frame *bigger = malloc(sizeof *st * cap * 2);
                 if (!bigger) goto fail;
@@ -122,48 +122,48 @@ json_t *sio_json_parse(const char *s, size_t len, sio_json_object_hook hook, voi
                 st = bigger;
                 cap *= 2;
             }
-            st[n].v = t == SIO_JSON_ARRAY ? json_array() : json_object();
+            st[n].v = t == UTIL_JSON_ARRAY ? json_array() : json_object();
             st[n].key = NULL;
             st[n].key_heap = false;
             if (!st[n].v) goto fail;
             n++;
             continue;
-        case SIO_JSON_KEY: {
+        case UTIL_JSON_KEY: {
             frame *f = &st[n - 1];
             const char *raw = tok + 1;
             size_t raw_len = tok_len - 2;
-            if (lx.flags & SIO_JSON_ESCAPED) {
+            if (lx.flags & UTIL_JSON_ESCAPED) {
                 f->key = malloc(raw_len ? raw_len : 1);
                 if (!f->key) goto fail;
                 f->key_heap = true;
-                f->key_len = sio_json_unescape(raw, raw_len, f->key);
+                f->key_len = util_json_unescape(raw, raw_len, f->key);
             } else {
                 f->key = (char *)raw;
                 f->key_len = raw_len;
             }
             continue;
         }
-        case SIO_JSON_ARRAY_END:
-        case SIO_JSON_OBJECT_END:
+        case UTIL_JSON_ARRAY_END:
+        case UTIL_JSON_OBJECT_END:
             v = st[--n].v;
-            if (t == SIO_JSON_OBJECT_END && hook) {
+            if (t == UTIL_JSON_OBJECT_END && hook) {
                 v = hook(v, ud);
                 if (!v) goto fail;
             }
             break;
-        case SIO_JSON_STRING:
-            v = make_string(tok + 1, tok_len - 2, lx.flags & SIO_JSON_ESCAPED);
+        case UTIL_JSON_STRING:
+            v = make_string(tok + 1, tok_len - 2, lx.flags & UTIL_JSON_ESCAPED);
             break;
-        case SIO_JSON_NUMBER:
-            v = make_number(tok, tok_len, lx.flags & SIO_JSON_INTEGER);
+        case UTIL_JSON_NUMBER:
+            v = make_number(tok, tok_len, lx.flags & UTIL_JSON_INTEGER);
             break;
-        case SIO_JSON_TRUE:
+        case UTIL_JSON_TRUE:
             v = json_true();
             break;
-        case SIO_JSON_FALSE:
+        case UTIL_JSON_FALSE:
             v = json_false();
             break;
-        case SIO_JSON_NULL:
+        case UTIL_JSON_NULL:
             v = json_null();
             break;
         }
@@ -207,10 +207,10 @@ static const char esc_letter[256] = {
     [0x1E] = 'u', [0x1F] = 'u', ['"'] = '"',  ['\\'] = '\\',
 };
 
-int sio_json_write_string(sio_buf *out, const char *s, size_t len) {
+int util_json_write_string(util_buf *out, const char *s, size_t len) {
     /* Room for the common case (nothing to escape) in one step. */
     if (len > SIZE_MAX - 2) return SIO_ENOMEM;
-    int r = sio_buf_reserve(out, len + 2);
+    int r = util_buf_reserve(out, len + 2);
     if (r) return r;
     out->data[out->len++] = '"';
     const uint8_t *p = (const uint8_t *)s;
@@ -218,7 +218,7 @@ int sio_json_write_string(sio_buf *out, const char *s, size_t len) {
     while (i < len) {
         size_t run = i;
         while (run < len && !esc_letter[p[run]]) run++;
-        if ((r = sio_buf_append(out, s + i, run - i))) return r;
+        if ((r = util_buf_append(out, s + i, run - i))) return r;
         if (run == len) break;
         char e = esc_letter[p[run]];
         char tmp[6] = {'\\', e};
@@ -231,15 +231,15 @@ int sio_json_write_string(sio_buf *out, const char *s, size_t len) {
             tmp[5] = hex[p[run] & 15];
             n = 6;
         }
-        if ((r = sio_buf_append(out, tmp, n))) return r;
+        if ((r = util_buf_append(out, tmp, n))) return r;
         i = run + 1;
     }
-    return sio_buf_append(out, "\"", 1);
+    return util_buf_append(out, "\"", 1);
 }
 
-int sio_json_write_real(sio_buf *out, double d) {
-    if (!isfinite(d)) return sio_buf_append(out, "null", 4);
-    if (d == 0) return sio_buf_append(out, "0", 1);
+int util_json_write_real(util_buf *out, double d) {
+    if (!isfinite(d)) return util_buf_append(out, "null", 4);
+    if (d == 0) return util_buf_append(out, "0", 1);
     char buf[40];
     int n = 0;
     locale_t loc = c_locale();
@@ -255,13 +255,13 @@ int sio_json_write_real(sio_buf *out, double d) {
         memmove(e + 2, e + 3, (size_t)(buf + n - (e + 3)));
         n--;
     }
-    return sio_buf_append(out, buf, (size_t)n);
+    return util_buf_append(out, buf, (size_t)n);
 }
 
-static int write_value(sio_buf *out, const json_t *v, sio_json_write_hook hook, void *ud,
+static int write_value(util_buf *out, const json_t *v, util_json_write_hook hook, void *ud,
                        unsigned depth) {
     int r;
-    if (depth > SIO_JSON_MAX_DEPTH) return SIO_EINVAL;
+    if (depth > UTIL_JSON_MAX_DEPTH) return SIO_EINVAL;
     if (hook) {
         r = hook(out, v, ud);
         if (r < 0) return r;
@@ -269,44 +269,44 @@ static int write_value(sio_buf *out, const json_t *v, sio_json_write_hook hook, 
     }
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        if ((r = sio_buf_append(out, "{", 1))) return r;
+        if ((r = util_buf_append(out, "{", 1))) return r;
         bool first = true;
         for (void *it = json_object_iter((json_t *)v); it;
              it = json_object_iter_next((json_t *)v, it)) {
-            if (!first && (r = sio_buf_append(out, ",", 1))) return r;
+            if (!first && (r = util_buf_append(out, ",", 1))) return r;
             first = false;
             const char *key = json_object_iter_key(it);
-            if ((r = sio_json_write_string(out, key, json_object_iter_key_len(it)))) return r;
-            if ((r = sio_buf_append(out, ":", 1))) return r;
+            if ((r = util_json_write_string(out, key, json_object_iter_key_len(it)))) return r;
+            if ((r = util_buf_append(out, ":", 1))) return r;
             if ((r = write_value(out, json_object_iter_value(it), hook, ud, depth + 1))) return r;
         }
-        return sio_buf_append(out, "}", 1);
+        return util_buf_append(out, "}", 1);
     }
     case JSON_ARRAY: {
-        if ((r = sio_buf_append(out, "[", 1))) return r;
+        if ((r = util_buf_append(out, "[", 1))) return r;
         size_t n = json_array_size(v);
         for (size_t i = 0; i < n; i++) {
-            if (i && (r = sio_buf_append(out, ",", 1))) return r;
+            if (i && (r = util_buf_append(out, ",", 1))) return r;
             if ((r = write_value(out, json_array_get(v, i), hook, ud, depth + 1))) return r;
         }
-        return sio_buf_append(out, "]", 1);
+        return util_buf_append(out, "]", 1);
     }
     case JSON_STRING:
-        return sio_json_write_string(out, json_string_value(v), json_string_length(v));
+        return util_json_write_string(out, json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
-        return sio_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return util_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     case JSON_REAL:
-        return sio_json_write_real(out, json_real_value(v));
+        return util_json_write_real(out, json_real_value(v));
     case JSON_TRUE:
-        return sio_buf_append(out, "true", 4);
+        return util_buf_append(out, "true", 4);
     case JSON_FALSE:
-        return sio_buf_append(out, "false", 5);
+        return util_buf_append(out, "false", 5);
     case JSON_NULL:
     default:
-        return sio_buf_append(out, "null", 4);
+        return util_buf_append(out, "null", 4);
     }
 }
 
-int sio_json_write(sio_buf *out, const json_t *v, sio_json_write_hook hook, void *ud) {
+int util_json_write(util_buf *out, const json_t *v, util_json_write_hook hook, void *ud) {
     return write_value(out, v, hook, ud, 0);
 }

@@ -29,31 +29,31 @@
  * to keep in its place: obj itself, or a replacement (the hook then owns obj
  * and must release it). NULL fails the parse.
  */
-typedef json_t *(*sio_json_object_hook)(json_t *obj, void *ud);
+typedef json_t *(*util_json_object_hook)(json_t *obj, void *ud);
 
 /* The jansson value of the JSON text s[0, len), or NULL if it is not valid
  * JSON (see json_scan.h) or memory ran out. */
-json_t *sio_json_parse(const char *s, size_t len, sio_json_object_hook hook, void *ud);
+json_t *util_json_parse(const char *s, size_t len, util_json_object_hook hook, void *ud);
 
 /*
  * Called with every value before it is written. Returns 1 when it wrote the
  * value itself, 0 to have it written normally, a negative code to fail.
  */
-typedef int (*sio_json_write_hook)(sio_buf *out, const json_t *v, void *ud);
+typedef int (*util_json_write_hook)(util_buf *out, const json_t *v, void *ud);
 
 /* Appends v as JSON text. 0, SIO_ENOMEM, or SIO_EINVAL when nesting goes
- * deeper than SIO_JSON_MAX_DEPTH (a cycle). */
-int sio_json_write(sio_buf *out, const json_t *v, sio_json_write_hook hook, void *ud);
+ * deeper than UTIL_JSON_MAX_DEPTH (a cycle). */
+int util_json_write(util_buf *out, const json_t *v, util_json_write_hook hook, void *ud);
 
 /* The value of a validated JSON number token (C locale, whatever the
  * program set). */
-double sio_json_number_value(const char *s, size_t len);
+double util_json_number_value(const char *s, size_t len);
 
 /* Appends s[0, len) as a JSON string literal, quotes included. */
-int sio_json_write_string(sio_buf *out, const char *s, size_t len);
+int util_json_write_string(util_buf *out, const char *s, size_t len);
 
 /* Appends a double in its shortest form that reads back to the same value
  * ("null" for infinities and NaN). */
-int sio_json_write_real(sio_buf *out, double d);
+int util_json_write_real(util_buf *out, double d);
 
 #endif

@@ -14,7 +14,7 @@
 static sio_log_cb log_cb;
 static void *log_userdata;
 static int log_level_from_env_done;
-sio_log_level sio_log_min_level = SIO_LOG_INFO;
+sio_log_level util_log_min_level = SIO_LOG_INFO;
 
 int sio_log_level_parse(const char *name) {
     static const char *names[] = {"debug", "info", "warn", "error", "off"};
@@ -28,16 +28,16 @@ __attribute__((constructor)) static void log_init_from_env(void) {
     if (log_level_from_env_done) return;
     log_level_from_env_done = 1;
     int l = sio_log_level_parse(getenv("SIO_LOG_LEVEL"));
-    if (l >= 0) sio_log_min_level = (sio_log_level)l;
+    if (l >= 0) util_log_min_level = (sio_log_level)l;
 }
 
 void sio_log_set(sio_log_cb cb, sio_log_level level, void *userdata) {
     log_cb = cb;
     log_userdata = userdata;
-    sio_log_min_level = level;
+    util_log_min_level = level;
 }
 
-void sio_log_write(sio_log_level level, const char *component, const char *fmt, ...) {
+void util_log_write(sio_log_level level, const char *component, const char *fmt, ...) {
     char line[1024];
     va_list ap;
     va_start(ap, fmt);

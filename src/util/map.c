@@ -29,9 +29,9 @@ static int hash_key_set;
         v2 = ROTL(v2, 32);                                                                         \
     } while (0)
 
-uint64_t sio_hash(const void *data, size_t len) {
+uint64_t util_hash(const void *data, size_t len) {
     if (!hash_key_set) {
-        if (sio_random_bytes(hash_key, sizeof hash_key) != 0) {
+        if (util_random_bytes(hash_key, sizeof hash_key) != 0) {
             hash_key[0] = (uint64_t)(uintptr_t)&hash_key ^ 0x736f6d6570736575ull;
             hash_key[1] = (uint64_t)len ^ 0x646f72616e646f6dull;
         }
@@ -64,14 +64,14 @@ uint64_t sio_hash(const void *data, size_t len) {
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static int map_grow(sio_map *m) {
+static int map_grow(util_map *m) {
     size_t n = m->nbuckets ? m->nbuckets * 2 : 16;
-    sio_map_entry **b = calloc(n, sizeof *b);
+    util_map_entry **b = calloc(n, sizeof *b);
     if (!b) return SIO_ENOMEM;
     for (size_t i = 0; i < m->nbuckets; i++) {
-        sio_map_entry *e = m->buckets[i];
+        util_map_entry *e = m->buckets[i];
         while (e) {
-            sio_map_entry *next = e->next;
+            util_map_entry *next = e->next;
             size_t j = e->hash & (n - 1);
             e->next = b[j];
             b[j] = e;
@@ -84,29 +84,29 @@ static int map_grow(sio_map *m) {
     return 0;
 }
 
-static sio_map_entry **map_find(const sio_map *m, const char *key, size_t klen, uint64_t h) {
-    sio_map_entry **pp = &m->buckets[h & (m->nbuckets - 1)];
+static util_map_entry **map_find(const util_map *m, const char *key, size_t klen, uint64_t h) {
+    util_map_entry **pp = &m->buckets[h & (m->nbuckets - 1)];
     for (; *pp; pp = &(*pp)->next)
         if ((*pp)->hash == h && (*pp)->klen == klen && memcmp((*pp)->key, key, klen) == 0) break;
     return pp;
 }
 
-void *sio_map_get(const sio_map *m, const char *key, size_t klen) {
+void *util_map_get(const util_map *m, const char *key, size_t klen) {
     if (!m->count) return NULL;
-    sio_map_entry *e = *map_find(m, key, klen, sio_hash(key, klen));
+    util_map_entry *e = *map_find(m, key, klen, util_hash(key, klen));
     return e ? e->value : NULL;
 }
 
-int sio_map_put(sio_map *m, const char *key, size_t klen, void *value) {
+int util_map_put(util_map *m, const char *key, size_t klen, void *value) {
     if (klen > UINT32_MAX) return SIO_EINVAL;
     if (m->count >= m->nbuckets && map_grow(m) != 0) return SIO_ENOMEM;
-    uint64_t h = sio_hash(key, klen);
-    sio_map_entry **pp = map_find(m, key, klen, h);
+    uint64_t h = util_hash(key, klen);
+    util_map_entry **pp = map_find(m, key, klen, h);
     if (*pp) {
         (*pp)->value = value;
         return 0;
     }
-    sio_map_entry *e = malloc(sizeof *e + klen + 1);
+    util_map_entry *e = malloc(sizeof *e + klen + 1);
     if (!e) return SIO_ENOMEM;
     e->next = NULL;
     e->value = value;
@@ -119,10 +119,10 @@ int sio_map_put(sio_map *m, const char *key, size_t klen, void *value) {
     return 0;
 }
 
-void *sio_map_remove(sio_map *m, const char *key, size_t klen) {
+void *util_map_remove(util_map *m, const char *key, size_t klen) {
     if (!m->count) return NULL;
-    sio_map_entry **pp = map_find(m, key, klen, sio_hash(key, klen));
-    sio_map_entry *e = *pp;
+    util_map_entry **pp = map_find(m, key, klen, util_hash(key, klen));
+    util_map_entry *e = *pp;
     if (!e) return NULL;
     *pp = e->next;
     void *v = e->value;
@@ -131,11 +131,11 @@ void *sio_map_remove(sio_map *m, const char *key, size_t klen) {
     return v;
 }
 
-void sio_map_free(sio_map *m) {
+void util_map_free(util_map *m) {
     for (size_t i = 0; i < m->nbuckets; i++) {
-        sio_map_entry *e = m->buckets[i];
+        util_map_entry *e = m->buckets[i];
         while (e) {
-            sio_map_entry *n = e->next;
+            util_map_entry *n = e->next;
             free(e);
             e = n;
         }
@@ -145,12 +145,12 @@ void sio_map_free(sio_map *m) {
     m->nbuckets = m->count = 0;
 }
 
-sio_map_entry *sio_map_iter_next(sio_map_iter *it) {
+util_map_entry *util_map_iter_next(util_map_iter *it) {
     while (!it->next) {
         if (it->bucket >= it->m->nbuckets) return NULL;
         it->next = it->m->buckets[it->bucket++];
     }
-    sio_map_entry *e = it->next;
+    util_map_entry *e = it->next;
     it->next = e->next;
     return e;
 }

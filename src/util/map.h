@@ -11,48 +11,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct sio_map_entry {
-    struct sio_map_entry *next;
+typedef struct util_map_entry {
+    struct util_map_entry *next;
     void *value;
     uint64_t hash;
     uint32_t klen;
     char key[]; /* NUL-terminated copy */
-} sio_map_entry;
+} util_map_entry;
 
-typedef struct sio_map {
-    sio_map_entry **buckets;
+typedef struct util_map {
+    util_map_entry **buckets;
     size_t nbuckets; /* a power of two, or 0 before the first insert */
     size_t count;
-} sio_map;
+} util_map;
 
-#define SIO_MAP_INIT                                                                               \
+#define UTIL_MAP_INIT                                                                              \
     { NULL, 0, 0 }
 
-void *sio_map_get(const sio_map *m, const char *key, size_t klen);
+void *util_map_get(const util_map *m, const char *key, size_t klen);
 /* Inserts or replaces; 0 or SIO_ENOMEM. */
-int sio_map_put(sio_map *m, const char *key, size_t klen, void *value);
+int util_map_put(util_map *m, const char *key, size_t klen, void *value);
 /* Removes and returns the value (NULL if absent). */
-void *sio_map_remove(sio_map *m, const char *key, size_t klen);
+void *util_map_remove(util_map *m, const char *key, size_t klen);
 /* Frees the table (not the values). */
-void sio_map_free(sio_map *m);
+void util_map_free(util_map *m);
 
 /* Iteration. The entry last returned may be removed while iterating; no
  * other change to the map is allowed until the iteration ends. */
-typedef struct sio_map_iter {
-    const sio_map *m;
+typedef struct util_map_iter {
+    const util_map *m;
     size_t bucket;
-    sio_map_entry *next;
-} sio_map_iter;
+    util_map_entry *next;
+} util_map_iter;
 
-static inline void sio_map_iter_init(sio_map_iter *it, const sio_map *m) {
+static inline void util_map_iter_init(util_map_iter *it, const util_map *m) {
     it->m = m;
     it->bucket = 0;
     it->next = NULL;
 }
 /* The next entry, or NULL at the end. */
-sio_map_entry *sio_map_iter_next(sio_map_iter *it);
+util_map_entry *util_map_iter_next(util_map_iter *it);
 
 /* SipHash-2-4 of data with the process key. */
-uint64_t sio_hash(const void *data, size_t len);
+uint64_t util_hash(const void *data, size_t len);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-int sio_random_bytes(void *buf, size_t n) {
+int util_random_bytes(void *buf, size_t n) {
     return RAND_bytes(buf, (int)n) == 1 ? 0 : SIO_EINVAL;
 }
 
@@ -37,7 +37,7 @@ static void id_pool_init(void) {
 static int id_bytes(uint8_t *out, size_t n) {
     pthread_once(&id_pool_once, id_pool_init);
     if (id_pool.left < n) {
-        if (sio_random_bytes(id_pool.bytes, sizeof id_pool.bytes) != 0) return SIO_EINVAL;
+        if (util_random_bytes(id_pool.bytes, sizeof id_pool.bytes) != 0) return SIO_EINVAL;
         id_pool.left = sizeof id_pool.bytes;
     }
     uint8_t *src = id_pool.bytes + sizeof id_pool.bytes - id_pool.left;
@@ -47,7 +47,7 @@ static int id_bytes(uint8_t *out, size_t n) {
     return 0;
 }
 
-int sio_random_id(char out[21]) {
+int util_random_id(char out[21]) {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint8_t rnd[15];

@@ -9,11 +9,11 @@
 #include <stddef.h>
 
 /* Fills buf with n bytes from the OpenSSL CSPRNG; 0 or SIO_EINVAL. */
-int sio_random_bytes(void *buf, size_t n);
+int util_random_bytes(void *buf, size_t n);
 
 /* Writes a new unguessable id: 20 URL-safe base64 characters (120 random
  * bits) and a NUL, as Engine.IO session ids and Socket.IO socket ids are.
  * 0 or SIO_EINVAL when the CSPRNG fails. */
-int sio_random_id(char out[21]);
+int util_random_id(char out[21]);
 
 #endif

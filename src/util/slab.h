@@ -11,9 +11,9 @@
 
 #include <uv.h>
 
-#define SIO_SLAB_SIZE 65536
+#define UTIL_SLAB_SIZE 65536
 
 /* A uv_alloc_cb that returns the calling thread's slab. */
-void sio_slab_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+void util_slab_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 
 #endif

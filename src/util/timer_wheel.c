@@ -7,35 +7,35 @@
  */
 #include "util/timer_wheel.h"
 
-static uint64_t wheel_current_tick(sio_wheel *w) {
+static uint64_t wheel_current_tick(util_wheel *w) {
     return (uv_now(w->tick.loop) - w->base_ms) / w->tick_ms;
 }
 
-static void list_init(sio_timer *head) {
+static void list_init(util_timer *head) {
     head->next = head->prev = head;
 }
 
-static void list_insert(sio_timer *head, sio_timer *t) {
+static void list_insert(util_timer *head, util_timer *t) {
     t->prev = head->prev;
     t->next = head;
     head->prev->next = t;
     head->prev = t;
 }
 
-static void list_remove(sio_timer *t) {
+static void list_remove(util_timer *t) {
     t->prev->next = t->next;
     t->next->prev = t->prev;
     t->next = t->prev = NULL;
 }
 
 static void wheel_tick_cb(uv_timer_t *handle) {
-    sio_wheel *w = handle->data;
+    util_wheel *w = handle->data;
     uint64_t target = wheel_current_tick(w);
     while (w->now_tick < target && w->count > 0) {
         w->now_tick++;
-        sio_timer *slot = &w->slots[w->now_tick % SIO_WHEEL_SLOTS];
+        util_timer *slot = &w->slots[w->now_tick % UTIL_WHEEL_SLOTS];
         if (slot->next == slot) continue;
-        sio_timer pending;
+        util_timer pending;
         list_init(&pending);
         /* move the whole slot into `pending` */
         pending.next = slot->next;
@@ -44,20 +44,20 @@ static void wheel_tick_cb(uv_timer_t *handle) {
         pending.prev->next = &pending;
         list_init(slot);
         while (pending.next != &pending) {
-            sio_timer *t = pending.next;
+            util_timer *t = pending.next;
             list_remove(t);
             if (t->due_tick <= w->now_tick) {
                 w->count--;
                 t->cb(t);
             } else {
-                list_insert(&w->slots[t->due_tick % SIO_WHEEL_SLOTS], t);
+                list_insert(&w->slots[t->due_tick % UTIL_WHEEL_SLOTS], t);
             }
         }
     }
     if (w->count == 0) uv_timer_stop(&w->tick);
 }
 
-int sio_wheel_init(uv_loop_t *loop, sio_wheel *w, uint32_t tick_ms) {
+int util_wheel_init(uv_loop_t *loop, util_wheel *w, uint32_t tick_ms) {
     int r = uv_timer_init(loop, &w->tick);
     if (r) return r;
     uv_unref((uv_handle_t *)&w->tick);
@@ -66,21 +66,21 @@ int sio_wheel_init(uv_loop_t *loop, sio_wheel *w, uint32_t tick_ms) {
     w->base_ms = uv_now(loop);
     w->now_tick = 0;
     w->count = 0;
-    for (int i = 0; i < SIO_WHEEL_SLOTS; i++) list_init(&w->slots[i]);
+    for (int i = 0; i < UTIL_WHEEL_SLOTS; i++) list_init(&w->slots[i]);
     return 0;
 }
 
-void sio_wheel_close(sio_wheel *w, uv_close_cb close_cb) {
-    for (int i = 0; i < SIO_WHEEL_SLOTS; i++) {
-        sio_timer *slot = &w->slots[i];
+void util_wheel_close(util_wheel *w, uv_close_cb close_cb) {
+    for (int i = 0; i < UTIL_WHEEL_SLOTS; i++) {
+        util_timer *slot = &w->slots[i];
         while (slot->next != slot) list_remove(slot->next);
     }
     w->count = 0;
     uv_close((uv_handle_t *)&w->tick, close_cb);
 }
 
-void sio_timer_start(sio_wheel *w, sio_timer *t, uint64_t ms, sio_timer_cb cb) {
-    if (t->next) sio_timer_stop(w, t);
+void util_timer_start(util_wheel *w, util_timer *t, uint64_t ms, util_timer_cb cb) {
+    if (t->next) util_timer_stop(w, t);
     uint64_t now = wheel_current_tick(w);
     if (w->count == 0) w->now_tick = now;
     /* `now` is the tick we are inside of, up to one tick ago: one more tick
@@ -89,11 +89,11 @@ void sio_timer_start(sio_wheel *w, sio_timer *t, uint64_t ms, sio_timer_cb cb) {
     t->due_tick = now + ticks;
     if (t->due_tick <= w->now_tick) t->due_tick = w->now_tick + 1;
     t->cb = cb;
-    list_insert(&w->slots[t->due_tick % SIO_WHEEL_SLOTS], t);
+    list_insert(&w->slots[t->due_tick % UTIL_WHEEL_SLOTS], t);
     if (w->count++ == 0) uv_timer_start(&w->tick, wheel_tick_cb, w->tick_ms, w->tick_ms);
 }
 
-void sio_timer_stop(sio_wheel *w, sio_timer *t) {
+void util_timer_stop(util_wheel *w, util_timer *t) {
     if (!t->next) return;
     list_remove(t);
     if (--w->count == 0) uv_timer_stop(&w->tick);

@@ -12,41 +12,41 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define SIO_WHEEL_SLOTS 4096
+#define UTIL_WHEEL_SLOTS 4096
 /* The tick every layer's wheel uses: deadlines (heartbeats, timeouts) fire
  * within two ticks after they pass. */
 #define SIO_WHEEL_TICK_MS 10
 
-typedef struct sio_timer sio_timer;
-typedef void (*sio_timer_cb)(sio_timer *t);
+typedef struct util_timer util_timer;
+typedef void (*util_timer_cb)(util_timer *t);
 
-struct sio_timer {
-    sio_timer *next, *prev; /* NULL when not armed */
+struct util_timer {
+    util_timer *next, *prev; /* NULL when not armed */
     uint64_t due_tick;
-    sio_timer_cb cb;
+    util_timer_cb cb;
 };
 
-typedef struct sio_wheel {
+typedef struct util_wheel {
     uv_timer_t tick;
     uint64_t base_ms;  /* uv_now at init */
     uint64_t now_tick; /* last tick processed */
     uint32_t tick_ms;
     uint32_t count; /* armed entries */
-    sio_timer slots[SIO_WHEEL_SLOTS];
-} sio_wheel;
+    util_timer slots[UTIL_WHEEL_SLOTS];
+} util_wheel;
 
-int sio_wheel_init(uv_loop_t *loop, sio_wheel *w, uint32_t tick_ms);
+int util_wheel_init(uv_loop_t *loop, util_wheel *w, uint32_t tick_ms);
 /* Stops everything; close_cb (may be NULL) runs when the libuv timer is closed. */
-void sio_wheel_close(sio_wheel *w, uv_close_cb close_cb);
+void util_wheel_close(util_wheel *w, uv_close_cb close_cb);
 
-static inline void sio_timer_init(sio_timer *t) {
+static inline void util_timer_init(util_timer *t) {
     t->next = t->prev = NULL;
     t->cb = NULL;
 }
 /* Arms t to call cb once after ms milliseconds; re-arms it if already armed. */
-void sio_timer_start(sio_wheel *w, sio_timer *t, uint64_t ms, sio_timer_cb cb);
-void sio_timer_stop(sio_wheel *w, sio_timer *t);
-static inline int sio_timer_active(const sio_timer *t) {
+void util_timer_start(util_wheel *w, util_timer *t, uint64_t ms, util_timer_cb cb);
+void util_timer_stop(util_wheel *w, util_timer *t);
+static inline int util_timer_active(const util_timer *t) {
     return t->next != NULL;
 }
 

@@ -18,8 +18,8 @@
 #include <string.h>
 
 enum {
-    ST_ACCEPT = SIO_UTF8_ACCEPT,
-    ST_REJECT = SIO_UTF8_REJECT,
+    ST_ACCEPT = UTIL_UTF8_ACCEPT,
+    ST_REJECT = UTIL_UTF8_REJECT,
     ST_CONT1,
     ST_CONT2,
     ST_CONT3,
@@ -74,7 +74,7 @@ static uint8_t utf8_next(uint8_t state, uint8_t b) {
     return (b >= lo && b <= hi) ? next : ST_REJECT;
 }
 
-int sio_utf8_feed(uint8_t *state, const uint8_t *p, size_t n) {
+int util_utf8_feed(uint8_t *state, const uint8_t *p, size_t n) {
     uint8_t s = *state;
     size_t i = 0;
     if (s == ST_REJECT) return -1;
@@ -100,10 +100,10 @@ int sio_utf8_feed(uint8_t *state, const uint8_t *p, size_t n) {
     return s == ST_REJECT ? -1 : 0;
 }
 
-int sio_utf8_valid(const void *text, size_t n) {
+int util_utf8_valid(const void *text, size_t n) {
     const uint8_t *p = text;
-    uint8_t s = SIO_UTF8_ACCEPT;
-    return sio_utf8_feed(&s, p, n) == 0 && s == SIO_UTF8_ACCEPT;
+    uint8_t s = UTIL_UTF8_ACCEPT;
+    return util_utf8_feed(&s, p, n) == 0 && s == UTIL_UTF8_ACCEPT;
 }
 
 /* ---- whole-text helpers (Engine.IO v3 lengths count UTF-16 units) ---- */
@@ -114,7 +114,7 @@ static inline int has_high_bit8(const uint8_t *p) {
     return (w & 0x8080808080808080ULL) != 0;
 }
 
-size_t sio_utf8_seq(const uint8_t *p, size_t n) {
+size_t util_utf8_seq(const uint8_t *p, size_t n) {
     uint8_t c = p[0];
     if (c < 0x80) return 1;
     if (c < 0xC2) return 0; /* continuation byte or overlong two-byte lead */
@@ -140,7 +140,7 @@ size_t sio_utf8_seq(const uint8_t *p, size_t n) {
     return 0;
 }
 
-size_t sio_utf8_utf16_len(const char *s, size_t len) {
+size_t util_utf8_utf16_len(const char *s, size_t len) {
     const uint8_t *p = (const uint8_t *)s;
     size_t units = 0;
     for (size_t i = 0; i < len; i++) {
@@ -151,7 +151,7 @@ size_t sio_utf8_utf16_len(const char *s, size_t len) {
     return units;
 }
 
-size_t sio_utf8_skip_utf16(const char *s, size_t len, size_t units) {
+size_t util_utf8_skip_utf16(const char *s, size_t len, size_t units) {
     const uint8_t *p = (const uint8_t *)s;
     size_t i = 0;
     while (units > 0) {
@@ -166,7 +166,7 @@ size_t sio_utf8_skip_utf16(const char *s, size_t len, size_t units) {
             units--;
             continue;
         }
-        size_t k = sio_utf8_seq(p + i, len - i);
+        size_t k = util_utf8_seq(p + i, len - i);
         if (!k) return (size_t)-1;
         size_t u = k == 4 ? 2 : 1;
         if (u > units) return (size_t)-1; /* the count splits a surrogate pair */
@@ -176,7 +176,7 @@ size_t sio_utf8_skip_utf16(const char *s, size_t len, size_t units) {
     return i;
 }
 
-size_t sio_utf8_put(uint32_t cp, char *out) {
+size_t util_utf8_put(uint32_t cp, char *out) {
     if (cp < 0x80) {
         out[0] = (char)cp;
         return 1;

@@ -17,32 +17,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The state between calls. Start (and restart) at SIO_UTF8_ACCEPT. */
-#define SIO_UTF8_ACCEPT 0 /* at a character boundary: the text so far is complete */
-#define SIO_UTF8_REJECT 1 /* an invalid byte was seen; stays rejected */
+/* The state between calls. Start (and restart) at UTIL_UTF8_ACCEPT. */
+#define UTIL_UTF8_ACCEPT 0 /* at a character boundary: the text so far is complete */
+#define UTIL_UTF8_REJECT 1 /* an invalid byte was seen; stays rejected */
 
 /*
  * Validates the next n bytes of a text, continuing from *state, which it
  * updates. Returns 0 while the text is valid so far (possibly ending inside a
- * sequence), -1 as soon as it is not (and *state becomes SIO_UTF8_REJECT).
+ * sequence), -1 as soon as it is not (and *state becomes UTIL_UTF8_REJECT).
  */
-int sio_utf8_feed(uint8_t *state, const uint8_t *p, size_t n);
+int util_utf8_feed(uint8_t *state, const uint8_t *p, size_t n);
 
 /* True when state marks a complete, valid text (no open sequence). */
-static inline int sio_utf8_complete(uint8_t state) {
-    return state == SIO_UTF8_ACCEPT;
+static inline int util_utf8_complete(uint8_t state) {
+    return state == UTIL_UTF8_ACCEPT;
 }
 
 /* Validates a whole text at once: 1 when valid UTF-8, 0 when not. */
-int sio_utf8_valid(const void *p, size_t n);
+int util_utf8_valid(const void *p, size_t n);
 
 /* Length (1-4) of the valid UTF-8 sequence that starts p[0..n), 0 if none. n >= 1. */
-size_t sio_utf8_seq(const uint8_t *p, size_t n);
+size_t util_utf8_seq(const uint8_t *p, size_t n);
 
 /* UTF-16 code units of UTF-8 text (as JavaScript counts string length): every
  * byte that is not a continuation byte, plus one for each four-byte lead;
  * exact for valid text. */
-size_t sio_utf8_utf16_len(const char *s, size_t len);
+size_t util_utf8_utf16_len(const char *s, size_t len);
 
 /*
  * Bytes taken by the first `units` UTF-16 code units of s[0..len), checking
@@ -50,9 +50,9 @@ size_t sio_utf8_utf16_len(const char *s, size_t len);
  * invalid, shorter than `units`, or when the count ends inside a surrogate
  * pair (in the middle of a four-byte sequence).
  */
-size_t sio_utf8_skip_utf16(const char *s, size_t len, size_t units);
+size_t util_utf8_skip_utf16(const char *s, size_t len, size_t units);
 
 /* Writes the UTF-8 form of code point cp (< 0x110000) to out; returns 1-4. */
-size_t sio_utf8_put(uint32_t cp, char *out);
+size_t util_utf8_put(uint32_t cp, char *out);
 
 #endif

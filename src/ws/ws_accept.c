@@ -44,11 +44,11 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     char accept[WS_ACCEPT_LEN + 1];
     ws_accept_key(key, strlen(key), accept);
 
-    sio_buf head = SIO_BUF_INIT;
-    sio_buf_printf(&head,
-                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
-                   accept);
+    util_buf head = UTIL_BUF_INIT;
+    util_buf_printf(&head,
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+                    accept);
     ws_deflate *deflate = NULL;
     const char *ext = http_req_header(req, "sec-websocket-extensions");
     if (ws->opts.permessage_deflate && ext) {
@@ -56,27 +56,27 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
         char resp[WS_DEFLATE_RESPONSE_MAX];
         if (ws_deflate_negotiate(ext, strlen(ext), NULL, &agreed, resp, sizeof resp) == 1) {
             deflate = ws_deflate_new(&agreed, -1, 8);
-            if (deflate) sio_buf_printf(&head, "Sec-WebSocket-Extensions: %s\r\n", resp);
+            if (deflate) util_buf_printf(&head, "Sec-WebSocket-Extensions: %s\r\n", resp);
         }
     }
     const char *protos = http_req_header(req, "sec-websocket-protocol");
     if (protos && ws->opts.select_subprotocol) {
         const char *p = ws->opts.select_subprotocol(protos, ws->opts.subprotocol_userdata);
-        if (p && !strpbrk(p, "\r\n")) sio_buf_printf(&head, "Sec-WebSocket-Protocol: %s\r\n", p);
+        if (p && !strpbrk(p, "\r\n")) util_buf_printf(&head, "Sec-WebSocket-Protocol: %s\r\n", p);
     }
     /* headers the caller set with http_res_header (a cookie, say) */
-    if (req->res_headers.len) sio_buf_append(&head, req->res_headers.data, req->res_headers.len);
-    sio_buf_append(&head, "\r\n", 2);
-    sio_rcbuf *answer = sio_rcbuf_from_buf(&head);
+    if (req->res_headers.len) util_buf_append(&head, req->res_headers.data, req->res_headers.len);
+    util_buf_append(&head, "\r\n", 2);
+    util_rcbuf *answer = util_rcbuf_from_buf(&head);
 
-    ws_conn *c = sio_calloc_line(sizeof *c);
+    ws_conn *c = util_calloc_line(sizeof *c);
     char *leftover = NULL;
     size_t leftover_len = 0;
     http_server *http = http_req_server(req); /* req is freed by the take */
     uv_tcp_t *tcp = c && answer ? http_req_take_socket(req, &leftover, &leftover_len) : NULL;
     if (!tcp) {
         free(c);
-        sio_rcbuf_unref(answer);
+        util_rcbuf_unref(answer);
         if (deflate) ws_deflate_free(deflate);
         http_res_send(req, 500, "text/plain", "Internal Server Error\n");
         return NULL;
@@ -90,7 +90,7 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     c->deflate = deflate;
     c->leftover = leftover;
     c->leftover_len = (uint32_t)leftover_len; /* at most max_head_size + 64 KiB */
-    sio_timer_init(&c->timer);
+    util_timer_init(&c->timer);
     ws_parser_init(&c->parser, &ws->parser_cfg, c);
     if (deflate) ws_parser_set_deflate(&c->parser, deflate);
     c->next = ws->conns;
@@ -98,6 +98,6 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     ws->conns = c;
     ws->nconns++;
     ws_conn_enqueue(c, answer);
-    sio_rcbuf_unref(answer);
+    util_rcbuf_unref(answer);
     return c;
 }

@@ -47,7 +47,7 @@ static void conn_handle_closed(uv_handle_t *h) {
     free(h);
     for (uint32_t i = 0; i < c->qlen; i++) {
         conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
-        sio_rcbuf_unref(c->q[i]);
+        util_rcbuf_unref(c->q[i]);
     }
     assert(c->charged == 0);
     http_server_input_charge(c->http, &c->in_charged, 0);
@@ -66,7 +66,7 @@ void ws_conn_destroy(ws_conn *c, int code, const char *reason) {
     if (c->state == WS_CLOSED) return;
     c->state = WS_CLOSED;
     ws_server *ws = c->srv;
-    sio_timer_stop(&ws->wheel, &c->timer);
+    util_timer_stop(&ws->wheel, &c->timer);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -85,7 +85,7 @@ void ws_abort(ws_conn *c) {
     ws_conn_destroy(c, WS_CLOSE_ABNORMAL, "aborted");
 }
 
-static void close_timeout(sio_timer *t) {
+static void close_timeout(util_timer *t) {
     ws_conn *c = (ws_conn *)((char *)t - offsetof(ws_conn, timer));
     ws_conn_destroy(c, c->close_code ? c->close_code : WS_CLOSE_ABNORMAL, "close timeout");
 }
@@ -113,7 +113,7 @@ void ws_conn_unmark_dirty(ws_conn *c) {
     c->srv->ndirty--;
 }
 
-int ws_conn_enqueue(ws_conn *c, sio_rcbuf *f) {
+int ws_conn_enqueue(ws_conn *c, util_rcbuf *f) {
     if (c->state == WS_CLOSED) return SIO_ECLOSED;
     if (c->cutoff) return SIO_EBUSY;
     /* A slow reader is one with a backlog: output the kernel refused at an
@@ -141,13 +141,13 @@ int ws_conn_enqueue(ws_conn *c, sio_rcbuf *f) {
     }
     if (c->qlen == c->qcap) {
         uint32_t cap = c->qcap ? c->qcap * 2 : 4;
-        sio_rcbuf **q = realloc(c->q, cap * sizeof *q);
+        util_rcbuf **q = realloc(c->q, cap * sizeof *q);
         if (!q) return SIO_ENOMEM;
         c->q = q;
         c->qcap = cap;
     }
     if (c->qlen == 0) c->qturn = c->srv->turn;
-    c->q[c->qlen++] = sio_rcbuf_ref(f);
+    c->q[c->qlen++] = util_rcbuf_ref(f);
     c->qbytes += f->len;
     conn_charge(c, cost);
     conn_mark_dirty(c);
@@ -180,7 +180,7 @@ static void conn_flushed_close(ws_conn *c) {
 static void on_written(uv_write_t *w, int status) {
     ws_write_req *wr = (ws_write_req *)w;
     ws_conn *c = wr->c;
-    for (uint32_t i = 0; i < wr->n; i++) sio_rcbuf_unref(wr->bufs[i]);
+    for (uint32_t i = 0; i < wr->n; i++) util_rcbuf_unref(wr->bufs[i]);
     c->inflight -= wr->bytes;
     conn_uncharge(c, wr->charged);
     free(wr);
@@ -223,7 +223,7 @@ void ws_conn_flush(ws_conn *c) {
         if (done == n && left == 0) {
             for (uint32_t i = 0; i < n; i++) {
                 conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
-                sio_rcbuf_unref(c->q[i]);
+                util_rcbuf_unref(c->q[i]);
             }
             memmove(c->q, c->q + n, (c->qlen - n) * sizeof *c->q);
             c->qlen -= n;
@@ -232,7 +232,7 @@ void ws_conn_flush(ws_conn *c) {
         }
         /* the kernel is full: hand the rest (n - done buffers, the first cut) to uv_write */
         uint32_t rest = n - done;
-        ws_write_req *wr = malloc(sizeof *wr + rest * sizeof(sio_rcbuf *));
+        ws_write_req *wr = malloc(sizeof *wr + rest * sizeof(util_rcbuf *));
         if (!wr) {
             ws_conn_destroy(c, WS_CLOSE_INTERNAL_ERROR, "out of memory");
             return;
@@ -240,13 +240,13 @@ void ws_conn_flush(ws_conn *c) {
         wr->c = c;
         wr->n = rest;
         wr->bytes = total - written;
-        wr->charged = sizeof *wr + rest * sizeof(sio_rcbuf *);
+        wr->charged = sizeof *wr + rest * sizeof(util_rcbuf *);
         for (uint32_t i = 0; i < done; i++) {
             conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
-            sio_rcbuf_unref(c->q[i]);
+            util_rcbuf_unref(c->q[i]);
         }
         for (uint32_t i = 0; i < rest; i++) {
-            wr->charged += WS_FRAME_COST(c->q[done + i]->len) - sizeof(sio_rcbuf *);
+            wr->charged += WS_FRAME_COST(c->q[done + i]->len) - sizeof(util_rcbuf *);
             wr->bufs[i] = c->q[done + i];
             bufs[i] = uv_buf_init(c->q[done + i]->data, (unsigned)c->q[done + i]->len);
         }
@@ -261,7 +261,7 @@ void ws_conn_flush(ws_conn *c) {
         conn_charge(c, sizeof *wr);
         int r = uv_write(&wr->w, (uv_stream_t *)c->tcp, bufs, rest, on_written);
         if (r) {
-            for (uint32_t i = 0; i < rest; i++) sio_rcbuf_unref(wr->bufs[i]);
+            for (uint32_t i = 0; i < rest; i++) util_rcbuf_unref(wr->bufs[i]);
             c->inflight -= wr->bytes;
             conn_uncharge(c, wr->charged);
             free(wr);
@@ -286,7 +286,7 @@ ws_frame *ws_frame_new2(int binary, const void *a, size_t alen, const void *b, s
 }
 
 void ws_frame_release(ws_frame *f) {
-    sio_rcbuf_unref(f);
+    util_rcbuf_unref(f);
 }
 
 int ws_send_frame(ws_conn *c, ws_frame *f) {
@@ -297,7 +297,7 @@ int ws_send_frame(ws_conn *c, ws_frame *f) {
 int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b, size_t blen) {
     if (c->state != WS_OPEN) return SIO_ECLOSED;
     int op = binary ? WS_OP_BINARY : WS_OP_TEXT;
-    sio_rcbuf *f;
+    util_rcbuf *f;
     if (c->deflate && alen + blen >= c->srv->opts.deflate_threshold) {
         if (alen == 0 || blen == 0) {
             f = ws_deflate_frame(c->deflate, op, alen ? a : b, alen + blen);
@@ -315,7 +315,7 @@ int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b, 
     }
     if (!f) return SIO_ENOMEM;
     int r = ws_conn_enqueue(c, f);
-    sio_rcbuf_unref(f);
+    util_rcbuf_unref(f);
     return r;
 }
 
@@ -326,15 +326,15 @@ int ws_send(ws_conn *c, int binary, const void *data, size_t len) {
 void ws_close(ws_conn *c, int code, const char *reason) {
     if (c->state != WS_OPEN) return;
     if (!ws_close_code_valid(code)) code = WS_CLOSE_NORMAL;
-    sio_rcbuf *f = ws_close_frame_encode(code, reason);
+    util_rcbuf *f = ws_close_frame_encode(code, reason);
     c->close_code = (uint16_t)code;
     if (f) {
         ws_conn_enqueue(c, f);
-        sio_rcbuf_unref(f);
+        util_rcbuf_unref(f);
     }
     if (c->state == WS_CLOSED) return;
     c->state = WS_CLOSING;
-    sio_timer_start(&c->srv->wheel, &c->timer, c->srv->opts.close_timeout_ms, close_timeout);
+    util_timer_start(&c->srv->wheel, &c->timer, c->srv->opts.close_timeout_ms, close_timeout);
 }
 
 /* ---- input ---------------------------------------------------------------------------- */
@@ -349,23 +349,23 @@ static int on_parser_message(void *ud, int opcode, const uint8_t *data, size_t l
 static int on_parser_ping(void *ud, const uint8_t *data, size_t len) {
     ws_conn *c = ud;
     if (c->state != WS_OPEN) return 0;
-    sio_rcbuf *f = ws_frame_encode(WS_OP_PONG, data, len);
+    util_rcbuf *f = ws_frame_encode(WS_OP_PONG, data, len);
     if (!f) return 1;
     if (c->pong_slot && c->pong_slot <= c->qlen && !c->cutoff) {
         /* a pong is still queued: it is replaced by this one (RFC 6455 5.5.3:
          * the most recent ping may be the only one answered), so a flood of
          * pings holds one pong, not one per ping */
-        sio_rcbuf **slot = &c->q[c->pong_slot - 1];
+        util_rcbuf **slot = &c->q[c->pong_slot - 1];
         conn_uncharge(c, WS_FRAME_COST((*slot)->len));
         c->qbytes -= (*slot)->len;
-        sio_rcbuf_unref(*slot);
+        util_rcbuf_unref(*slot);
         *slot = f; /* the queue takes our reference */
         c->qbytes += f->len;
         conn_charge(c, WS_FRAME_COST(f->len));
         return 0;
     }
     if (ws_conn_enqueue(c, f) == 0) c->pong_slot = c->qlen;
-    sio_rcbuf_unref(f);
+    util_rcbuf_unref(f);
     return c->state == WS_CLOSED;
 }
 
@@ -377,16 +377,16 @@ static int on_parser_close(void *ud, int code, const char *reason, size_t reason
     if (c->state == WS_OPEN) {
         /* echo the close, then close TCP once it is written */
         c->close_code = (uint16_t)code;
-        sio_rcbuf *f = ws_close_frame_encode(code == WS_CLOSE_NO_STATUS ? 0 : code, NULL);
+        util_rcbuf *f = ws_close_frame_encode(code == WS_CLOSE_NO_STATUS ? 0 : code, NULL);
         if (f) {
             ws_conn_enqueue(c, f);
-            sio_rcbuf_unref(f);
+            util_rcbuf_unref(f);
         }
         if (c->state == WS_CLOSED) return 1;
         c->state = WS_CLOSING;
         conn_report_close(c, code, why);
         c->close_after_flush = 1;
-        sio_timer_start(&c->srv->wheel, &c->timer, c->srv->opts.close_timeout_ms, close_timeout);
+        util_timer_start(&c->srv->wheel, &c->timer, c->srv->opts.close_timeout_ms, close_timeout);
         conn_mark_dirty(c);
     } else if (c->state == WS_CLOSING) {
         /* the answer to our close frame */
@@ -400,11 +400,11 @@ static int on_parser_close(void *ud, int code, const char *reason, size_t reason
 /* Fails the connection with `code`: close frame, then linger (see below). */
 static void conn_fail(ws_conn *c, int code, const char *why) {
     if (c->state == WS_OPEN) {
-        sio_rcbuf *f = ws_close_frame_encode(code, why);
+        util_rcbuf *f = ws_close_frame_encode(code, why);
         c->close_code = (uint16_t)code;
         if (f) {
             ws_conn_enqueue(c, f);
-            sio_rcbuf_unref(f);
+            util_rcbuf_unref(f);
         }
     }
     if (c->state == WS_CLOSED) return;
@@ -417,7 +417,7 @@ static void conn_fail(ws_conn *c, int code, const char *why) {
      * still sending (a message over the limit, say) would see 1006 instead of
      * our code. A half-close then tells the peer we are done (RFC 6455 7.1.1). */
     c->linger = 1;
-    sio_timer_start(&c->srv->wheel, &c->timer, c->srv->opts.close_timeout_ms, close_timeout);
+    util_timer_start(&c->srv->wheel, &c->timer, c->srv->opts.close_timeout_ms, close_timeout);
     conn_mark_dirty(c);
 }
 
@@ -470,7 +470,7 @@ void ws_conn_parser_config(ws_parser_config *cfg, size_t max_message_size) {
 
 void ws_conn_start(ws_conn *c) {
     if (c->state == WS_CLOSED) return;
-    uv_read_start((uv_stream_t *)c->tcp, sio_slab_alloc, on_read);
+    uv_read_start((uv_stream_t *)c->tcp, util_slab_alloc, on_read);
     if (c->leftover) {
         char *data = c->leftover;
         size_t len = c->leftover_len;

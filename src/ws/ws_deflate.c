@@ -99,7 +99,7 @@ static int inflater_restart(ws_deflate *d) {
     return r == Z_OK ? 0 : SIO_EPROTO;
 }
 
-static int inflate_run(ws_deflate *d, const uint8_t *in, size_t len, sio_buf *out, size_t limit) {
+static int inflate_run(ws_deflate *d, const uint8_t *in, size_t len, util_buf *out, size_t limit) {
     int r = inflater_get(d);
     if (r) return r;
     z_stream *s = d->inf;
@@ -121,7 +121,7 @@ static int inflate_run(ws_deflate *d, const uint8_t *in, size_t len, sio_buf *ou
         if (out->cap == out->len) {
             size_t want = out->len > INFLATE_CHUNK ? out->len : INFLATE_CHUNK;
             if (want > allowed) want = allowed;
-            if (sio_buf_reserve(out, want)) return SIO_ENOMEM;
+            if (util_buf_reserve(out, want)) return SIO_ENOMEM;
         }
         size_t room = out->cap - out->len;
         if (room > allowed) room = allowed;
@@ -152,12 +152,12 @@ static int inflate_run(ws_deflate *d, const uint8_t *in, size_t len, sio_buf *ou
     return 0;
 }
 
-int ws_inflate_append(ws_deflate *d, const uint8_t *in, size_t len, sio_buf *out, size_t limit) {
+int ws_inflate_append(ws_deflate *d, const uint8_t *in, size_t len, util_buf *out, size_t limit) {
     if (len == 0 || d->ended) return 0;
     return inflate_run(d, in, len, out, limit);
 }
 
-int ws_inflate_finish(ws_deflate *d, sio_buf *out, size_t limit) {
+int ws_inflate_finish(ws_deflate *d, util_buf *out, size_t limit) {
     int r = d->ended ? 0 : inflate_run(d, deflate_tail, sizeof deflate_tail, out, limit);
     d->ended = 0;
     if (r) return r;
@@ -182,11 +182,11 @@ static int deflater_get(ws_deflate *d) {
     return 0;
 }
 
-int ws_deflate_message(ws_deflate *d, const void *in, size_t len, sio_buf *out) {
+int ws_deflate_message(ws_deflate *d, const void *in, size_t len, util_buf *out) {
     if (len == 0) {
         /* An empty stored block; deflate() itself would write nothing after an
          * earlier Z_SYNC_FLUSH when given no input. */
-        return sio_buf_append(out, "", 1);
+        return util_buf_append(out, "", 1);
     }
     int r = deflater_get(d);
     if (r) return r;
@@ -203,7 +203,7 @@ int ws_deflate_message(ws_deflate *d, const void *in, size_t len, sio_buf *out) 
         }
         /* deflateBound-like slack: compressed data may be a little larger */
         size_t want = s->avail_in + s->avail_in / 1000 + 64;
-        if (out->cap - out->len < want && sio_buf_reserve(out, want)) return SIO_ENOMEM;
+        if (out->cap - out->len < want && util_buf_reserve(out, want)) return SIO_ENOMEM;
         size_t room = out->cap - out->len;
         if (room > UINT_MAX) room = UINT_MAX;
         s->next_out = (Bytef *)out->data + out->len;
@@ -222,14 +222,14 @@ int ws_deflate_message(ws_deflate *d, const void *in, size_t len, sio_buf *out) 
     return 0;
 }
 
-sio_rcbuf *ws_deflate_frame(ws_deflate *d, int opcode, const void *payload, size_t len) {
-    sio_buf z = SIO_BUF_INIT;
+util_rcbuf *ws_deflate_frame(ws_deflate *d, int opcode, const void *payload, size_t len) {
+    util_buf z = UTIL_BUF_INIT;
     if (ws_deflate_message(d, payload, len, &z)) {
-        sio_buf_free(&z);
+        util_buf_free(&z);
         return NULL;
     }
     ws_iov part = {z.data, z.len};
-    sio_rcbuf *r = ws_frame_encodev(opcode, 1, &part, 1);
-    sio_buf_free(&z);
+    util_rcbuf *r = ws_frame_encodev(opcode, 1, &part, 1);
+    util_buf_free(&z);
     return r;
 }

@@ -12,7 +12,7 @@
  * Inflating: the parser (ws_parser_set_deflate) passes each frame's payload of
  * a compressed message to ws_inflate_append, then calls ws_inflate_finish at
  * the end of the message, which adds the 00 00 ff ff tail. Output is appended
- * to a sio_buf and is never allowed past `limit` bytes (the maximum message
+ * to a util_buf and is never allowed past `limit` bytes (the maximum message
  * size): past it inflating stops with SIO_ETOOBIG, so a small "zip bomb" can
  * not make the server allocate more than the limit.
  *
@@ -66,22 +66,22 @@ const ws_deflate_params *ws_deflate_get_params(const ws_deflate *d);
  * exceed limit, SIO_EPROTO for corrupt data, SIO_ENOMEM. After an error the
  * inflater can not be used again (the connection is to be closed).
  */
-int ws_inflate_append(ws_deflate *d, const uint8_t *in, size_t len, sio_buf *out, size_t limit);
+int ws_inflate_append(ws_deflate *d, const uint8_t *in, size_t len, util_buf *out, size_t limit);
 
 /* Ends a compressed message: inflates the implied 00 00 ff ff tail (and any
  * output still pending) into out, then resets the inflater when the client does
  * not use context takeover. Returns as ws_inflate_append. */
-int ws_inflate_finish(ws_deflate *d, sio_buf *out, size_t limit);
+int ws_inflate_finish(ws_deflate *d, util_buf *out, size_t limit);
 
 /*
  * Compresses one whole message, appending the payload to send (with RSV1 set
  * on its first frame) to out. An empty message becomes the single byte 0x00.
  * Returns 0 or SIO_ENOMEM.
  */
-int ws_deflate_message(ws_deflate *d, const void *in, size_t len, sio_buf *out);
+int ws_deflate_message(ws_deflate *d, const void *in, size_t len, util_buf *out);
 
 /* Compresses one message into a whole frame (FIN and RSV1 set, opcode text or
  * binary) in a new refcounted buffer; NULL when out of memory. */
-sio_rcbuf *ws_deflate_frame(ws_deflate *d, int opcode, const void *payload, size_t len);
+util_rcbuf *ws_deflate_frame(ws_deflate *d, int opcode, const void *payload, size_t len);
 
 #endif

@@ -22,7 +22,7 @@ size_t ws_frame_header(uint8_t out[WS_FRAME_HEADER_MAX], int fin, int rsv1, int 
     return 10;
 }
 
-sio_rcbuf *ws_frame_encodev(int opcode, int rsv1, const ws_iov *parts, size_t n) {
+util_rcbuf *ws_frame_encodev(int opcode, int rsv1, const ws_iov *parts, size_t n) {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (parts[i].len > SIZE_MAX - WS_FRAME_HEADER_MAX - 1 - total) return NULL;
@@ -30,7 +30,7 @@ sio_rcbuf *ws_frame_encodev(int opcode, int rsv1, const ws_iov *parts, size_t n)
     }
     uint8_t hdr[WS_FRAME_HEADER_MAX];
     size_t hlen = ws_frame_header(hdr, 1, rsv1, opcode, total);
-    sio_rcbuf *r = sio_rcbuf_new(hlen + total);
+    util_rcbuf *r = util_rcbuf_new(hlen + total);
     if (!r) return NULL;
     memcpy(r->data, hdr, hlen);
     size_t off = hlen;
@@ -41,7 +41,7 @@ sio_rcbuf *ws_frame_encodev(int opcode, int rsv1, const ws_iov *parts, size_t n)
     return r;
 }
 
-sio_rcbuf *ws_frame_encode(int opcode, const void *payload, size_t len) {
+util_rcbuf *ws_frame_encode(int opcode, const void *payload, size_t len) {
     ws_iov part = {payload, len};
     return ws_frame_encodev(opcode, 0, &part, 1);
 }
@@ -68,7 +68,7 @@ size_t ws_close_payload(uint8_t out[WS_CONTROL_MAX], int code, const char *reaso
     return 2 + rlen;
 }
 
-sio_rcbuf *ws_close_frame_encode(int code, const char *reason) {
+util_rcbuf *ws_close_frame_encode(int code, const char *reason) {
     uint8_t body[WS_CONTROL_MAX];
     size_t n = ws_close_payload(body, code, reason);
     return ws_frame_encode(WS_OP_CLOSE, body, n);

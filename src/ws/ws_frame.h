@@ -2,7 +2,7 @@
  *
  * Server frames are never masked, so a frame is a 2..10 byte header followed
  * by the payload as is. A message for many connections (a broadcast) is encoded
- * once into a refcounted sio_rcbuf and each connection's output queue takes a
+ * once into a refcounted util_rcbuf and each connection's output queue takes a
  * reference; ws_frame_encodev builds that block straight from several pieces
  * (for example a packet prefix and a user payload) without an intermediate copy.
  * Callers that write with uv_write and several uv_buf_t can instead use
@@ -49,11 +49,11 @@ size_t ws_frame_header(uint8_t out[WS_FRAME_HEADER_MAX], int fin, int rsv1, int 
 
 /* A whole final frame (FIN set, RSV1 clear) with a copy of the payload, in a
  * new buffer with one reference; NULL when out of memory. */
-sio_rcbuf *ws_frame_encode(int opcode, const void *payload, size_t len);
+util_rcbuf *ws_frame_encode(int opcode, const void *payload, size_t len);
 
 /* The same, with the payload gathered from n pieces, and RSV1 as given (1 for
  * a message compressed with permessage-deflate). */
-sio_rcbuf *ws_frame_encodev(int opcode, int rsv1, const ws_iov *parts, size_t n);
+util_rcbuf *ws_frame_encodev(int opcode, int rsv1, const ws_iov *parts, size_t n);
 
 /*
  * Writes the body of a close frame: the code in network order and the reason,
@@ -64,7 +64,7 @@ sio_rcbuf *ws_frame_encodev(int opcode, int rsv1, const ws_iov *parts, size_t n)
 size_t ws_close_payload(uint8_t out[WS_CONTROL_MAX], int code, const char *reason);
 
 /* A whole close frame (see ws_close_payload); NULL when out of memory. */
-sio_rcbuf *ws_close_frame_encode(int code, const char *reason);
+util_rcbuf *ws_close_frame_encode(int code, const char *reason);
 
 /*
  * Whether a close code may appear in a close frame: 1000-1003, 1007-1011

@@ -41,7 +41,7 @@ int ws_accept_key(const char *client_key, size_t len, char out[WS_ACCEPT_LEN + 1
     while (len && is_ows(client_key[len - 1])) len--;
     if (len != 24) return SIO_EINVAL; /* base64 of 16 bytes is 24 characters */
     uint8_t raw[18];
-    if (sio_base64_decode(client_key, len, raw) != 16) return SIO_EINVAL;
+    if (util_base64_decode(client_key, len, raw) != 16) return SIO_EINVAL;
 
     char cat[24 + sizeof ws_guid - 1];
     memcpy(cat, client_key, 24);
@@ -52,7 +52,7 @@ int ws_accept_key(const char *client_key, size_t len, char out[WS_ACCEPT_LEN + 1
     if (!EVP_Digest(cat, sizeof cat, md, &mdlen, sha1_md ? sha1_md : EVP_sha1(), NULL) ||
         mdlen != 20)
         return SIO_EINVAL;
-    sio_base64_encode(md, 20, out);
+    util_base64_encode(md, 20, out);
     return 0;
 }
 

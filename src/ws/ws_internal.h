@@ -38,7 +38,7 @@
  * pool block) and its slot in the queue. Output limits charge this, not the
  * frame's length: a peer that makes the server queue many tiny frames (pongs
  * to a ping flood) is cut off at the same memory as one that queues big ones. */
-#define WS_FRAME_COST(len) (sio_rcbuf_cost(len) + sizeof(sio_rcbuf *))
+#define WS_FRAME_COST(len) (util_rcbuf_cost(len) + sizeof(util_rcbuf *))
 
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
@@ -46,7 +46,7 @@ struct ws_server {
     uv_loop_t *loop;
     ws_options opts;
     ws_parser_config parser_cfg;
-    sio_wheel wheel;
+    util_wheel wheel;
     uv_check_t flush;
     uv_idle_t defer;  /* active while a flush waits: makes the next poll non-blocking */
     ws_conn *dirty;   /* linked through dirty_next / dirty_pprev */
@@ -68,7 +68,7 @@ struct ws_conn {
      * whole structure in 256 bytes: it is allocated cache-line aligned) */
     ws_server *srv;
     uv_tcp_t *tcp;
-    sio_rcbuf **q; /* queued frames, oldest first */
+    util_rcbuf **q; /* queued frames, oldest first */
     uint32_t qlen, qcap;
     size_t qbytes;         /* bytes in q */
     size_t inflight;       /* bytes handed to uv_write and not completed */
@@ -89,7 +89,7 @@ struct ws_conn {
     const ws_callbacks *cb;
     void *ud;
     ws_conn *prev, *next;
-    sio_timer timer;
+    util_timer timer;
     char *leftover;    /* bytes that came with the handshake */
     http_server *http; /* the server the socket was taken from (http_server_socket_closed) */
     size_t in_charged; /* the parser's buffer, charged to http's input total */
@@ -103,12 +103,12 @@ typedef struct ws_write_req {
     size_t bytes;
     size_t charged; /* the frames' WS_FRAME_COST, and this request's own size */
     uint32_t n;
-    sio_rcbuf *bufs[];
+    util_rcbuf *bufs[];
 } ws_write_req;
 
 /* ws_conn.c */
 /* Queues a frame (a reference to it) on c; 0, or SIO_ECLOSED, SIO_EBUSY (cut off), SIO_ENOMEM. */
-int ws_conn_enqueue(ws_conn *c, sio_rcbuf *f);
+int ws_conn_enqueue(ws_conn *c, util_rcbuf *f);
 /* Writes what is queued: try_write first, uv_write for the rest. */
 void ws_conn_flush(ws_conn *c);
 /* Closes the TCP connection now; reports `code` if nothing was reported yet. */

@@ -110,7 +110,7 @@ const char *ws_parser_error(const ws_parser *p) {
 }
 
 void ws_parser_free(ws_parser *p) {
-    sio_buf_free(&p->buf);
+    util_buf_free(&p->buf);
     if (p->state < S_CLOSED) p->state = S_STOPPED;
 }
 
@@ -122,7 +122,7 @@ static size_t max_message(const ws_parser *p) {
 static int fail(ws_parser *p, int err) {
     p->err = (uint8_t)err;
     p->state = S_ERROR;
-    sio_buf_free(&p->buf);
+    util_buf_free(&p->buf);
     return parser_errors[err].ret;
 }
 
@@ -207,7 +207,7 @@ static int deliver_message(ws_parser *p, const uint8_t *data, size_t len) {
     p->msg = 0;
     p->state = S_HDR0;
     int r = p->cfg->on_message ? p->cfg->on_message(p->userdata, op, data, len) : 0;
-    sio_buf_free(&p->buf);
+    util_buf_free(&p->buf);
     return after_callback(p, r);
 }
 
@@ -220,17 +220,17 @@ static int deliver_control(ws_parser *p, const uint8_t *data, size_t len) {
         if (len >= 2) {
             code = data[0] << 8 | data[1];
             if (!ws_close_code_valid(code)) return fail(p, E_CLOSE_CODE);
-            if (!sio_utf8_valid(data + 2, len - 2)) return fail(p, E_CLOSE_UTF8);
+            if (!util_utf8_valid(data + 2, len - 2)) return fail(p, E_CLOSE_UTF8);
         }
         p->state = S_CLOSED;
         const char *reason = len > 2 ? (const char *)data + 2 : "";
         if (p->cfg->on_close) p->cfg->on_close(p->userdata, code, reason, len > 2 ? len - 2 : 0);
-        sio_buf_free(&p->buf);
+        util_buf_free(&p->buf);
         return WS_PARSE_CLOSED;
     }
     ws_control_cb cb = op == WS_OP_PING ? p->cfg->on_ping : p->cfg->on_pong;
     if (cb) r = cb(p->userdata, data, len);
-    if (!p->msg) sio_buf_free(&p->buf); /* it held only this control frame */
+    if (!p->msg) util_buf_free(&p->buf); /* it held only this control frame */
     return after_callback(p, r);
 }
 
@@ -242,7 +242,7 @@ static int inflate_error(int r) {
 /* Validates the text bytes appended to the message from offset `from`. */
 static int check_text_from(ws_parser *p, size_t from) {
     if ((p->msg & MSG_OPCODE) != WS_OP_TEXT) return 0;
-    if (sio_utf8_feed(&p->utf8, (const uint8_t *)p->buf.data + from, p->buf.len - from))
+    if (util_utf8_feed(&p->utf8, (const uint8_t *)p->buf.data + from, p->buf.len - from))
         return E_UTF8;
     return 0;
 }
@@ -270,7 +270,7 @@ static int data_frame_end(ws_parser *p) {
         if (r) return inflate_failed(p, from, r);
         if (check_text_from(p, from)) return fail(p, E_UTF8);
     }
-    if ((p->msg & MSG_OPCODE) == WS_OP_TEXT && !sio_utf8_complete(p->utf8)) return fail(p, E_UTF8);
+    if ((p->msg & MSG_OPCODE) == WS_OP_TEXT && !util_utf8_complete(p->utf8)) return fail(p, E_UTF8);
     const uint8_t *data = p->buf.data ? (const uint8_t *)p->buf.data : (const uint8_t *)"";
     return deliver_message(p, data, p->buf.len);
 }
@@ -283,7 +283,7 @@ static int header_done(ws_parser *p) {
     } else {
         if (op != WS_OP_CONTINUATION) {
             p->msg = (uint8_t)(op | ((p->frame & HDR_RSV1) ? MSG_DEFLATE : 0));
-            p->utf8 = SIO_UTF8_ACCEPT;
+            p->utf8 = UTIL_UTF8_ACCEPT;
         }
         if (p->remaining == 0) return data_frame_end(p);
     }
@@ -300,7 +300,7 @@ static int control_payload(ws_parser *p, uint8_t *d, size_t n) {
         p->remaining = 0;
         return deliver_control(p, d, n);
     }
-    if (p->remaining == p->len7 && sio_buf_reserve(&p->buf, p->len7)) return fail(p, E_NOMEM);
+    if (p->remaining == p->len7 && util_buf_reserve(&p->buf, p->len7)) return fail(p, E_NOMEM);
     unmask(p, d, n);
     memcpy(p->buf.data + p->buf.len + (p->len7 - p->remaining), d, n);
     p->remaining -= n;
@@ -321,11 +321,11 @@ static int data_payload(ws_parser *p, uint8_t *d, size_t n) {
     } else if (last && (p->frame & HDR_FIN) && (p->frame & HDR_OPCODE) && p->buf.len == 0) {
         /* A whole single-frame message in this buffer: deliver it in place.
          * (Had an earlier part of this frame arrived, it would be in buf.) */
-        if (text && !sio_utf8_valid(d, n)) return fail(p, E_UTF8);
+        if (text && !util_utf8_valid(d, n)) return fail(p, E_UTF8);
         return deliver_message(p, d, n);
     } else {
-        if (text && sio_utf8_feed(&p->utf8, d, n)) return fail(p, E_UTF8);
-        if (sio_buf_append(&p->buf, d, n)) return fail(p, E_NOMEM);
+        if (text && util_utf8_feed(&p->utf8, d, n)) return fail(p, E_UTF8);
+        if (util_buf_append(&p->buf, d, n)) return fail(p, E_NOMEM);
     }
     return last ? data_frame_end(p) : 0;
 }

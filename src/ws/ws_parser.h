@@ -86,7 +86,7 @@ typedef struct ws_parser {
     const ws_parser_config *cfg;
     void *userdata;
     ws_deflate *deflate; /* set when permessage-deflate was negotiated; not owned */
-    sio_buf buf;         /* a message being collected; a split control frame after it */
+    util_buf buf;        /* a message being collected; a split control frame after it */
     uint64_t remaining;  /* payload bytes of the frame still to come, or its length so far */
     uint8_t mask[4];     /* masking key, rotated so that mask[0] applies to the next byte */
     uint8_t state;

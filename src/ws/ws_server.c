@@ -69,7 +69,7 @@ ws_server *ws_server_new(uv_loop_t *loop, const ws_options *o) {
     else
         ws_options_init(&ws->opts);
     ws_conn_parser_config(&ws->parser_cfg, ws->opts.max_message_size);
-    if (sio_wheel_init(loop, &ws->wheel, SIO_WHEEL_TICK_MS) != 0) {
+    if (util_wheel_init(loop, &ws->wheel, SIO_WHEEL_TICK_MS) != 0) {
         free(ws);
         return NULL;
     }
@@ -110,7 +110,7 @@ void ws_server_maybe_done(ws_server *ws) {
     ws->closing = 2;
     uv_close((uv_handle_t *)&ws->flush, server_handle_closed);
     uv_close((uv_handle_t *)&ws->defer, server_handle_closed);
-    sio_wheel_close(&ws->wheel, wheel_closed);
+    util_wheel_close(&ws->wheel, wheel_closed);
 }
 
 void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata) {

@@ -67,7 +67,7 @@ static void fuzz_payload(eio_payload_format format, const uint8_t *data, size_t 
         return;
     }
 
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     eio_payload_writer w;
     eio_payload_writer_init(&w, &out, format);
     for (size_t i = 0; i < n1; i++) {
@@ -86,7 +86,7 @@ static void fuzz_payload(eio_payload_format format, const uint8_t *data, size_t 
     }
     free_saved(first, n1);
     free_saved(second, n2);
-    sio_buf_free(&out);
+    util_buf_free(&out);
 }
 
 static void fuzz_frame(int version, bool binary, const uint8_t *data, size_t size) {
@@ -96,7 +96,7 @@ static void fuzz_frame(int version, bool binary, const uint8_t *data, size_t siz
     if (eio_ws_decode(frame, size, binary, version, &p) == 0) {
         if (!p.data || (p.len && (p.data < frame || p.data + p.len > frame + size)))
             die("frame packet outside");
-        sio_buf out = SIO_BUF_INIT;
+        util_buf out = UTIL_BUF_INIT;
         int kind = eio_ws_encode(&out, version, &p);
         if (kind < 0) die("frame re-encode failed");
         eio_packet q;
@@ -104,7 +104,7 @@ static void fuzz_frame(int version, bool binary, const uint8_t *data, size_t siz
         if (!q.data || q.type != p.type || q.binary != p.binary || q.len != p.len ||
             (p.len && memcmp(q.data, p.data, p.len) != 0))
             die("frame differs after re-encoding");
-        sio_buf_free(&out);
+        util_buf_free(&out);
     }
     free(frame);
 }

@@ -23,7 +23,7 @@ static void die(const char *what) {
 }
 
 static bool same_json(const json_t *a, const json_t *b, unsigned depth) {
-    if (depth > SIO_JSON_MAX_DEPTH + 2) die("too deep");
+    if (depth > UTIL_JSON_MAX_DEPTH + 2) die("too deep");
     if (json_is_number(a) && json_is_number(b)) return json_number_value(a) == json_number_value(b);
     if (json_typeof(a) != json_typeof(b)) return false;
     switch (json_typeof(a)) {
@@ -70,7 +70,7 @@ typedef struct whole {
 } whole;
 
 /* Decodes text; for binary packets adds the attachments atts[0, n). */
-static int decode_whole(whole *w, const char *text, size_t len, sio_rcbuf **atts, uint32_t n) {
+static int decode_whole(whole *w, const char *text, size_t len, util_rcbuf **atts, uint32_t n) {
     w->bin = (sio_binary)SIO_BINARY_INIT;
     w->p = &w->plain;
     sio_decode_opts opts = {.max_attachments = n > SIO_DEFAULT_MAX_ATTACHMENTS ? n : 0};
@@ -91,7 +91,7 @@ static void free_whole(whole *w) {
 
 static json_t *values_of(const whole *w) {
     const sio_packet *p = w->p;
-    sio_rcbuf *const *atts = w->bin.atts;
+    util_rcbuf *const *atts = w->bin.atts;
     uint32_t n = w->bin.count;
     switch (p->type) {
     case SIO_PACKET_EVENT:
@@ -106,7 +106,7 @@ static json_t *values_of(const whole *w) {
 
 static void check_raw_reemit(const sio_packet *p) {
     bool event = p->type == SIO_PACKET_EVENT || p->type == SIO_PACKET_BINARY_EVENT;
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     int r = event ? sio_encode_event_raw(&out, p->nsp, p->nsp_len, p->id, p->name, p->name_len,
                                          p->args, p->args_len, p->attachments)
                   : sio_encode_ack_raw(&out, p->nsp, p->nsp_len, p->id, p->args, p->args_len,
@@ -120,12 +120,13 @@ static void check_raw_reemit(const sio_packet *p) {
         !span_eq(q.name, q.name_len, p->name, p->name_len))
         die("raw re-emit differs");
     sio_packet_release(&q);
-    sio_buf_free(&out);
+    util_buf_free(&out);
 }
 
 /* Encodes p again from its values v; returns 0 or -1 when the type cannot
  * be re-encoded from values alone (CONNECT_ERROR without data). */
-static int encode_again(const sio_packet *p, const json_t *v, sio_buf *out, sio_attachments *atts) {
+static int encode_again(const sio_packet *p, const json_t *v, util_buf *out,
+                        sio_attachments *atts) {
     switch (p->type) {
     case SIO_PACKET_CONNECT:
         return sio_encode_connect(out, p->nsp, p->nsp_len, v);
@@ -153,9 +154,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(text);
         return 0;
     }
-    sio_rcbuf *atts[SIO_DEFAULT_MAX_ATTACHMENTS];
+    util_rcbuf *atts[SIO_DEFAULT_MAX_ATTACHMENTS];
     for (uint32_t i = 0; i < natts; i++) {
-        atts[i] = sio_rcbuf_new(i % 4);
+        atts[i] = util_rcbuf_new(i % 4);
         memset(atts[i]->data, (int)i, i % 4);
     }
 
@@ -172,13 +173,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         p->type != SIO_PACKET_CONNECT_ERROR;
     if (event_or_ack) check_raw_reemit(p);
 
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     sio_attachments enc = SIO_ATTACHMENTS_INIT;
     if (encode_again(p, v, &out, &enc) == 0) {
         /* one attachment referenced k times comes back as k attachments */
-        sio_rcbuf **atts2 = calloc(enc.count + 1, sizeof *atts2);
+        util_rcbuf **atts2 = calloc(enc.count + 1, sizeof *atts2);
         for (size_t i = 0; i < enc.count; i++)
-            atts2[i] = sio_rcbuf_copy(enc.bufs[i].base, enc.bufs[i].len);
+            atts2[i] = util_rcbuf_copy(enc.bufs[i].base, enc.bufs[i].len);
         whole b;
         if (decode_whole(&b, out.data, out.len, atts2, (uint32_t)enc.count)) {
             fprintf(stderr, "re-encoded: %.*s\n", (int)out.len, out.data);
@@ -197,14 +198,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         json_decref(w);
         free_whole(&b);
-        for (size_t i = 0; i < enc.count; i++) sio_rcbuf_unref(atts2[i]);
+        for (size_t i = 0; i < enc.count; i++) util_rcbuf_unref(atts2[i]);
         free(atts2);
     }
     sio_attachments_free(&enc);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     json_decref(v);
     free_whole(&a);
-    for (uint32_t i = 0; i < natts; i++) sio_rcbuf_unref(atts[i]);
+    for (uint32_t i = 0; i < natts; i++) util_rcbuf_unref(atts[i]);
     free(text);
     return 0;
 }

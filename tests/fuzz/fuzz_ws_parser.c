@@ -49,7 +49,7 @@ static int on_message(void *ud, int opcode, const uint8_t *data, size_t len) {
     fuzz_run *r = ud;
     if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) abort();
     if (len > r->max) abort();
-    if (opcode == WS_OP_TEXT && !sio_utf8_valid(data, len)) abort();
+    if (opcode == WS_OP_TEXT && !util_utf8_valid(data, len)) abort();
     mix(r, data, len, (uint64_t)opcode);
     return event_done(r);
 }
@@ -68,7 +68,7 @@ static int on_pong(void *ud, const uint8_t *data, size_t len) {
 
 static int on_close(void *ud, int code, const char *reason, size_t len) {
     if (code != WS_CLOSE_NO_STATUS && !ws_close_code_valid(code)) abort();
-    if (len > WS_CONTROL_MAX - 2 || !sio_utf8_valid((const uint8_t *)reason, len)) abort();
+    if (len > WS_CONTROL_MAX - 2 || !util_utf8_valid((const uint8_t *)reason, len)) abort();
     mix(ud, (const uint8_t *)reason, len, 8 + ((uint64_t)code << 8));
     return event_done(ud);
 }

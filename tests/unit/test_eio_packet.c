@@ -70,7 +70,7 @@ static int decode_all(eio_payload_format f, const char *body, size_t len, const 
 
 static bool encode_payload(eio_payload_format f, const eio_packet *pkts, size_t n, const char *want,
                            size_t want_len) {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_payload_writer w;
     eio_payload_writer_init(&w, &b, f);
     int r = 0;
@@ -78,7 +78,7 @@ static bool encode_payload(eio_payload_format f, const eio_packet *pkts, size_t 
     if (!r) r = eio_payload_finish(&w);
     bool ok = !r && b.len == want_len && memcmp(b.data, want, want_len) == 0;
     if (!ok) fprintf(stderr, "encoded (r=%d) \"%.*s\"\n", r, (int)b.len, b.data);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     return ok;
 }
 
@@ -188,13 +188,13 @@ static void test_v4_base64_variants(void) {
                   BIN(EIO_MESSAGE, "\xff\xef"), BIN(EIO_MESSAGE, "\x00"));
     CHECK_ENCODES(EIO_PAYLOAD_V4, "b", BPKT(EIO_MESSAGE, ""));
     /* binary is only for messages */
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_payload_writer w;
     eio_payload_writer_init(&w, &b, EIO_PAYLOAD_V4);
     eio_packet ping = {EIO_PING, true, "x", 1};
     CHECK_INT(eio_payload_write(&w, &ping), SIO_EINVAL);
     CHECK_INT(b.len, 0);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 static void test_max_packets(void) {
@@ -231,7 +231,7 @@ static void test_ws_v4(void) {
     CHECK_INT(eio_ws_decode(NULL, 0, true, 4, &p), 0); /* regression (fuzz): from an empty buf */
     CHECK(p.data != NULL && p.len == 0);
 
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_packet pong = {EIO_PONG, false, "probe", 5}, msg = {EIO_MESSAGE, true, "\x00\x01", 2};
     CHECK_INT(eio_ws_encode(&b, 4, &pong), 0);
     CHECK(b.len == 6 && memcmp(b.data, "3probe", 6) == 0);
@@ -241,7 +241,7 @@ static void test_ws_v4(void) {
     b.len = 0;
     eio_packet bad = {EIO_PING, true, "", 0};
     CHECK_INT(eio_ws_encode(&b, 4, &bad), SIO_EINVAL);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 /* ---- v3 ------------------------------------------------------------------------------ */
@@ -342,7 +342,7 @@ static void test_v3_binary_payloads(void) {
     /* an empty body holds no packets */
     CHECK_INT(decode_all(EIO_PAYLOAD_V3_BINARY, "", 0, NULL, 0, 0, &got), 0);
     CHECK_INT(got, 0);
-    /* regression (fuzz): an empty sio_buf has a NULL data pointer */
+    /* regression (fuzz): an empty util_buf has a NULL data pointer */
     eio_payload_iter it;
     eio_packet pkt;
     eio_payload_iter_init(&it, EIO_PAYLOAD_V3_BINARY, NULL, 0, 0);
@@ -407,11 +407,11 @@ static void test_ws_v3(void) {
     CHECK_INT(eio_ws_decode(bad, 2, true, 3, &p), SIO_EPROTO);
     CHECK_INT(eio_ws_decode(bad, 0, true, 3, &p), SIO_EPROTO);
 
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_packet msg = {EIO_MESSAGE, true, "\x01\x02", 2};
     CHECK_INT(eio_ws_encode(&b, 3, &msg), 1);
     CHECK(b.len == 3 && memcmp(b.data, "\x04\x01\x02", 3) == 0);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 /* ---- handshake, errors, base64 in place ------------------------------------------------- */
@@ -419,7 +419,7 @@ static void test_ws_v3(void) {
 static void test_open_json(void) {
     const char *up[] = {"websocket"};
     eio_handshake h = {"lv_VI97HAXpY6yYWAAAC", up, 1, 25000, 20000, 1000000, 4};
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     CHECK_INT(eio_open_json(&b, &h), 0);
     const char *v4 = "{\"sid\":\"lv_VI97HAXpY6yYWAAAC\",\"upgrades\":[\"websocket\"],"
                      "\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}";
@@ -438,7 +438,7 @@ static void test_open_json(void) {
     const char *none = "{\"sid\":\"a\\\"b\",\"upgrades\":[],\"pingInterval\":25000,"
                        "\"pingTimeout\":5000}";
     bool ok0 = b.len == strlen(none) && memcmp(b.data, none, b.len) == 0;
-    sio_buf_free(&b);
+    util_buf_free(&b);
     CHECK(ok4);
     CHECK(ok3);
     CHECK(ok0);
@@ -468,7 +468,7 @@ static void test_payload_roundtrip_binary_bytes(void) {
     eio_payload_format formats[] = {EIO_PAYLOAD_V4, EIO_PAYLOAD_V3_TEXT, EIO_PAYLOAD_V3_BINARY};
     for (size_t f = 0; f < 3; f++) {
         for (size_t len = 0; len <= 256; len += 37) {
-            sio_buf b = SIO_BUF_INIT;
+            util_buf b = UTIL_BUF_INIT;
             eio_payload_writer w;
             eio_payload_writer_init(&w, &b, formats[f]);
             eio_packet in = {EIO_MESSAGE, true, data, len}, txt = {EIO_MESSAGE, false, "x", 1};
@@ -482,7 +482,7 @@ static void test_payload_roundtrip_binary_bytes(void) {
             int r2 = eio_payload_next(&it, &out);
             bool second = r2 == 1 && !out.binary && out.len == 1;
             int r3 = eio_payload_next(&it, &out);
-            sio_buf_free(&b);
+            util_buf_free(&b);
             CHECK(same);
             CHECK(second);
             CHECK_INT(r3, 0);

@@ -56,10 +56,10 @@ static void test_most_specific_route_wins(void) {
     /* a method no route of the path takes: 405 (mismatch), not the root's 404 */
     CHECK(match("/socket.io/", "DELETE", &mm) == NULL);
     CHECK_INT(mm, 1);
-    sio_buf allow = SIO_BUF_INIT;
+    util_buf allow = UTIL_BUF_INIT;
     http_router_allow_header(srv, "/socket.io/", 11, &allow);
     CHECK(strcmp(allow.data, "GET, HEAD") == 0);
-    sio_buf_free(&allow);
+    util_buf_free(&allow);
     /* bad routes are refused */
     http_route bad = {.path = "nope", .handler = handler};
     CHECK_INT(http_server_route(srv, &bad), SIO_EINVAL);

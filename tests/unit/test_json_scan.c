@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-#define VALID(s) CHECK_INT(sio_json_validate(s, sizeof(s) - 1), 0)
-#define INVALID(s) CHECK_INT(sio_json_validate(s, sizeof(s) - 1), SIO_EPROTO)
+#define VALID(s) CHECK_INT(util_json_validate(s, sizeof(s) - 1), 0)
+#define INVALID(s) CHECK_INT(util_json_validate(s, sizeof(s) - 1), SIO_EPROTO)
 
 static void test_valid_documents(void) {
     VALID("0");
@@ -78,7 +78,7 @@ static void test_invalid_documents(void) {
     INVALID("[}");
     INVALID("{]");
     INVALID("\xef\xbb\xbf[]"); /* a BOM is not whitespace to JSON.parse */
-    CHECK_INT(sio_json_validate("[1]\0", 4), SIO_EPROTO);
+    CHECK_INT(util_json_validate("[1]\0", 4), SIO_EPROTO);
 }
 
 static char *nested(int depth, const char *open, const char *close) {
@@ -92,11 +92,11 @@ static char *nested(int depth, const char *open, const char *close) {
 }
 
 static void test_depth_limit(void) {
-    char *ok = nested(SIO_JSON_MAX_DEPTH, "[", "]");
-    char *deep = nested(SIO_JSON_MAX_DEPTH + 1, "[", "]");
-    int a = sio_json_validate(ok, strlen(ok));
-    int b = sio_json_validate(deep, strlen(deep));
-    json_t *v = sio_json_parse(ok, strlen(ok), NULL, NULL);
+    char *ok = nested(UTIL_JSON_MAX_DEPTH, "[", "]");
+    char *deep = nested(UTIL_JSON_MAX_DEPTH + 1, "[", "]");
+    int a = util_json_validate(ok, strlen(ok));
+    int b = util_json_validate(deep, strlen(deep));
+    json_t *v = util_json_parse(ok, strlen(ok), NULL, NULL);
     bool built = v != NULL;
     json_decref(v);
     free(ok);
@@ -108,56 +108,56 @@ static void test_depth_limit(void) {
 
 static void test_lexer_tokens(void) {
     const char *s = "{\"k\\n\":[1.5,-2,\"x\",true,false,null]}";
-    sio_json_lexer lx;
-    sio_json_lexer_init(&lx, s, strlen(s));
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_OBJECT);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_KEY);
-    CHECK_INT(lx.flags & SIO_JSON_ESCAPED, SIO_JSON_ESCAPED);
+    util_json_lexer lx;
+    util_json_lexer_init(&lx, s, strlen(s));
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_OBJECT);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_KEY);
+    CHECK_INT(lx.flags & UTIL_JSON_ESCAPED, UTIL_JSON_ESCAPED);
     CHECK_INT(lx.end - lx.start, 5);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_ARRAY);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_ARRAY);
     CHECK_INT(lx.depth, 2);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_NUMBER);
-    CHECK_INT(lx.flags & SIO_JSON_INTEGER, 0);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_NUMBER);
-    CHECK_INT(lx.flags & SIO_JSON_INTEGER, SIO_JSON_INTEGER);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_NUMBER);
+    CHECK_INT(lx.flags & UTIL_JSON_INTEGER, 0);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_NUMBER);
+    CHECK_INT(lx.flags & UTIL_JSON_INTEGER, UTIL_JSON_INTEGER);
     CHECK_MEM(s + lx.start, "-2", 2);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_STRING);
-    CHECK_INT(lx.flags & SIO_JSON_ESCAPED, 0);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_TRUE);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_FALSE);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_NULL);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_ARRAY_END);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_OBJECT_END);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_STRING);
+    CHECK_INT(lx.flags & UTIL_JSON_ESCAPED, 0);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_TRUE);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_FALSE);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_NULL);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_ARRAY_END);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_OBJECT_END);
     CHECK_INT(lx.depth, 0);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_END);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_END);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_END);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_END);
 }
 
 static void test_array_elements(void) {
     const char *s = "[\"msg\", {\"a\":[1,2]} ,\"x\"]";
-    sio_json_lexer lx;
+    util_json_lexer lx;
     size_t a, b;
-    sio_json_tok t;
-    sio_json_lexer_init(&lx, s, strlen(s));
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_ARRAY);
-    CHECK_INT(sio_json_array_next(&lx, &a, &b, &t), 1);
-    CHECK_INT(t, SIO_JSON_STRING);
+    util_json_tok t;
+    util_json_lexer_init(&lx, s, strlen(s));
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_ARRAY);
+    CHECK_INT(util_json_array_next(&lx, &a, &b, &t), 1);
+    CHECK_INT(t, UTIL_JSON_STRING);
     CHECK_INT(b - a, 5);
     CHECK_MEM(s + a, "\"msg\"", 5);
-    CHECK_INT(sio_json_array_next(&lx, &a, &b, &t), 1);
-    CHECK_INT(t, SIO_JSON_OBJECT);
+    CHECK_INT(util_json_array_next(&lx, &a, &b, &t), 1);
+    CHECK_INT(t, UTIL_JSON_OBJECT);
     CHECK_INT(b - a, 11);
     CHECK_MEM(s + a, "{\"a\":[1,2]}", 11);
-    CHECK_INT(sio_json_array_next(&lx, &a, &b, &t), 1);
+    CHECK_INT(util_json_array_next(&lx, &a, &b, &t), 1);
     CHECK_MEM(s + a, "\"x\"", 3);
-    CHECK_INT(sio_json_array_next(&lx, &a, &b, &t), 0);
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_END);
+    CHECK_INT(util_json_array_next(&lx, &a, &b, &t), 0);
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_END);
 
     const char *bad = "[1,{\"a\":}]";
-    sio_json_lexer_init(&lx, bad, strlen(bad));
-    CHECK_INT(sio_json_next(&lx), SIO_JSON_ARRAY);
-    CHECK_INT(sio_json_array_next(&lx, &a, &b, &t), 1);
-    CHECK_INT(sio_json_array_next(&lx, &a, &b, &t), SIO_JSON_ERROR);
+    util_json_lexer_init(&lx, bad, strlen(bad));
+    CHECK_INT(util_json_next(&lx), UTIL_JSON_ARRAY);
+    CHECK_INT(util_json_array_next(&lx, &a, &b, &t), 1);
+    CHECK_INT(util_json_array_next(&lx, &a, &b, &t), UTIL_JSON_ERROR);
 }
 
 static void test_unescape(void) {
@@ -179,21 +179,21 @@ static void test_unescape(void) {
         {"x\\u0000y", "x\0y", 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        size_t n = sio_json_unescape(cases[i].in, strlen(cases[i].in), out);
+        size_t n = util_json_unescape(cases[i].in, strlen(cases[i].in), out);
         CHECK_INT(n, cases[i].out_len);
         CHECK_MEM(out, cases[i].out, n);
     }
-    CHECK(sio_json_string_eq("num", 3, false, "num", 3));
-    CHECK(!sio_json_string_eq("nu", 2, false, "num", 3));
-    CHECK(sio_json_string_eq("n\\u0075m", 8, true, "num", 3));
-    CHECK(!sio_json_string_eq("n\\u0075mm", 9, true, "num", 3));
+    CHECK(util_json_string_eq("num", 3, false, "num", 3));
+    CHECK(!util_json_string_eq("nu", 2, false, "num", 3));
+    CHECK(util_json_string_eq("n\\u0075m", 8, true, "num", 3));
+    CHECK(!util_json_string_eq("n\\u0075mm", 9, true, "num", 3));
 }
 
 static void test_parse_values(void) {
     const char *s = "{\"i\":-9223372036854775808,\"big\":18446744073709551616,\"r\":0.1,"
                     "\"inf\":1e400,\"s\":\"\\u00e9\\ud800\",\"a\":[true,false,null],"
                     "\"dup\":1,\"dup\":2,\"k\\u0000\":3}";
-    json_t *v = sio_json_parse(s, strlen(s), NULL, NULL);
+    json_t *v = util_json_parse(s, strlen(s), NULL, NULL);
     CHECK(v != NULL);
     bool ok = json_integer_value(json_object_get(v, "i")) == INT64_MIN &&
               json_is_real(json_object_get(v, "big")) &&
@@ -206,21 +206,21 @@ static void test_parse_values(void) {
               json_integer_value(json_object_getn(v, "k\0", 2)) == 3;
     json_decref(v);
     CHECK(ok);
-    CHECK(sio_json_parse("[1,", 3, NULL, NULL) == NULL);
-    CHECK(sio_json_parse("", 0, NULL, NULL) == NULL);
-    json_t *scalar = sio_json_parse(" \"x\" ", 5, NULL, NULL);
+    CHECK(util_json_parse("[1,", 3, NULL, NULL) == NULL);
+    CHECK(util_json_parse("", 0, NULL, NULL) == NULL);
+    json_t *scalar = util_json_parse(" \"x\" ", 5, NULL, NULL);
     CHECK(json_is_string(scalar));
     json_decref(scalar);
 }
 
 static void check_write(const json_t *v, const char *expect, int *failed) {
-    sio_buf b = SIO_BUF_INIT;
-    int r = sio_json_write(&b, v, NULL, NULL);
+    util_buf b = UTIL_BUF_INIT;
+    int r = util_json_write(&b, v, NULL, NULL);
     if (r || b.len != strlen(expect) || memcmp(b.data, expect, b.len) != 0) {
         fprintf(stderr, "write: got \"%.*s\", want \"%s\"\n", (int)b.len, b.data, expect);
         *failed = 1;
     }
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 static void test_write_like_json_stringify(void) {
@@ -262,31 +262,31 @@ static void test_write_parse_roundtrip(void) {
         "{\"a\":{\"b\":[[],{}]}}",
     };
     for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
-        json_t *v = sio_json_parse(docs[i], strlen(docs[i]), NULL, NULL);
+        json_t *v = util_json_parse(docs[i], strlen(docs[i]), NULL, NULL);
         CHECK(v);
-        sio_buf b = SIO_BUF_INIT;
-        int r = sio_json_write(&b, v, NULL, NULL);
+        util_buf b = UTIL_BUF_INIT;
+        int r = util_json_write(&b, v, NULL, NULL);
         json_decref(v);
         bool same = r == 0 && b.len == strlen(docs[i]) && memcmp(b.data, docs[i], b.len) == 0;
-        sio_buf_free(&b);
+        util_buf_free(&b);
         CHECK(same);
     }
 }
 
 static void test_utf8(void) {
-    CHECK(sio_utf8_valid("plain ascii text, long enough for the word loop", 47));
-    CHECK(sio_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
-    CHECK(!sio_utf8_valid("abcdefgh\x80", 9));
-    CHECK(!sio_utf8_valid("\xf0\x9f\x98", 3));
-    CHECK(!sio_utf8_valid("\xe0\x80\x80", 3)); /* overlong */
-    CHECK_INT(sio_utf8_utf16_len("a\xe2\x82\xac\xf0\x9f\x98\x80", 8), 4);
-    CHECK_INT(sio_utf8_skip_utf16("a\xe2\x82\xac\xf0\x9f\x98\x80z", 9, 2), 4);
-    CHECK_INT(sio_utf8_skip_utf16("a\xe2\x82\xac\xf0\x9f\x98\x80z", 9, 4), 8);
-    CHECK_INT(sio_utf8_skip_utf16("a\xe2\x82\xac\xf0\x9f\x98\x80z", 9, 3), (size_t)-1);
-    CHECK_INT(sio_utf8_skip_utf16("abc", 3, 4), (size_t)-1);
-    CHECK_INT(sio_utf8_skip_utf16("abcdefghijkl", 12, 10), 10);
+    CHECK(util_utf8_valid("plain ascii text, long enough for the word loop", 47));
+    CHECK(util_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
+    CHECK(!util_utf8_valid("abcdefgh\x80", 9));
+    CHECK(!util_utf8_valid("\xf0\x9f\x98", 3));
+    CHECK(!util_utf8_valid("\xe0\x80\x80", 3)); /* overlong */
+    CHECK_INT(util_utf8_utf16_len("a\xe2\x82\xac\xf0\x9f\x98\x80", 8), 4);
+    CHECK_INT(util_utf8_skip_utf16("a\xe2\x82\xac\xf0\x9f\x98\x80z", 9, 2), 4);
+    CHECK_INT(util_utf8_skip_utf16("a\xe2\x82\xac\xf0\x9f\x98\x80z", 9, 4), 8);
+    CHECK_INT(util_utf8_skip_utf16("a\xe2\x82\xac\xf0\x9f\x98\x80z", 9, 3), (size_t)-1);
+    CHECK_INT(util_utf8_skip_utf16("abc", 3, 4), (size_t)-1);
+    CHECK_INT(util_utf8_skip_utf16("abcdefghijkl", 12, 10), 10);
     char out[4];
-    CHECK_INT(sio_utf8_put(0x10FFFF, out), 4);
+    CHECK_INT(util_utf8_put(0x10FFFF, out), 4);
     CHECK_MEM(out, "\xf4\x8f\xbf\xbf", 4);
 }
 

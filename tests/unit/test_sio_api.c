@@ -45,7 +45,7 @@ static void test_null_namespace_is_the_main_one(void) {
     CHECK_INT(sio_server_namespace_count(srv), before);
     sio_handlers *h = sio_handlers_for(srv, "/", 0);
     CHECK(h != NULL);
-    CHECK(sio_map_get(&h->events, "ev", 2) != NULL);
+    CHECK(util_map_get(&h->events, "ev", 2) != NULL);
     CHECK_INT(h->connect.n, 1);
     CHECK_INT(h->disconnect.n, 1);
     CHECK_INT(h->middleware.n, 1);

@@ -21,12 +21,12 @@ static bool span_is(const char *p, size_t len, const char *want) {
 /* Encoder output check: runs `expr` into a fresh buffer. */
 #define CHECK_ENCODES(expected, call)                                                              \
     do {                                                                                           \
-        sio_buf out_ = SIO_BUF_INIT;                                                               \
-        sio_buf *out = &out_;                                                                      \
+        util_buf out_ = UTIL_BUF_INIT;                                                             \
+        util_buf *out = &out_;                                                                     \
         int r_ = (call);                                                                           \
         bool ok_ = r_ == 0 && span_is(out_.data, out_.len, expected);                              \
         if (!ok_) fprintf(stderr, "encoded \"%.*s\" (r=%d)\n", (int)out_.len, out_.data, r_);      \
-        sio_buf_free(&out_);                                                                       \
+        util_buf_free(&out_);                                                                      \
         CHECK(ok_);                                                                                \
     } while (0)
 
@@ -189,7 +189,7 @@ static void test_spec_encode_binary(void) {
     CHECK_ENCODES("61-15[{\"_placeholder\":true,\"num\":0}]",
                   sio_encode_ack(out, NULL, 0, 15, ack, &atts));
     /* blobs without a list to put them in */
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     CHECK_INT(sio_encode_event(&b, NULL, 0, SIO_NO_ID, S("x"), one, NULL), SIO_EINVAL);
     CHECK_INT(b.len, 0);
     sio_attachments_free(&atts);
@@ -199,7 +199,7 @@ static void test_spec_encode_binary(void) {
 }
 
 static void test_encode_rejects(void) {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     json_t *obj = json_object();
     CHECK_INT(sio_encode_event(&b, S("/a,b"), SIO_NO_ID, S("hello"), NULL, NULL), SIO_EINVAL);
     CHECK_INT(sio_encode_event(&b, S("admin"), SIO_NO_ID, S("hello"), NULL, NULL), SIO_EINVAL);
@@ -209,18 +209,18 @@ static void test_encode_rejects(void) {
     CHECK_INT(sio_encode_connect_error(&b, NULL, 0, NULL), SIO_EINVAL);
     CHECK_INT(b.len, 0);
     json_decref(obj);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 static void test_encode_escapes_and_appends(void) {
     json_t *args = json_pack("[s,i,f,{}]", "a\"b\n\xc3\xa9", 1, 0.5);
-    sio_buf b = SIO_BUF_INIT;
-    sio_buf_append(&b, "4", 1); /* the Engine.IO message type, put first by the caller */
+    util_buf b = UTIL_BUF_INIT;
+    util_buf_append(&b, "4", 1); /* the Engine.IO message type, put first by the caller */
     CHECK_INT(sio_encode_event(&b, S("/chat"), 7, S("n\"ame"), args, NULL), 0);
     bool ok = span_is(b.data, b.len, "42/chat,7[\"n\\\"ame\",\"a\\\"b\\n\xc3\xa9\",1,0.5,{}]");
     if (!ok) fprintf(stderr, "%.*s\n", (int)b.len, b.data);
     json_decref(args);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     CHECK(ok);
 }
 
@@ -459,11 +459,11 @@ static void test_binary_reassembly(void) {
     CHECK(sio_binary_active(&b));
     CHECK_INT(sio_binary_start(&b, &b.packet), SIO_EINVAL);
 
-    sio_rcbuf *a0 = sio_rcbuf_copy("\x01\x02", 2), *a1 = sio_rcbuf_copy("\x03\x04\x05", 3);
+    util_rcbuf *a0 = util_rcbuf_copy("\x01\x02", 2), *a1 = util_rcbuf_copy("\x03\x04\x05", 3);
     CHECK_INT(sio_binary_add(&b, a0), 0);
     CHECK_INT(sio_binary_add(&b, a1), 1);
-    sio_rcbuf_unref(a0);
-    sio_rcbuf_unref(a1);
+    util_rcbuf_unref(a0);
+    util_rcbuf_unref(a1);
     CHECK_INT(sio_binary_add(&b, a1), SIO_EPROTO);
     CHECK_SPAN(b.packet.name, b.packet.name_len, "baz");
     CHECK_SPAN(b.packet.nsp, b.packet.nsp_len, "/admin");
@@ -481,14 +481,14 @@ static void test_binary_reassembly(void) {
 
     /* re-encode from values: the blobs come out in order of appearance */
     sio_attachments atts = SIO_ATTACHMENTS_INIT;
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     int r = sio_encode_event(&out, S("/admin"), SIO_NO_ID, S("baz"), args, &atts);
     bool enc_ok = r == 0 &&
                   span_is(out.data, out.len,
                           "52-/admin,[\"baz\",{\"_placeholder\":true,\"num\":0},"
                           "[{\"_placeholder\":true,\"num\":1}],{\"k\":\"v\"}]") &&
                   atts.count == 2 && atts.bufs[0].len == 3 && atts.bufs[1].len == 2;
-    sio_buf_free(&out);
+    util_buf_free(&out);
     sio_attachments_free(&atts);
 
     /* lazy re-emit: the raw args and the same attachments, in the same order */
@@ -497,7 +497,7 @@ static void test_binary_reassembly(void) {
     bool raw_ok = r == 0 && span_is(out.data, out.len,
                                     "52-/admin,[\"fwd\",{\"_placeholder\":true,\"num\":1},"
                                     "[{\"_placeholder\":true,\"num\":0}],{\"k\":\"v\"}]");
-    sio_buf_free(&out);
+    util_buf_free(&out);
     json_decref(args);
     sio_binary_reset(&b);
     CHECK(!sio_binary_active(&b));
@@ -520,12 +520,12 @@ static void test_placeholder_inside_placeholder_materializes(void) {
         "51-[\"a\",{\"_placeholder\":true,\"num\":0,\"x\":{\"_placeholder\":true,\"num\":9}}]";
     sio_packet p;
     CHECK_INT(decode(&p, s), 0);
-    sio_rcbuf *a = sio_rcbuf_copy("z", 1);
+    util_rcbuf *a = util_rcbuf_copy("z", 1);
     json_t *args = sio_packet_args(&p, &a, 1);
     bool ok =
         args && json_array_size(args) == 1 && sio_blob_get(json_array_get(args, 0), NULL, NULL);
     json_decref(args);
-    sio_rcbuf_unref(a);
+    util_rcbuf_unref(a);
     CHECK(ok);
 }
 

@@ -96,15 +96,15 @@ static const struct vec bad[] = {
 
 static void test_utf8_good_vectors(void) {
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        CHECK(sio_utf8_valid(good[i].p, good[i].n));
+        CHECK(util_utf8_valid(good[i].p, good[i].n));
         CHECK(ref_valid(good[i].p, good[i].n));
     }
 }
 
 static void test_utf8_bad_vectors(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        if (sio_utf8_valid(bad[i].p, bad[i].n)) fprintf(stderr, "bad vector %zu accepted\n", i);
-        CHECK(!sio_utf8_valid(bad[i].p, bad[i].n));
+        if (util_utf8_valid(bad[i].p, bad[i].n)) fprintf(stderr, "bad vector %zu accepted\n", i);
+        CHECK(!util_utf8_valid(bad[i].p, bad[i].n));
         CHECK(!ref_valid(bad[i].p, bad[i].n));
     }
 }
@@ -117,17 +117,17 @@ static void test_utf8_every_split(void) {
         for (size_t i = 0; i < counts[s]; i++) {
             const struct vec *v = &sets[s][i];
             for (size_t cut = 0; cut <= v->n; cut++) {
-                uint8_t st = SIO_UTF8_ACCEPT;
-                int r = sio_utf8_feed(&st, v->p, cut);
-                if (r == 0) r = sio_utf8_feed(&st, v->p + cut, v->n - cut);
-                int ok = r == 0 && sio_utf8_complete(st);
+                uint8_t st = UTIL_UTF8_ACCEPT;
+                int r = util_utf8_feed(&st, v->p, cut);
+                if (r == 0) r = util_utf8_feed(&st, v->p + cut, v->n - cut);
+                int ok = r == 0 && util_utf8_complete(st);
                 CHECK_INT(ok, s == 0);
             }
             /* one byte at a time */
-            uint8_t st = SIO_UTF8_ACCEPT;
+            uint8_t st = UTIL_UTF8_ACCEPT;
             int r = 0;
-            for (size_t k = 0; k < v->n && r == 0; k++) r = sio_utf8_feed(&st, v->p + k, 1);
-            CHECK_INT(r == 0 && sio_utf8_complete(st), s == 0);
+            for (size_t k = 0; k < v->n && r == 0; k++) r = util_utf8_feed(&st, v->p + k, 1);
+            CHECK_INT(r == 0 && util_utf8_complete(st), s == 0);
         }
     }
 }
@@ -135,19 +135,19 @@ static void test_utf8_every_split(void) {
 /* Fails fast: the error is reported by the feed holding the bad byte, and the
  * state stays rejected afterwards. */
 static void test_utf8_fails_fast_and_sticks(void) {
-    uint8_t st = SIO_UTF8_ACCEPT;
-    CHECK_INT(sio_utf8_feed(&st, (const uint8_t *)"\xed", 1), 0);
-    CHECK_INT(sio_utf8_feed(&st, (const uint8_t *)"\xa0", 1), -1);
-    CHECK_INT(st, SIO_UTF8_REJECT);
-    CHECK_INT(sio_utf8_feed(&st, (const uint8_t *)"a", 1), -1);
-    st = SIO_UTF8_ACCEPT;
-    CHECK_INT(sio_utf8_feed(&st, (const uint8_t *)"\xf4", 1), 0);
-    CHECK_INT(sio_utf8_feed(&st, (const uint8_t *)"\x90", 1), -1);
-    st = SIO_UTF8_ACCEPT;
-    CHECK_INT(sio_utf8_feed(&st, (const uint8_t *)"\xe2\x82", 2), 0);
-    CHECK(!sio_utf8_complete(st));
-    CHECK_INT(sio_utf8_feed(&st, (const uint8_t *)"\xac", 1), 0);
-    CHECK(sio_utf8_complete(st));
+    uint8_t st = UTIL_UTF8_ACCEPT;
+    CHECK_INT(util_utf8_feed(&st, (const uint8_t *)"\xed", 1), 0);
+    CHECK_INT(util_utf8_feed(&st, (const uint8_t *)"\xa0", 1), -1);
+    CHECK_INT(st, UTIL_UTF8_REJECT);
+    CHECK_INT(util_utf8_feed(&st, (const uint8_t *)"a", 1), -1);
+    st = UTIL_UTF8_ACCEPT;
+    CHECK_INT(util_utf8_feed(&st, (const uint8_t *)"\xf4", 1), 0);
+    CHECK_INT(util_utf8_feed(&st, (const uint8_t *)"\x90", 1), -1);
+    st = UTIL_UTF8_ACCEPT;
+    CHECK_INT(util_utf8_feed(&st, (const uint8_t *)"\xe2\x82", 2), 0);
+    CHECK(!util_utf8_complete(st));
+    CHECK_INT(util_utf8_feed(&st, (const uint8_t *)"\xac", 1), 0);
+    CHECK(util_utf8_complete(st));
 }
 
 /* Every sequence of up to three bytes, and every four-byte sequence with a
@@ -158,7 +158,7 @@ static void test_utf8_exhaustive_against_reference(void) {
         b[0] = (uint8_t)(v >> 16), b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)v;
         for (size_t n = 1; n <= 3; n++) {
             if (n < 3 && (v & ((1u << (8 * (3 - n))) - 1))) continue;
-            CHECK_INT(sio_utf8_valid(b, n), ref_valid(b, n));
+            CHECK_INT(util_utf8_valid(b, n), ref_valid(b, n));
         }
     }
     for (uint32_t v = 0; v < 0x1000000; v++) {
@@ -166,7 +166,7 @@ static void test_utf8_exhaustive_against_reference(void) {
         b[1] = (uint8_t)(0x80 + ((v >> 12) & 0x3F) + ((v >> 21) & 1) * 0x40);
         b[2] = (uint8_t)(0x80 + ((v >> 6) & 0x3F));
         b[3] = (uint8_t)(0x80 + (v & 0x3F) + ((v >> 22) & 1) * 0x40);
-        CHECK_INT(sio_utf8_valid(b, 4), ref_valid(b, 4));
+        CHECK_INT(util_utf8_valid(b, 4), ref_valid(b, 4));
     }
 }
 
@@ -178,12 +178,12 @@ static void test_utf8_random_texts(void) {
         size_t n = (size_t)(rand() % (int)sizeof buf);
         for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(rand() % 3 ? rand() % 128 : rand());
         int want = ref_valid(buf, n);
-        CHECK_INT(sio_utf8_valid(buf, n), want);
+        CHECK_INT(util_utf8_valid(buf, n), want);
         size_t cut = n ? (size_t)rand() % n : 0;
-        uint8_t st = SIO_UTF8_ACCEPT;
-        int r = sio_utf8_feed(&st, buf, cut);
-        if (r == 0) r = sio_utf8_feed(&st, buf + cut, n - cut);
-        CHECK_INT(r == 0 && sio_utf8_complete(st), want);
+        uint8_t st = UTIL_UTF8_ACCEPT;
+        int r = util_utf8_feed(&st, buf, cut);
+        if (r == 0) r = util_utf8_feed(&st, buf + cut, n - cut);
+        CHECK_INT(r == 0 && util_utf8_complete(st), want);
     }
 }
 

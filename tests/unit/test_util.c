@@ -13,26 +13,26 @@
 #include <unistd.h>
 
 static void test_buf_grows_and_consumes(void) {
-    sio_buf b = SIO_BUF_INIT;
-    for (int i = 0; i < 1000; i++) CHECK_INT(sio_buf_printf(&b, "%03d", i), 0);
+    util_buf b = UTIL_BUF_INIT;
+    for (int i = 0; i < 1000; i++) CHECK_INT(util_buf_printf(&b, "%03d", i), 0);
     CHECK_INT(b.len, 3000);
     CHECK_MEM(b.data + 2997, "999", 3);
-    sio_buf_consume(&b, 2990);
+    util_buf_consume(&b, 2990);
     CHECK_INT(b.len, 10);
     CHECK_MEM(b.data, "6997998999", 10);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     CHECK(b.data == NULL);
 }
 
 static void test_rcbuf_refcount(void) {
-    sio_rcbuf *r = sio_rcbuf_copy("hello", 5);
+    util_rcbuf *r = util_rcbuf_copy("hello", 5);
     CHECK(r != NULL);
     CHECK_INT(r->refs, 1);
-    sio_rcbuf_ref(r);
+    util_rcbuf_ref(r);
     CHECK_INT(r->refs, 2);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
     CHECK_STR(r->data, "hello");
-    sio_rcbuf_unref(r); /* freed: ASan would report a leak otherwise */
+    util_rcbuf_unref(r); /* freed: ASan would report a leak otherwise */
 }
 
 /* Small blocks are recycled (the last one freed is the next one handed out, per
@@ -40,30 +40,30 @@ static void test_rcbuf_refcount(void) {
  * asked for; a trimmed pool starts over. Under ASan a recycled block waiting in
  * the pool is poisoned (see buf.c). */
 static void test_rcbuf_pool_recycles_small_blocks(void) {
-    sio_rcbuf *a = sio_rcbuf_copy("0123456789", 10);
+    util_rcbuf *a = util_rcbuf_copy("0123456789", 10);
     CHECK(a != NULL);
     void *addr = a;
-    sio_rcbuf_unref(a);
-    sio_rcbuf *b = sio_rcbuf_copy("abc", 3); /* the same class: the same block */
+    util_rcbuf_unref(a);
+    util_rcbuf *b = util_rcbuf_copy("abc", 3); /* the same class: the same block */
     CHECK(b == addr);
     CHECK_INT(b->len, 3);
     CHECK_INT(b->refs, 1);
     CHECK_INT(b->flags, 0);
     CHECK_STR(b->data, "abc");
-    sio_rcbuf *c = sio_rcbuf_new(300); /* another class: another block */
+    util_rcbuf *c = util_rcbuf_new(300); /* another class: another block */
     CHECK(c != NULL && (void *)c != addr);
     memset(c->data, 'x', 300);
     CHECK_INT(c->data[300], '\0');
-    sio_rcbuf *big = sio_rcbuf_new(100000); /* beyond the pool */
+    util_rcbuf *big = util_rcbuf_new(100000); /* beyond the pool */
     CHECK(big != NULL);
     memset(big->data, 'y', 100000);
     /* many blocks in and out: each keeps its own contents */
     enum { N = 2000 };
-    sio_rcbuf **many = calloc(N, sizeof *many);
+    util_rcbuf **many = calloc(N, sizeof *many);
     for (int i = 0; i < N; i++) {
         char text[32];
         int n = snprintf(text, sizeof text, "block %d", i);
-        many[i] = sio_rcbuf_new((size_t)n + (size_t)(i % 400));
+        many[i] = util_rcbuf_new((size_t)n + (size_t)(i % 400));
         CHECK(many[i] != NULL);
         memcpy(many[i]->data, text, (size_t)n);
     }
@@ -72,14 +72,14 @@ static void test_rcbuf_pool_recycles_small_blocks(void) {
         snprintf(text, sizeof text, "block %d", i);
         CHECK_MEM(many[i]->data, text, strlen(text));
         CHECK_INT(many[i]->len, strlen(text) + (size_t)(i % 400));
-        sio_rcbuf_unref(many[i]);
+        util_rcbuf_unref(many[i]);
     }
     free(many);
-    sio_rcbuf_unref(big);
-    sio_rcbuf_unref(c);
-    sio_rcbuf_unref(b);
-    sio_rcbuf_pool_trim();
-    sio_rcbuf_pool_trim(); /* twice: nothing left, nothing happens */
+    util_rcbuf_unref(big);
+    util_rcbuf_unref(c);
+    util_rcbuf_unref(b);
+    util_rcbuf_pool_trim();
+    util_rcbuf_pool_trim(); /* twice: nothing left, nothing happens */
 }
 
 static int id_cmp(const void *a, const void *b) {
@@ -94,7 +94,7 @@ static void test_random_ids(void) {
     enum { N = 10000 };
     char(*ids)[21] = calloc(N, sizeof *ids);
     for (int i = 0; i < N; i++) {
-        CHECK_INT(sio_random_id(ids[i]), 0);
+        CHECK_INT(util_random_id(ids[i]), 0);
         CHECK_INT(strlen(ids[i]), 20);
         CHECK_INT(
             strspn(ids[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 20);
@@ -108,12 +108,12 @@ static void test_random_ids(void) {
     pid_t pid = fork();
     if (pid == 0) {
         char child[21];
-        sio_random_id(child);
+        util_random_id(child);
         ssize_t w = write(fd[1], child, sizeof child);
         _exit(w == (ssize_t)sizeof child ? 0 : 1);
     }
     char parent[21], child[21];
-    CHECK_INT(sio_random_id(parent), 0);
+    CHECK_INT(util_random_id(parent), 0);
     CHECK_INT(read(fd[0], child, sizeof child), (long)sizeof child);
     int status = 0;
     CHECK_INT(waitpid(pid, &status, 0), pid);
@@ -130,9 +130,9 @@ static void test_base64_vectors(void) {
     for (int i = 0; i < 7; i++) {
         char out[16];
         uint8_t dec[16];
-        sio_base64_encode((const uint8_t *)plain[i], strlen(plain[i]), out);
+        util_base64_encode((const uint8_t *)plain[i], strlen(plain[i]), out);
         CHECK_STR(out, enc[i]);
-        long n = sio_base64_decode(enc[i], strlen(enc[i]), dec);
+        long n = util_base64_decode(enc[i], strlen(enc[i]), dec);
         CHECK_INT(n, (long)strlen(plain[i]));
         CHECK_MEM(dec, plain[i], (size_t)n);
     }
@@ -140,24 +140,24 @@ static void test_base64_vectors(void) {
 
 static void test_base64_rejects_garbage(void) {
     uint8_t out[16];
-    CHECK_INT(sio_base64_decode("Zm9", 3, out), -1);      /* not a multiple of 4 */
-    CHECK_INT(sio_base64_decode("Zm=v", 4, out), -1);     /* data after padding */
-    CHECK_INT(sio_base64_decode("Zm9v\n", 5, out), -1);   /* whitespace */
-    CHECK_INT(sio_base64_decode("Zg==Zg==", 8, out), -1); /* padding mid-stream */
-    CHECK_INT(sio_base64_decode("Z!9v", 4, out), -1);     /* bad character */
+    CHECK_INT(util_base64_decode("Zm9", 3, out), -1);      /* not a multiple of 4 */
+    CHECK_INT(util_base64_decode("Zm=v", 4, out), -1);     /* data after padding */
+    CHECK_INT(util_base64_decode("Zm9v\n", 5, out), -1);   /* whitespace */
+    CHECK_INT(util_base64_decode("Zg==Zg==", 8, out), -1); /* padding mid-stream */
+    CHECK_INT(util_base64_decode("Z!9v", 4, out), -1);     /* bad character */
 }
 
 struct wheel_probe {
-    sio_timer t;
+    util_timer t;
     uint64_t started;
     uint64_t fired_at;
     int fired;
 };
 
 static uv_loop_t wheel_loop;
-static sio_wheel wheel;
+static util_wheel wheel;
 
-static void probe_cb(sio_timer *t) {
+static void probe_cb(util_timer *t) {
     struct wheel_probe *p = (struct wheel_probe *)t;
     p->fired++;
     p->fired_at = uv_now(&wheel_loop);
@@ -167,26 +167,26 @@ static void guard_fire(uv_timer_t *t) {
     uv_timer_stop(t);
 }
 
-static void stop_other_cb(sio_timer *t) {
+static void stop_other_cb(util_timer *t) {
     struct wheel_probe *p = (struct wheel_probe *)t;
     p->fired++;
-    sio_timer_stop(&wheel, (sio_timer *)(p + 1)); /* the next probe in the array */
+    util_timer_stop(&wheel, (util_timer *)(p + 1)); /* the next probe in the array */
 }
 
 static void test_timer_wheel_fires_in_order_never_early(void) {
     uv_loop_init(&wheel_loop);
-    sio_wheel_init(&wheel_loop, &wheel, 10);
+    util_wheel_init(&wheel_loop, &wheel, 10);
     struct wheel_probe p[5];
     uint64_t delays[5] = {5, 30, 120, 50, 45000 /* more than one turn: stopped below */};
     for (int i = 0; i < 5; i++) {
         memset(&p[i], 0, sizeof p[i]);
-        sio_timer_init(&p[i].t);
+        util_timer_init(&p[i].t);
         p[i].started = uv_now(&wheel_loop);
-        sio_timer_start(&wheel, &p[i].t, delays[i], probe_cb);
+        util_timer_start(&wheel, &p[i].t, delays[i], probe_cb);
     }
     CHECK_INT(wheel.count, 5);
-    sio_timer_stop(&wheel, &p[4].t);
-    CHECK(!sio_timer_active(&p[4].t));
+    util_timer_stop(&wheel, &p[4].t);
+    CHECK(!util_timer_active(&p[4].t));
     /* wheel's libuv timer is unref'd; keep the loop alive with a guard timer */
     uv_timer_t guard;
     uv_timer_init(&wheel_loop, &guard);
@@ -202,53 +202,53 @@ static void test_timer_wheel_fires_in_order_never_early(void) {
     /* a callback that stops a timer due in the same tick */
     struct wheel_probe q[2];
     memset(q, 0, sizeof q);
-    sio_timer_init(&q[0].t);
-    sio_timer_init(&q[1].t);
-    sio_timer_start(&wheel, &q[0].t, 20, stop_other_cb);
-    sio_timer_start(&wheel, &q[1].t, 20, probe_cb);
+    util_timer_init(&q[0].t);
+    util_timer_init(&q[1].t);
+    util_timer_start(&wheel, &q[0].t, 20, stop_other_cb);
+    util_timer_start(&wheel, &q[1].t, 20, probe_cb);
     uv_timer_start(&guard, guard_fire, 100, 0);
     uv_run(&wheel_loop, UV_RUN_DEFAULT);
     CHECK_INT(q[0].fired, 1);
     CHECK_INT(q[1].fired, 0);
 
     uv_close((uv_handle_t *)&guard, NULL);
-    sio_wheel_close(&wheel, NULL);
+    util_wheel_close(&wheel, NULL);
     uv_run(&wheel_loop, UV_RUN_DEFAULT);
     CHECK_INT(uv_loop_close(&wheel_loop), 0);
 }
 
 static void test_map_put_get_remove_iterate(void) {
-    sio_map m = SIO_MAP_INIT;
+    util_map m = UTIL_MAP_INIT;
     char key[32];
     for (long i = 0; i < 5000; i++) {
         int n = snprintf(key, sizeof key, "room-%ld", i);
-        CHECK_INT(sio_map_put(&m, key, (size_t)n, (void *)(i + 1)), 0);
+        CHECK_INT(util_map_put(&m, key, (size_t)n, (void *)(i + 1)), 0);
     }
     CHECK_INT(m.count, 5000);
-    CHECK(sio_map_get(&m, "room-4242", 9) == (void *)4243);
-    CHECK(sio_map_get(&m, "room-5000", 9) == NULL);
-    CHECK_INT(sio_map_put(&m, "room-1", 6, (void *)77), 0); /* replace */
+    CHECK(util_map_get(&m, "room-4242", 9) == (void *)4243);
+    CHECK(util_map_get(&m, "room-5000", 9) == NULL);
+    CHECK_INT(util_map_put(&m, "room-1", 6, (void *)77), 0); /* replace */
     CHECK_INT(m.count, 5000);
-    CHECK(sio_map_get(&m, "room-1", 6) == (void *)77);
+    CHECK(util_map_get(&m, "room-1", 6) == (void *)77);
     /* remove every even value while iterating */
-    sio_map_iter it;
-    sio_map_iter_init(&it, &m);
+    util_map_iter it;
+    util_map_iter_init(&it, &m);
     size_t seen = 0;
-    for (sio_map_entry *e = sio_map_iter_next(&it); e; e = sio_map_iter_next(&it)) {
+    for (util_map_entry *e = util_map_iter_next(&it); e; e = util_map_iter_next(&it)) {
         seen++;
-        if (((long)e->value) % 2 == 0) sio_map_remove(&m, e->key, e->klen);
+        if (((long)e->value) % 2 == 0) util_map_remove(&m, e->key, e->klen);
     }
     CHECK_INT(seen, 5000);
     CHECK_INT(m.count, 2501); /* odd values 1..4999 and 77 */
-    CHECK(sio_map_remove(&m, "room-0", 6) == (void *)1);
-    CHECK(sio_map_remove(&m, "room-0", 6) == NULL);
+    CHECK(util_map_remove(&m, "room-0", 6) == (void *)1);
+    CHECK(util_map_remove(&m, "room-0", 6) == NULL);
     /* binary keys with NUL bytes */
-    CHECK_INT(sio_map_put(&m, "a\0b", 3, (void *)5), 0);
-    CHECK(sio_map_get(&m, "a\0c", 3) == NULL);
-    CHECK(sio_map_get(&m, "a\0b", 3) == (void *)5);
-    sio_map_free(&m);
-    CHECK(sio_hash("abc", 3) == sio_hash("abc", 3));
-    CHECK(sio_hash("abc", 3) != sio_hash("abd", 3));
+    CHECK_INT(util_map_put(&m, "a\0b", 3, (void *)5), 0);
+    CHECK(util_map_get(&m, "a\0c", 3) == NULL);
+    CHECK(util_map_get(&m, "a\0b", 3) == (void *)5);
+    util_map_free(&m);
+    CHECK(util_hash("abc", 3) == util_hash("abc", 3));
+    CHECK(util_hash("abc", 3) != util_hash("abd", 3));
 }
 
 int main(void) {

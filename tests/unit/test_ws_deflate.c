@@ -16,7 +16,7 @@ static ws_deflate_params params(int snct, int cnct, int sbits, int cbits) {
 }
 
 /* Inflates one whole message given as one piece. */
-static int inflate_msg(ws_deflate *d, const void *in, size_t len, sio_buf *out, size_t limit) {
+static int inflate_msg(ws_deflate *d, const void *in, size_t len, util_buf *out, size_t limit) {
     int r = ws_inflate_append(d, in, len, out, limit);
     return r ? r : ws_inflate_finish(d, out, limit);
 }
@@ -27,7 +27,7 @@ static void test_rfc7692_hello(void) {
     CHECK(d != NULL);
     /* section 7.2.3.1: "Hello" compressed */
     static const uint8_t hello[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     CHECK_INT(inflate_msg(d, hello, sizeof hello, &out, LIMIT), 0);
     CHECK_INT(out.len, 5);
     CHECK_MEM(out.data, "Hello", 5);
@@ -62,10 +62,10 @@ static void test_rfc7692_hello(void) {
     out.len = 0;
     CHECK_INT(inflate_msg(d, hello, sizeof hello, &out, LIMIT), 0);
     CHECK_INT(out.len, 5);
-    sio_buf_free(&out);
+    util_buf_free(&out);
 
     /* our compressor gives the RFC's bytes for both messages */
-    sio_buf z = SIO_BUF_INIT;
+    util_buf z = UTIL_BUF_INIT;
     CHECK_INT(ws_deflate_message(d, "Hello", 5, &z), 0);
     CHECK_INT(z.len, sizeof hello);
     CHECK_MEM(z.data, hello, sizeof hello);
@@ -73,7 +73,7 @@ static void test_rfc7692_hello(void) {
     CHECK_INT(ws_deflate_message(d, "Hello", 5, &z), 0);
     CHECK_INT(z.len, sizeof again);
     CHECK_MEM(z.data, again, sizeof again);
-    sio_buf_free(&z);
+    util_buf_free(&z);
     ws_deflate_free(d);
 }
 
@@ -84,20 +84,20 @@ static void test_no_context_takeover(void) {
     CHECK(d != NULL);
     static const uint8_t hello[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
     static const uint8_t again[] = {0xf2, 0x00, 0x11, 0x00, 0x00};
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     CHECK_INT(inflate_msg(d, hello, sizeof hello, &out, LIMIT), 0);
     out.len = 0;
     CHECK_INT(inflate_msg(d, again, sizeof again, &out, LIMIT), SIO_EPROTO);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     /* our compressor resets: each message compresses alone */
-    sio_buf z = SIO_BUF_INIT;
+    util_buf z = UTIL_BUF_INIT;
     for (int i = 0; i < 3; i++) {
         z.len = 0;
         CHECK_INT(ws_deflate_message(d, "Hello", 5, &z), 0);
         CHECK_INT(z.len, sizeof hello);
         CHECK_MEM(z.data, hello, sizeof hello);
     }
-    sio_buf_free(&z);
+    util_buf_free(&z);
     ws_deflate_free(d);
 }
 
@@ -132,7 +132,7 @@ static void test_round_trip_all_windows(void) {
                 for (int comp = 0; comp <= 1; comp++) {
                     size_t n = sizes[k];
                     fill(msg, n, (unsigned)(bits * 100 + k * 2 + (size_t)comp), comp);
-                    sio_buf z = SIO_BUF_INIT, out = SIO_BUF_INIT;
+                    util_buf z = UTIL_BUF_INIT, out = UTIL_BUF_INIT;
                     CHECK_INT(ws_deflate_message(tx, msg, n, &z), 0);
                     if (comp && n >= 1000) CHECK(z.len < n / 2);
                     /* feed in uneven pieces */
@@ -147,8 +147,8 @@ static void test_round_trip_all_windows(void) {
                     CHECK_INT(ws_inflate_finish(rx, &out, LIMIT), 0);
                     CHECK_INT(out.len, n);
                     if (n) CHECK_MEM(out.data, msg, n);
-                    sio_buf_free(&z);
-                    sio_buf_free(&out);
+                    util_buf_free(&z);
+                    util_buf_free(&out);
                 }
             }
             ws_deflate_free(tx);
@@ -172,13 +172,13 @@ static void test_window_8_compatible(void) {
     ws_deflate *tx = ws_deflate_new(&ps, 9, 9), *rx = ws_deflate_new(&pc, -1, 0);
     CHECK(tx && rx);
     for (int m = 0; m < 3; m++) {
-        sio_buf z = SIO_BUF_INIT, out = SIO_BUF_INIT;
+        util_buf z = UTIL_BUF_INIT, out = UTIL_BUF_INIT;
         CHECK_INT(ws_deflate_message(tx, msg, n, &z), 0);
         CHECK_INT(inflate_msg(rx, z.data, z.len, &out, LIMIT), 0);
         CHECK_INT(out.len, n);
         CHECK_MEM(out.data, msg, n);
-        sio_buf_free(&z);
-        sio_buf_free(&out);
+        util_buf_free(&z);
+        util_buf_free(&out);
     }
     ws_deflate_free(tx);
     ws_deflate_free(rx);
@@ -217,14 +217,14 @@ static void test_bfinal_keeps_window(void) {
     ws_deflate_params p = WS_DEFLATE_PARAMS_DEFAULT;
     ws_deflate *d = ws_deflate_new(&p, -1, 0);
     CHECK(d != NULL);
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     CHECK_INT(inflate_msg(d, z1, n1, &out, LIMIT), 0);
     CHECK_INT(out.len, strlen(m1));
     out.len = 0;
     CHECK_INT(inflate_msg(d, z2, n2, &out, LIMIT), 0);
     CHECK_INT(out.len, strlen(m1));
     CHECK_MEM(out.data, m1, out.len);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     ws_deflate_free(d);
 }
 
@@ -238,9 +238,9 @@ static void test_corrupt_data(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ws_deflate *d = ws_deflate_new(&p, -1, 0);
         CHECK(d != NULL);
-        sio_buf out = SIO_BUF_INIT;
+        util_buf out = UTIL_BUF_INIT;
         CHECK_INT(inflate_msg(d, bad[i], 4, &out, LIMIT), SIO_EPROTO);
-        sio_buf_free(&out);
+        util_buf_free(&out);
         ws_deflate_free(d);
     }
     /* a window too small for the data: distance too far back */
@@ -253,9 +253,9 @@ static void test_corrupt_data(void) {
     size_t zn = zraw(msg, 8000, z, n, 15, NULL, Z_SYNC_FLUSH);
     CHECK(zn > 4);
     ws_deflate *d = ws_deflate_new(&p9, -1, 0);
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     CHECK_INT(inflate_msg(d, z, zn - 4, &out, LIMIT), SIO_EPROTO);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     ws_deflate_free(d);
     free(msg);
     free(z);
@@ -270,15 +270,15 @@ static void test_zip_bomb_limited(void) {
     ws_deflate_params p = WS_DEFLATE_PARAMS_DEFAULT;
     ws_deflate *tx = ws_deflate_new(&p, 9, 0), *rx = ws_deflate_new(&p, -1, 0);
     CHECK(tx && rx);
-    sio_buf z = SIO_BUF_INIT;
+    util_buf z = UTIL_BUF_INIT;
     CHECK_INT(ws_deflate_message(tx, zeros, n, &z), 0);
     free(zeros);
     CHECK(z.len < 100000);
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     CHECK_INT(inflate_msg(rx, z.data, z.len, &out, LIMIT), SIO_ETOOBIG);
     CHECK(out.len <= LIMIT + 1);
     CHECK(out.cap <= 2 * LIMIT + 64);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     ws_deflate_free(rx);
     /* the same, a few bytes at a time */
     rx = ws_deflate_new(&p, -1, 0);
@@ -289,8 +289,8 @@ static void test_zip_bomb_limited(void) {
     }
     CHECK_INT(r, SIO_ETOOBIG);
     CHECK(out.len <= LIMIT + 1);
-    sio_buf_free(&out);
-    sio_buf_free(&z);
+    util_buf_free(&out);
+    util_buf_free(&z);
     ws_deflate_free(rx);
     ws_deflate_free(tx);
 }
@@ -304,13 +304,13 @@ static void test_limit_exact(void) {
     fill(msg, sizeof msg, 9, 1);
     for (size_t lim = 999; lim <= 1001; lim++) {
         ws_deflate *rx = ws_deflate_new(&p, -1, 0);
-        sio_buf z = SIO_BUF_INIT, out = SIO_BUF_INIT;
+        util_buf z = UTIL_BUF_INIT, out = UTIL_BUF_INIT;
         CHECK_INT(ws_deflate_message(tx, msg, 1000, &z), 0);
         int r = inflate_msg(rx, z.data, z.len, &out, lim);
         CHECK_INT(r, lim >= 1000 ? 0 : SIO_ETOOBIG);
         if (r == 0) CHECK_INT(out.len, 1000);
-        sio_buf_free(&z);
-        sio_buf_free(&out);
+        util_buf_free(&z);
+        util_buf_free(&out);
         ws_deflate_free(rx);
         ws_deflate_free(tx);
         tx = ws_deflate_new(&p, -1, 0); /* fresh context: same bytes each time */
@@ -321,7 +321,7 @@ static void test_limit_exact(void) {
 static void test_empty_messages_and_frames(void) {
     ws_deflate_params p = WS_DEFLATE_PARAMS_DEFAULT;
     ws_deflate *d = ws_deflate_new(&p, -1, 0);
-    sio_buf z = SIO_BUF_INIT, out = SIO_BUF_INIT;
+    util_buf z = UTIL_BUF_INIT, out = UTIL_BUF_INIT;
     CHECK_INT(ws_deflate_message(d, "abc", 3, &z), 0);
     z.len = 0;
     CHECK_INT(ws_deflate_message(d, "", 0, &z), 0);
@@ -332,20 +332,20 @@ static void test_empty_messages_and_frames(void) {
     /* an empty payload (nothing at all) is an empty message too */
     CHECK_INT(inflate_msg(d, "", 0, &out, LIMIT), 0);
     CHECK_INT(out.len, 0);
-    sio_buf_free(&z);
-    sio_buf_free(&out);
+    util_buf_free(&z);
+    util_buf_free(&out);
 
-    sio_rcbuf *f = ws_deflate_frame(d, 1, "Hello", 5);
+    util_rcbuf *f = ws_deflate_frame(d, 1, "Hello", 5);
     CHECK(f != NULL);
     CHECK_INT(f->len, 2 + 7);
     CHECK_MEM(f->data, "\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00", 9);
-    sio_rcbuf_unref(f);
+    util_rcbuf_unref(f);
     f = ws_deflate_frame(d, 1, "Hello", 5);
     CHECK(f != NULL);
     CHECK(f->len < 9); /* the second "Hello" refers back to the first */
     CHECK_INT((uint8_t)f->data[0], 0xc1);
     CHECK_INT((uint8_t)f->data[1], f->len - 2);
-    sio_rcbuf_unref(f);
+    util_rcbuf_unref(f);
     ws_deflate_free(d);
 
     /* invalid parameters */

@@ -26,18 +26,18 @@ static void test_frame_header_lengths(void) {
 }
 
 static void test_frame_encode(void) {
-    sio_rcbuf *r = ws_frame_encode(WS_OP_TEXT, "Hello", 5);
+    util_rcbuf *r = ws_frame_encode(WS_OP_TEXT, "Hello", 5);
     CHECK(r != NULL);
     CHECK_INT(r->len, 7);
     CHECK_MEM(r->data, "\x81\x05Hello", 7); /* RFC 6455 section 5.7, unmasked */
     CHECK_INT(r->refs, 1);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 
     r = ws_frame_encode(WS_OP_PING, NULL, 0);
     CHECK(r != NULL);
     CHECK_INT(r->len, 2);
     CHECK_MEM(r->data, "\x89\x00", 2);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 
     size_t n = 70000;
     char *big = malloc(n);
@@ -48,25 +48,25 @@ static void test_frame_encode(void) {
     CHECK_INT(r->len, n + 10);
     CHECK_MEM(r->data, "\x82\x7f\x00\x00\x00\x00\x00\x01\x11\x70", 10);
     CHECK_MEM(r->data + 10, big, n);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
     free(big);
 }
 
 static void test_frame_encodev_gathers(void) {
     ws_iov parts[4] = {{"42", 2}, {"[\"chat\",", 8}, {NULL, 0}, {"\"hi\"]", 5}};
-    sio_rcbuf *r = ws_frame_encodev(WS_OP_TEXT, 0, parts, 4);
+    util_rcbuf *r = ws_frame_encodev(WS_OP_TEXT, 0, parts, 4);
     CHECK(r != NULL);
     CHECK_INT(r->len, 17);
     CHECK_MEM(r->data,
               "\x81\x0f"
               "42[\"chat\",\"hi\"]",
               17);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 
     r = ws_frame_encodev(WS_OP_BINARY, 1, parts, 0);
     CHECK(r != NULL);
     CHECK_MEM(r->data, "\xc2\x00", 2);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 
     /* 300 bytes from pieces: a 16-bit length */
     char a[100], b[200];
@@ -79,30 +79,30 @@ static void test_frame_encodev_gathers(void) {
     CHECK_MEM(r->data, "\x82\x7e\x01\x2c", 4);
     CHECK_MEM(r->data + 4, a, 100);
     CHECK_MEM(r->data + 104, b, 200);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 }
 
 static void test_close_frames(void) {
-    sio_rcbuf *r = ws_close_frame_encode(1000, "bye");
+    util_rcbuf *r = ws_close_frame_encode(1000, "bye");
     CHECK(r != NULL);
     CHECK_INT(r->len, 7);
     CHECK_MEM(r->data,
               "\x88\x05\x03\xe8"
               "bye",
               7);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 
     r = ws_close_frame_encode(1001, NULL);
     CHECK(r != NULL);
     CHECK_INT(r->len, 4);
     CHECK_MEM(r->data, "\x88\x02\x03\xe9", 4);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 
     r = ws_close_frame_encode(WS_CLOSE_NO_STATUS, "ignored"); /* never sent: empty body */
     CHECK(r != NULL);
     CHECK_INT(r->len, 2);
     CHECK_MEM(r->data, "\x88\x00", 2);
-    sio_rcbuf_unref(r);
+    util_rcbuf_unref(r);
 
     /* a long reason is cut to 123 bytes, at a character boundary */
     char reason[200];

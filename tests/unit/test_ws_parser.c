@@ -733,7 +733,7 @@ static void test_deflate_errors(void) {
     /* inflated text that is not UTF-8 */
     ws_deflate_params p = dflt;
     ws_deflate *d = ws_deflate_new(&p, -1, 0);
-    sio_buf z = SIO_BUF_INIT;
+    util_buf z = UTIL_BUF_INIT;
     ws_deflate_message(d, "bad \xff text", 10, &z);
     s.len = 0;
     frame(&s, 0xC1, z.data, z.len);
@@ -745,7 +745,7 @@ static void test_deflate_errors(void) {
     CHECK_INT(run(&s, &config, &rec, NULL, 0, &dflt).ret, WS_PARSE_OK);
     CHECK_STR(rec.log, "B:bad \\ff text|");
     free(s.data);
-    sio_buf_free(&z);
+    util_buf_free(&z);
     ws_deflate_free(d);
 }
 
@@ -758,7 +758,7 @@ static void test_deflate_error_order(void) {
     char text[2000];
     memset(text, 'a', sizeof text);
     text[10] = (char)0xff;
-    sio_buf z = SIO_BUF_INIT;
+    util_buf z = UTIL_BUF_INIT;
     CHECK_INT(ws_deflate_message(d, text, sizeof text, &z), 0);
     stream s = {0};
     frame(&s, 0xC1, z.data, z.len);
@@ -775,7 +775,7 @@ static void test_deflate_error_order(void) {
     frame(&s, 0xC1, z.data, z.len);
     CHECK(expect_error(&s, &lim, 1009, "", &dflt));
     free(s.data);
-    sio_buf_free(&z);
+    util_buf_free(&z);
     ws_deflate_free(d);
 }
 
@@ -785,7 +785,7 @@ static void test_deflate_zip_bomb(void) {
     ws_deflate *d = ws_deflate_new(&p, 9, 0);
     size_t n = 5u << 20;
     uint8_t *zeros = calloc(1, n);
-    sio_buf z = SIO_BUF_INIT;
+    util_buf z = UTIL_BUF_INIT;
     CHECK_INT(ws_deflate_message(d, zeros, n, &z), 0);
     CHECK(z.len < 10000);
     stream s = {0};
@@ -802,7 +802,7 @@ static void test_deflate_zip_bomb(void) {
     CHECK(expect_error(&s, &lim, 1009, "", &dflt));
     free(zeros);
     free(s.data);
-    sio_buf_free(&z);
+    util_buf_free(&z);
     ws_deflate_free(d);
 }
 

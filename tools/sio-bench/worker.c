@@ -56,10 +56,10 @@ struct bconn {
     uv_write_t wreq;
     worker *w;
     bconn *dirty_next;
-    sio_buf in;   /* unparsed bytes (an incomplete frame or HTTP response) */
-    sio_buf out;  /* composed, not yet written */
-    sio_buf wbuf; /* handed to uv_write */
-    sio_buf frag; /* a fragmented message being collected */
+    util_buf in;   /* unparsed bytes (an incomplete frame or HTTP response) */
+    util_buf out;  /* composed, not yet written */
+    util_buf wbuf; /* handed to uv_write */
+    util_buf frag; /* a fragmented message being collected */
     uint64_t t_start;
     uint64_t next_id;
     uint32_t inflight;
@@ -218,7 +218,7 @@ static void conn_flush(bconn *c) {
     if (n < 0) n = 0;
     w->st.bytes_out += (uint64_t)n;
     /* the rest goes with uv_write from wbuf; out takes wbuf's (empty) storage */
-    sio_buf t = c->wbuf;
+    util_buf t = c->wbuf;
     c->wbuf = c->out;
     c->out = t;
     c->out.len = 0;
@@ -256,7 +256,7 @@ static void flush_all(uv_check_t *h) {
 }
 
 static void append_raw(bconn *c, const void *data, size_t len) {
-    if (sio_buf_append(&c->out, data, len)) {
+    if (util_buf_append(&c->out, data, len)) {
         conn_fail(c, "out of memory");
         return;
     }
@@ -265,7 +265,7 @@ static void append_raw(bconn *c, const void *data, size_t len) {
 
 /* Appends one masked client frame holding data. */
 static void ws_put(bconn *c, int opcode, const char *data, size_t len) {
-    if (sio_buf_reserve(&c->out, len + 14)) {
+    if (util_buf_reserve(&c->out, len + 14)) {
         conn_fail(c, "out of memory");
         return;
     }
@@ -524,7 +524,7 @@ static size_t parse_frames(bconn *c, char *data, size_t len) {
         off += h + (size_t)plen;
         switch (op) {
         case 0x0: /* continuation */
-            if (sio_buf_append(&c->frag, payload, (size_t)plen)) return len;
+            if (util_buf_append(&c->frag, payload, (size_t)plen)) return len;
             if (fin) {
                 on_message(c, c->frag_op, c->frag.data, c->frag.len);
                 c->frag.len = 0;
@@ -537,7 +537,7 @@ static size_t parse_frames(bconn *c, char *data, size_t len) {
             } else {
                 c->frag_op = (uint8_t)op;
                 c->frag.len = 0;
-                if (sio_buf_append(&c->frag, payload, (size_t)plen)) return len;
+                if (util_buf_append(&c->frag, payload, (size_t)plen)) return len;
             }
             break;
         case 0x8:
@@ -711,17 +711,17 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     w->st.bytes_in += (uint64_t)n;
     w->now = uv_hrtime();
     if (c->in.len) {
-        if (sio_buf_append(&c->in, b->base, (size_t)n)) {
+        if (util_buf_append(&c->in, b->base, (size_t)n)) {
             conn_fail(c, "out of memory");
             return;
         }
         size_t used = parse_input(c, c->in.data, c->in.len);
         if (c->state == C_CLOSING || c->state == C_FREE) return;
-        sio_buf_consume(&c->in, used);
+        util_buf_consume(&c->in, used);
     } else {
         size_t used = parse_input(c, b->base, (size_t)n);
         if (c->state == C_CLOSING || c->state == C_FREE) return;
-        if (used < (size_t)n && sio_buf_append(&c->in, b->base + used, (size_t)n - used))
+        if (used < (size_t)n && util_buf_append(&c->in, b->base + used, (size_t)n - used))
             conn_fail(c, "out of memory");
     }
 }
@@ -753,7 +753,7 @@ static void conn_closed(uv_handle_t *h) {
     w->open--;
     /* keep the output buffer's storage for the next use of the slot; drop big input ones */
     c->in.len = 0;
-    if (c->in.cap > 65536) sio_buf_free(&c->in);
+    if (c->in.cap > 65536) util_buf_free(&c->in);
     c->frag.len = 0;
     if (w->churning && !w->stopping) {
         conn_start(w, c);
@@ -1186,10 +1186,10 @@ void worker_main(const bench_opts *o, int ctl_in, int ctl_out) {
     }
     uv_run(w->loop, UV_RUN_DEFAULT);
     for (uint32_t i = 0; i < o->share; i++) {
-        sio_buf_free(&w->conns[i].in);
-        sio_buf_free(&w->conns[i].out);
-        sio_buf_free(&w->conns[i].wbuf);
-        sio_buf_free(&w->conns[i].frag);
+        util_buf_free(&w->conns[i].in);
+        util_buf_free(&w->conns[i].out);
+        util_buf_free(&w->conns[i].wbuf);
+        util_buf_free(&w->conns[i].frag);
     }
     free(w->conns);
     free(w->ring);
