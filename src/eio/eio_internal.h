@@ -24,6 +24,7 @@
 #include "eio/eio_packet.h"
 #include "util/buf.h"
 #include "util/map.h"
+#include "util/random.h"
 #include "util/timer_wheel.h"
 
 enum { T_POLLING = 0, T_WEBSOCKET = 1 };
@@ -76,7 +77,7 @@ struct eio_socket {
     size_t charged;    /* memory the polling queue holds (QENT_COST), also in srv->budget */
     util_timer hb_timer;
     util_timer up_timer;
-    char sid[24];
+    char sid[24];   /* UTIL_RANDOM_ID_LEN + NUL, rounded up to keep the fields aligned */
     http_req *poll; /* a GET waiting for packets */
     ws_conn *probe; /* a websocket being upgraded to */
     eio_qent *q;
@@ -85,6 +86,8 @@ struct eio_socket {
     void *ud;
     eio_socket *dirty_next;
 };
+_Static_assert(sizeof(((struct eio_socket *)0)->sid) > UTIL_RANDOM_ID_LEN,
+               "room for an id and its NUL");
 
 struct eio_server {
     uv_loop_t *loop;

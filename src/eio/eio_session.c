@@ -364,7 +364,8 @@ eio_socket *eio_session_new(eio_server *srv, http_req *req, int protocol, int tr
     s->transport = (uint8_t)transport;
     util_timer_init(&s->hb_timer);
     util_timer_init(&s->up_timer);
-    if (util_random_id(s->sid) != 0 || util_map_put(&srv->sessions, s->sid, 20, s) != 0) {
+    if (util_random_id(s->sid) != 0 ||
+        util_map_put(&srv->sessions, s->sid, UTIL_RANDOM_ID_LEN, s) != 0) {
         eio_ip_release(srv, ip);
         free(s);
         return NULL;

@@ -37,6 +37,7 @@
 #include "adapter/adapter.h"
 #include "sio/sio_packet.h"
 #include "util/buf.h"
+#include "util/random.h"
 #include "util/map.h"
 #include "util/timer_wheel.h"
 
@@ -115,7 +116,7 @@ struct sio_socket {
     uint32_t all_index; /* slot in nsp->all while connected */
     sio_nsp *nsp;
     sio_socket *next_in_client, *prev_in_client;
-    char id[24];
+    char id[24]; /* UTIL_RANDOM_ID_LEN + NUL, rounded up to keep the fields aligned */
     json_t *auth;
     void *data;
     /* the adapter's bookkeeping: the memory adapter keeps an array of
@@ -124,6 +125,8 @@ struct sio_socket {
     uint32_t nrooms, caprooms;
     sio_pending_ack *acks;
 };
+_Static_assert(sizeof(((struct sio_socket *)0)->id) > UTIL_RANDOM_ID_LEN,
+               "room for an id and its NUL");
 
 struct sio_client {
     sio_server *srv;
@@ -198,6 +201,11 @@ struct sio_next {
 };
 
 /* A client looks its sockets up by scanning its list up to this many. */
+/* The longest namespace name that a dynamic namespace family is asked about:
+ * a longer unknown name is refused ("Invalid namespace") without creating
+ * anything. */
+#define SIO_NSP_NAME_MAX 512
+
 #define SIO_CLIENT_SCAN_MAX 8
 
 /* sio_namespace.c */

@@ -169,7 +169,7 @@ sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len, int *err
     sio_nsp *nsp = sio_nsp_get(srv, name, len, 0);
     if (nsp) return nsp;
     *err = SIO_ENOTFOUND;
-    if (!srv->nfamilies || len > 512) return NULL;
+    if (!srv->nfamilies || len > SIO_NSP_NAME_MAX) return NULL;
     char *copy = malloc(len + 1);
     if (!copy) return NULL;
     memcpy(copy, name, len);

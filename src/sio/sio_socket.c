@@ -291,7 +291,7 @@ void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
 void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
     sio_next *next = calloc(1, sizeof *next);
     sio_socket *s = next ? sio_socket_new(nsp) : NULL;
-    if (!s || sio_client_add_socket(c, s) != 0) {
+    if (!s || util_random_id(s->id) != 0 || sio_client_add_socket(c, s) != 0) {
         if (s) {
             s->state = SOCK_DISCONNECTED;
             sio_socket_unref(s);
@@ -306,7 +306,6 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
     s->eio = c->eio;
     s->auth = auth;
     s->refs = 2; /* the client's, and the middleware chain's */
-    util_random_id(s->id);
     c->refs++;
     next->socket = s;
     middleware_run(next);

@@ -47,15 +47,15 @@ static int id_bytes(uint8_t *out, size_t n) {
     return 0;
 }
 
-int util_random_id(char out[21]) {
+int util_random_id(char out[UTIL_RANDOM_ID_LEN + 1]) {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint8_t rnd[15];
+    uint8_t rnd[UTIL_RANDOM_ID_LEN / 4 * 3]; /* 3 bytes give 4 characters */
     if (id_bytes(rnd, sizeof rnd) != 0) return SIO_EINVAL;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < UTIL_RANDOM_ID_LEN / 4; i++) {
         uint32_t v = (uint32_t)rnd[3 * i] << 16 | (uint32_t)rnd[3 * i + 1] << 8 | rnd[3 * i + 2];
         for (int k = 0; k < 4; k++) out[4 * i + k] = alphabet[(v >> (18 - 6 * k)) & 63];
     }
-    out[20] = '\0';
+    out[UTIL_RANDOM_ID_LEN] = '\0';
     return 0;
 }

@@ -11,9 +11,12 @@
 /* Fills buf with n bytes from the OpenSSL CSPRNG; 0 or SIO_EINVAL. */
 int util_random_bytes(void *buf, size_t n);
 
-/* Writes a new unguessable id: 20 URL-safe base64 characters (120 random
- * bits) and a NUL, as Engine.IO session ids and Socket.IO socket ids are.
- * 0 or SIO_EINVAL when the CSPRNG fails. */
-int util_random_id(char out[21]);
+/* The length of an id from util_random_id, without its NUL. */
+#define UTIL_RANDOM_ID_LEN 20
+
+/* Writes a new unguessable id: UTIL_RANDOM_ID_LEN URL-safe base64 characters
+ * (120 random bits) and a NUL, as Engine.IO session ids and Socket.IO socket
+ * ids are. 0 or SIO_EINVAL when the CSPRNG fails. */
+int util_random_id(char out[UTIL_RANDOM_ID_LEN + 1]);
 
 #endif
