@@ -13,6 +13,7 @@
 #include "util/base64.h"
 #include "util/json_tree.h"
 #include "util/utf8.h"
+#include "util/strlit.h"
 
 #include <string.h>
 
@@ -302,7 +303,8 @@ int eio_payload_write(eio_payload_writer *w, const eio_packet *pkt) {
 }
 
 int eio_payload_finish(eio_payload_writer *w) {
-    if (w->format == EIO_PAYLOAD_V3_TEXT && w->count == 0) return util_buf_append(w->out, "0:", 2);
+    if (w->format == EIO_PAYLOAD_V3_TEXT && w->count == 0)
+        return util_buf_append(w->out, UTIL_LIT("0:"));
     return 0;
 }
 
@@ -310,9 +312,9 @@ int eio_payload_finish(eio_payload_writer *w) {
 
 int eio_open_json(util_buf *out, const eio_handshake *h) {
     size_t mark = out->len;
-    int r = util_buf_append(out, "{\"sid\":", 7);
+    int r = util_buf_append(out, UTIL_LIT("{\"sid\":"));
     if (!r) r = util_json_write_string(out, h->sid, strlen(h->sid));
-    if (!r) r = util_buf_append(out, ",\"upgrades\":[", 13);
+    if (!r) r = util_buf_append(out, UTIL_LIT(",\"upgrades\":["));
     for (size_t i = 0; !r && i < h->upgrades_count; i++) {
         if (i) r = util_buf_append(out, ",", 1);
         if (!r) r = util_json_write_string(out, h->upgrades[i], strlen(h->upgrades[i]));

@@ -4,6 +4,7 @@
  */
 #include "eio/eio_internal.h"
 #include "util/log.h"
+#include "util/strlit.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -101,8 +102,9 @@ void eio_polling_post(eio_socket *s, http_req *req) {
     const char *ct = http_req_header(req, "content-type");
     eio_payload_format fmt = EIO_PAYLOAD_V4;
     if (s->protocol == 3)
-        fmt = ct && strncasecmp(ct, "application/octet-stream", 24) == 0 ? EIO_PAYLOAD_V3_BINARY
-                                                                         : EIO_PAYLOAD_V3_TEXT;
+        fmt = ct && strncasecmp(ct, UTIL_LIT("application/octet-stream")) == 0
+                  ? EIO_PAYLOAD_V3_BINARY
+                  : EIO_PAYLOAD_V3_TEXT;
     eio_payload_iter it;
     /* No packet-count limit beyond the body's: engine.io-client puts everything
      * buffered into one POST (up to maxPayload bytes), which can be thousands

@@ -4,6 +4,7 @@
  */
 #include "eio/eio_internal.h"
 #include "util/log.h"
+#include "util/strlit.h"
 
 #include <string.h>
 
@@ -59,7 +60,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
     eio_socket *s = ud;
     if (!s || s->state != S_OPEN) return;
     eio_server *srv = s->srv;
-    if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
+    if (!binary && len == sizeof "2probe" - 1 && memcmp(data, UTIL_LIT("2probe")) == 0) {
         ws_send_frame(c, srv->m_probe);
         s->upgrading = UP_PROBED;
         /* release a waiting GET so the client can pause polling (a later GET

@@ -7,6 +7,7 @@
  * Content-Length and Connection itself.
  */
 #include "http/http_internal.h"
+#include "util/strlit.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -117,7 +118,7 @@ static int build_head(http_req *req, uint64_t content_length, util_buf *out) {
     if (req->res_headers.len &&
         (r = util_buf_append(out, req->res_headers.data, req->res_headers.len)))
         return r;
-    return util_buf_append(out, "\r\n", 2);
+    return util_buf_append(out, UTIL_LIT("\r\n"));
 }
 
 static void finish_request(http_req *req) {

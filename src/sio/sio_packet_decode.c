@@ -12,6 +12,7 @@
 
 #include "util/json_scan.h"
 #include "util/json_tree.h"
+#include "util/strlit.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -158,9 +159,9 @@ static int check_placeholders(const char *s, size_t len, uint32_t natts) {
             const char *k = s + lx.start + 1;
             size_t klen = lx.end - lx.start - 2;
             bool esc = lx.flags & UTIL_JSON_ESCAPED;
-            lv[d - 1].key = util_json_string_eq(k, klen, esc, "_placeholder", 12) ? 1
-                            : util_json_string_eq(k, klen, esc, "num", 3)         ? 2
-                                                                                  : 0;
+            lv[d - 1].key = util_json_string_eq(k, klen, esc, UTIL_LIT("_placeholder")) ? 1
+                            : util_json_string_eq(k, klen, esc, UTIL_LIT("num"))        ? 2
+                                                                                        : 0;
             continue;
         }
         if (t == UTIL_JSON_ARRAY_END || t == UTIL_JSON_OBJECT_END) {

@@ -20,6 +20,7 @@
  */
 #include "sio/sio_internal.h"
 #include "util/log.h"
+#include "util/strlit.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -208,8 +209,8 @@ static void on_eio_open(eio_socket *e, http_req *req, void *ud) {
     const char *name, *value;
     for (unsigned i = 0; http_req_header_at(req, i, &name, &value); i++) {
         /* the WebSocket handshake's own headers mean nothing to handlers */
-        if (strncasecmp(name, "sec-websocket-", 14) == 0 || strcasecmp(name, "upgrade") == 0 ||
-            strcasecmp(name, "connection") == 0)
+        if (strncasecmp(name, UTIL_LIT("sec-websocket-")) == 0 ||
+            strcasecmp(name, "upgrade") == 0 || strcasecmp(name, "connection") == 0)
             continue;
         util_buf_append(&h, name, strlen(name) + 1);
         util_buf_append(&h, value, strlen(value) + 1);

@@ -9,6 +9,7 @@
 
 #include "socketio/common.h"
 #include "util/utf8.h"
+#include "util/strlit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -244,17 +245,17 @@ value:
         return UTIL_JSON_STRING;
     }
     case 't':
-        if (len - pos < 4 || memcmp(s + pos, "true", 4) != 0) goto fail;
+        if (len - pos < 4 || memcmp(s + pos, UTIL_LIT("true")) != 0) goto fail;
         lx->end = lx->pos = pos + 4;
         lx->state = ST_AFTER;
         return UTIL_JSON_TRUE;
     case 'f':
-        if (len - pos < 5 || memcmp(s + pos, "false", 5) != 0) goto fail;
+        if (len - pos < 5 || memcmp(s + pos, UTIL_LIT("false")) != 0) goto fail;
         lx->end = lx->pos = pos + 5;
         lx->state = ST_AFTER;
         return UTIL_JSON_FALSE;
     case 'n':
-        if (len - pos < 4 || memcmp(s + pos, "null", 4) != 0) goto fail;
+        if (len - pos < 4 || memcmp(s + pos, UTIL_LIT("null")) != 0) goto fail;
         lx->end = lx->pos = pos + 4;
         lx->state = ST_AFTER;
         return UTIL_JSON_NULL;

@@ -9,6 +9,7 @@
 
 #include "socketio/common.h"
 #include "util/json_scan.h"
+#include "util/strlit.h"
 
 #include <locale.h>
 #include <math.h>
@@ -238,7 +239,7 @@ int util_json_write_string(util_buf *out, const char *s, size_t len) {
 }
 
 int util_json_write_real(util_buf *out, double d) {
-    if (!isfinite(d)) return util_buf_append(out, "null", 4);
+    if (!isfinite(d)) return util_buf_append(out, UTIL_LIT("null"));
     if (d == 0) return util_buf_append(out, "0", 1);
     char buf[40];
     int n = 0;
@@ -298,12 +299,12 @@ static int write_value(util_buf *out, const json_t *v, util_json_write_hook hook
     case JSON_REAL:
         return util_json_write_real(out, json_real_value(v));
     case JSON_TRUE:
-        return util_buf_append(out, "true", 4);
+        return util_buf_append(out, UTIL_LIT("true"));
     case JSON_FALSE:
-        return util_buf_append(out, "false", 5);
+        return util_buf_append(out, UTIL_LIT("false"));
     case JSON_NULL:
     default:
-        return util_buf_append(out, "null", 4);
+        return util_buf_append(out, UTIL_LIT("null"));
     }
 }
 
