@@ -105,8 +105,10 @@ SIO_EXTERN sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options 
  * and, with serve_client, the official client bundle (socket.io.js,
  * socket.io.min.js, socket.io.esm.min.js and their .map files, with ETags).
  * The bundle is read from options.client_dir, else $SIO_CLIENT_DIR, else
- * node_modules/socket.io-client/dist under the working directory or the
- * source tree. The server closes with the app (http_server_shutdown):
+ * from share/socketio/client where the build installs it: beside the shared
+ * library (../share from its lib/) or the program (../share from its bin/),
+ * then under the install prefix, last node_modules/socket.io-client/dist of
+ * the working directory. The server closes with the app (http_server_shutdown):
  * every socket is disconnected with reason "server shutting down".
  */
 SIO_EXTERN int sio_attach(sio_server *sio, http_server *app);

@@ -6,18 +6,34 @@
  * 304. Each file is one shared body (http_body, refcounted): every answer
  * writes the same bytes without a copy, and an answer still being written
  * when the server goes away keeps its file alive until the write completes.
+ *
+ * Where the files are: options.client_dir, else $SIO_CLIENT_DIR, else where
+ * the build installs them (DATADIR/socketio/client, CMakeLists.txt): beside
+ * the shared library or the program (paths relative to them, so an
+ * installed tree can move; the build tree has the same layout), then under
+ * the install prefix, and last node_modules/socket.io-client/dist of the
+ * working directory. The source tree is never looked at.
  */
 #include "sio/sio_internal.h"
 #include "util/log.h"
 
+#include <dlfcn.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef SIO_SOURCE_DIR
-#define SIO_SOURCE_DIR "."
+/* Set by CMakeLists.txt from the install layout; these are its defaults. */
+#ifndef SIO_CLIENT_INSTALL_DIR
+#define SIO_CLIENT_INSTALL_DIR "/usr/local/share/socketio/client"
+#endif
+#ifndef SIO_CLIENT_FROM_LIBDIR
+#define SIO_CLIENT_FROM_LIBDIR "../share/socketio/client"
+#endif
+#ifndef SIO_CLIENT_FROM_BINDIR
+#define SIO_CLIENT_FROM_BINDIR "../share/socketio/client"
 #endif
 
 static const struct {
@@ -68,18 +84,42 @@ static void serve_file(http_req *req, void *ud) {
     http_res_end_body(req, file_body(f));
 }
 
+/* Does dir hold the bundle? */
+static bool has_bundle(const char *dir) {
+    char probe[PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/socket.io.js", dir);
+    FILE *f = fopen(probe, "rb");
+    if (!f) return false;
+    fclose(f);
+    return true;
+}
+
+/* buf = the folder of file, then "/" rel; false when it does not fit. */
+static bool beside(char *buf, size_t cap, const char *file, const char *rel) {
+    const char *slash = strrchr(file, '/');
+    if (!slash) return false;
+    int n = snprintf(buf, cap, "%.*s/%s", (int)(slash - file), file, rel);
+    return n > 0 && (size_t)n < cap;
+}
+
 static const char *find_dir(sio_server *srv, char *buf, size_t cap) {
-    const char *candidates[3] = {srv->client_dir, getenv("SIO_CLIENT_DIR"), NULL};
-    for (int i = 0; i < 2; i++)
-        if (candidates[i]) return candidates[i];
-    const char *bases[] = {".", SIO_SOURCE_DIR};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(buf, cap, "%s/node_modules/socket.io-client/dist", bases[i]);
-        char probe[4200];
-        snprintf(probe, sizeof probe, "%s/socket.io.js", buf);
-        FILE *f = fopen(probe, "rb");
-        if (f) {
-            fclose(f);
+    if (srv->client_dir) return srv->client_dir;
+    const char *env = getenv("SIO_CLIENT_DIR");
+    if (env && *env) return env;
+    char exe[PATH_MAX], lib[PATH_MAX];
+    size_t exe_len = sizeof exe;
+    if (uv_exepath(exe, &exe_len) != 0) exe[0] = '\0';
+    /* the shared library's own file (a static library's code is the program's) */
+    Dl_info info;
+    if (dladdr((void *)sio_client_js_attach, &info) && info.dli_fname &&
+        realpath(info.dli_fname, lib) && strcmp(lib, exe) != 0 &&
+        beside(buf, cap, lib, SIO_CLIENT_FROM_LIBDIR) && has_bundle(buf))
+        return buf;
+    if (exe[0] && beside(buf, cap, exe, SIO_CLIENT_FROM_BINDIR) && has_bundle(buf)) return buf;
+    const char *rest[] = {SIO_CLIENT_INSTALL_DIR, "node_modules/socket.io-client/dist"};
+    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) {
+        if (has_bundle(rest[i])) {
+            snprintf(buf, cap, "%s", rest[i]);
             return buf;
         }
     }
@@ -87,7 +127,7 @@ static const char *find_dir(sio_server *srv, char *buf, size_t cap) {
 }
 
 int sio_client_js_attach(sio_server *srv) {
-    char dirbuf[4096];
+    char dirbuf[PATH_MAX];
     const char *dir = find_dir(srv, dirbuf, sizeof dirbuf);
     if (!dir) {
         LOG_WARN("socket.io",

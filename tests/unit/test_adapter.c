@@ -2,13 +2,18 @@
  * through the public room calls, on a real server's namespace with sockets
  * made directly (no client): joins and leaves checked against a model, a
  * socket in tens of thousands of rooms, the max_rooms_per_socket cap, the
- * server-wide max_rooms cap (what it counts and gives back), and leave_all. Every socket is freed
- * at the end and the server closed, so an ASan build reports anything left behind.
+ * server-wide max_rooms cap (what it counts and gives back), the
+ * server-wide max_memberships cap, leave_all, and whom a broadcast reaches
+ * (every socket, the union of rooms once each, rooms and socket ids left
+ * out, a socket's id as a room, the sender skipped, disconnected sockets
+ * never). Every socket is freed at the end and the server closed, so an ASan
+ * build reports anything left behind.
  */
 #include "check.h"
 #include "sio/sio_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static uv_loop_t loop;
 static sio_server *srv;
@@ -45,7 +50,16 @@ static sio_socket *socket_new(int i) {
     return socket_new_in(nsp, i);
 }
 
+/* A socket listed in its namespace, as a connected client's is: reachable by
+ * its id and by a broadcast to every socket. */
+static sio_socket *socket_listed(int i) {
+    sio_socket *s = socket_new(i);
+    sio_nsp_add_socket(nsp, s);
+    return s;
+}
+
 static void socket_free(sio_socket *s) {
+    sio_nsp_remove_socket(s->nsp, s); /* nothing when it was not listed */
     s->state = SOCK_DISCONNECTED;
     s->nsp->adapter_ops->leave_all(s->nsp->adapter, s);
     sio_socket_unref(s);
@@ -247,10 +261,146 @@ static void test_server_rooms_cap(void) {
     server_close();
 }
 
+/* max_memberships: the default is 2,000,000; the memberships of every
+ * socket count together; a join beyond fails with SIO_ETOOBIG and changes
+ * nothing, joining a room already joined or a socket's own id still works,
+ * and a leave (or leave_all) gives its membership back. */
+static void test_server_memberships_cap(void) {
+    server_open(0);
+    CHECK_INT(srv->opts.max_memberships, 2000000);
+    sio_server_close(srv, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+
+    uv_loop_init(&loop);
+    sio_server_options o;
+    sio_server_options_init(&o);
+    o.max_memberships = 5;
+    srv = sio_server_new(&loop, &o);
+    nsp = sio_nsp_get(srv, "/", 1, 0);
+    sio_socket *s = socket_new(0), *t = socket_new(1);
+    CHECK_INT(sio_join(s, "a"), 0);
+    CHECK_INT(sio_join(s, "b"), 0);
+    CHECK_INT(sio_join(s, "c"), 0);
+    CHECK_INT(sio_join(t, "a"), 0);
+    CHECK_INT(sio_join(t, "b"), 0);
+    CHECK_INT(srv->memberships, 5);
+    CHECK_INT(sio_join(t, "c"), SIO_ETOOBIG); /* the room exists: the membership is new */
+    CHECK(!sio_in_room(t, "c"));
+    CHECK_INT(members("c"), 1);
+    CHECK_INT(sio_join(t, "a"), 0);     /* already in */
+    CHECK_INT(sio_join(t, "sock1"), 0); /* its own id */
+    CHECK_INT(srv->memberships, 5);
+    CHECK_INT(sio_leave(s, "a"), 0);
+    CHECK_INT(srv->memberships, 4);
+    CHECK_INT(sio_join(t, "c"), 0);
+    CHECK_INT(members("c"), 2);
+    socket_free(s); /* leave_all */
+    CHECK_INT(srv->memberships, 3);
+    socket_free(t);
+    CHECK_INT(srv->memberships, 0);
+    server_close();
+}
+
+/* The ids of the sockets a broadcast reaches, sorted, as "sock0 sock2". */
+static void add_id(sio_socket *s, void *ud) {
+    char *out = ud;
+    if (*out) strcat(out, " ");
+    strcat(out, s->id);
+}
+
+static int cmp_word(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *sorted(char *ids) {
+    char *w[16];
+    int n = 0;
+    for (char *t = strtok(ids, " "); t && n < 16; t = strtok(NULL, " ")) w[n++] = t;
+    qsort(w, (size_t)n, sizeof w[0], cmp_word);
+    static char out[256];
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (i) strcat(out, " ");
+        strcat(out, w[i]);
+    }
+    return out;
+}
+
+/* Whom a broadcast described with the public calls reaches: to/except are
+ * lists of rooms separated by spaces (empty: none). */
+static const char *reached(const char *to, const char *except) {
+    sio_broadcast *b = sio_broadcast_new(srv, "/");
+    char list[128], *room;
+    snprintf(list, sizeof list, "%s", to);
+    for (room = strtok(list, " "); room; room = strtok(NULL, " ")) sio_broadcast_to(b, room);
+    snprintf(list, sizeof list, "%s", except);
+    for (room = strtok(list, " "); room; room = strtok(NULL, " ")) sio_broadcast_except(b, room);
+    static char ids[256];
+    ids[0] = '\0';
+    if (sio_broadcast_fetch_sockets(b, add_id, ids) < 0) return "(failed)";
+    return sorted(ids);
+}
+
+/* Whom the adapter's own walk reaches with the sender skipped. */
+static const char *reached_skipping(const char *room, const sio_socket *skip) {
+    const char *rooms[1] = {room};
+    sio_bcast_target t = {.rooms = rooms, .nrooms = room ? 1 : 0, .skip = skip};
+    static char ids[256];
+    ids[0] = '\0';
+    nsp->adapter_ops->each(nsp->adapter, &t, add_id, ids);
+    return sorted(ids);
+}
+
+/* Four connected sockets: sock0 in a, b; sock1 in b; sock2 in c and in
+ * sock3's id-room; sock3 in nothing. sock4 is in a but disconnecting. */
+static void test_broadcast_targets(void) {
+    server_open(0);
+    sio_socket *s[5];
+    for (int i = 0; i < 5; i++) s[i] = socket_listed(i);
+    CHECK_INT(sio_join(s[0], "a"), 0);
+    CHECK_INT(sio_join(s[0], "b"), 0);
+    CHECK_INT(sio_join(s[1], "b"), 0);
+    CHECK_INT(sio_join(s[2], "c"), 0);
+    CHECK_INT(sio_join(s[2], "sock3"), 0); /* another socket's id joined as a room */
+    CHECK_INT(sio_join(s[4], "a"), 0);
+    s[4]->state = SOCK_DISCONNECTED;
+
+    CHECK_STR(reached("", ""), "sock0 sock1 sock2 sock3");     /* everyone connected */
+    CHECK_STR(reached("a", ""), "sock0");                      /* not the disconnected one */
+    CHECK_STR(reached("a b", ""), "sock0 sock1");              /* a union, sock0 once */
+    CHECK_STR(reached("b a b", ""), "sock0 sock1");            /* a room twice: once */
+    CHECK_STR(reached("nowhere", ""), "");                     /* no such room */
+    CHECK_STR(reached("b", "a"), "sock1");                     /* except a room */
+    CHECK_STR(reached("", "b"), "sock2 sock3");                /* everyone but a room */
+    CHECK_STR(reached("", "sock2"), "sock0 sock1 sock3");      /* except a socket's id */
+    CHECK_STR(reached("sock1", ""), "sock1");                  /* a socket's id as a room */
+    CHECK_STR(reached("sock3", ""), "sock2 sock3");            /* with whoever joined it */
+    CHECK_STR(reached("", "sock3"), "sock0 sock1");            /* both left out */
+    CHECK_STR(reached("b c", "sock0 nowhere"), "sock1 sock2"); /* except wins over to */
+    CHECK_STR(reached("a", "a"), "");
+
+    /* socket.broadcast: the sender is left out, wherever it would be reached */
+    CHECK_STR(reached_skipping("b", s[0]), "sock1");
+    CHECK_STR(reached_skipping(NULL, s[1]), "sock0 sock2 sock3");
+    CHECK_STR(reached_skipping("sock3", s[3]), "sock2");
+
+    /* a socket that leaves is no longer reached; an emptied room reaches no one */
+    CHECK_INT(sio_leave(s[1], "b"), 0);
+    CHECK_STR(reached("b", ""), "sock0");
+    CHECK_INT(sio_leave(s[0], "b"), 0);
+    CHECK_STR(reached("b", ""), "");
+    for (int i = 0; i < 5; i++) socket_free(s[i]);
+    CHECK_STR(reached("", ""), "");
+    server_close();
+}
+
 int main(void) {
     RUN(test_joins_and_leaves_match_a_model);
     RUN(test_many_rooms);
     RUN(test_rooms_cap);
     RUN(test_server_rooms_cap);
+    RUN(test_server_memberships_cap);
+    RUN(test_broadcast_targets);
     return CHECK_DONE();
 }
