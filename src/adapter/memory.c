@@ -50,8 +50,7 @@
 #define ROOM_NAME_UNIT 128
 
 typedef struct mem_room {
-    sio_socket **members;
-    uint32_t n, cap;
+    UTIL_VEC(sio_socket *) members;
     uint32_t name_len;
     uint32_t charge; /* what it counts for in srv->rooms_charged */
     char name[];     /* NUL-terminated */
@@ -73,7 +72,7 @@ static void room_free(mem_adapter *a, mem_room *r) {
     sio_server *srv = a->nsp->srv;
     assert(srv->rooms_charged >= r->charge);
     srv->rooms_charged -= r->charge;
-    free(r->members);
+    util_vec_free(&r->members);
     free(r);
 }
 
@@ -176,7 +175,10 @@ static int64_t membership_find(const sio_socket *s, const mem_room *r) {
 /* Room for one more membership: the array doubles, the index is rebuilt. */
 static int memberships_grow(sio_socket *s) {
     if (s->nrooms < s->caprooms) return 0;
-    uint32_t cap = s->caprooms ? s->caprooms * 2 : 2;
+    /* the largest element: a membership and its two index slots */
+    uint32_t cap = util_vec_next_cap(s->caprooms, (size_t)s->nrooms + 1,
+                                     sizeof *s->rooms + 2 * sizeof(uint32_t));
+    if (!cap) return SIO_ENOMEM;
     size_t size = cap * sizeof *s->rooms;
     if (cap > SMALL_ROOMS) size += 2 * (size_t)cap * sizeof(uint32_t);
     sio_adapter_membership *m = realloc(s->rooms, size);
@@ -204,23 +206,16 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
     if (memberships_grow(s) != 0) return SIO_ENOMEM;
     int err;
     if (!r && !(r = room_new(a, room, len, &err))) return err;
-    if (r->n == r->cap) {
-        uint32_t cap = r->cap ? r->cap * 2 : 2;
-        sio_socket **m = r->n < UINT32_MAX / 2 ? realloc(r->members, cap * sizeof *m) : NULL;
-        if (!m) {
-            if (r->n == 0) {
-                util_map_remove(&a->rooms, r->name, r->name_len);
-                room_free(a, r);
-            }
-            return SIO_ENOMEM;
+    if (util_vec_push(&r->members, s) != 0) {
+        if (r->members.len == 0) {
+            util_map_remove(&a->rooms, r->name, r->name_len);
+            room_free(a, r);
         }
-        r->members = m;
-        r->cap = cap;
+        return SIO_ENOMEM;
     }
     uint32_t k = s->nrooms++;
-    s->rooms[k] = (sio_adapter_membership){r, r->n};
+    s->rooms[k] = (sio_adapter_membership){r, r->members.len - 1};
     if (indexed(s)) index_insert(s, k);
-    r->members[r->n++] = s;
     srv->memberships++;
     return 0;
 }
@@ -229,17 +224,17 @@ static int mem_join(void *adapter, sio_socket *s, const char *room) {
  * moved into the slot gets its record fixed. Frees the room when empty. */
 static void room_remove(mem_adapter *a, mem_room *r, sio_socket *s, uint32_t slot) {
     assert(!a->nsp->srv->broadcasting);
-    assert(slot < r->n && r->members[slot] == s);
+    assert(slot < r->members.len && r->members.items[slot] == s);
     assert(a->nsp->srv->memberships > 0);
     a->nsp->srv->memberships--;
-    sio_socket *last = r->members[--r->n];
-    if (last != s) {
-        r->members[slot] = last;
+    util_vec_swap_remove(&r->members, slot);
+    if (slot < r->members.len) {
+        sio_socket *last = r->members.items[slot];
         int64_t j = membership_find(last, r);
         assert(j >= 0);
         last->rooms[j].index = slot;
     }
-    if (r->n == 0) {
+    if (r->members.len == 0) {
         util_map_remove(&a->rooms, r->name, r->name_len);
         room_free(a, r);
     }
@@ -299,7 +294,7 @@ static void mark_excluded(mem_adapter *a, const sio_bcast_target *t, uint32_t ma
     for (size_t i = 0; i < t->nexcept; i++) {
         mem_room *r = util_map_get(&a->rooms, t->except[i], strlen(t->except[i]));
         if (r)
-            for (uint32_t k = 0; k < r->n; k++) r->members[k]->mark = mark;
+            for (uint32_t k = 0; k < r->members.len; k++) r->members.items[k]->mark = mark;
         /* the socket whose id it is is in it too (others may have joined it) */
         sio_socket *s = util_map_get(&a->nsp->sockets, t->except[i], strlen(t->except[i]));
         if (s) s->mark = mark;
@@ -343,10 +338,10 @@ static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_
     if (srv->mark_gen > UINT32_MAX - 4) srv->mark_gen = 1; /* marks older than this are stale */
     mark_excluded(a, t, excluded);
     size_t count = 0;
-    if (t->nrooms == 0) return visit_all(a->nsp->all, a->nsp->nall, t, excluded, seen, p);
+    if (t->nrooms == 0) return visit_all(a->nsp->all.items, a->nsp->all.len, t, excluded, seen, p);
     for (size_t i = 0; i < t->nrooms; i++) {
         mem_room *r = util_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
-        if (r) count += visit_all(r->members, r->n, t, excluded, seen, p);
+        if (r) count += visit_all(r->members.items, r->members.len, t, excluded, seen, p);
         /* a socket's id names a room it is always in, whoever else joined it */
         sio_socket *s = util_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
         if (s) count += visit(s, t, excluded, seen, p);
@@ -357,8 +352,7 @@ static size_t mem_broadcast(void *adapter, const sio_bcast_target *t, const sio_
 static size_t mem_each(void *adapter, const sio_bcast_target *t, sio_adapter_each_cb cb, void *ud) {
     /* collect first: cb may change rooms or disconnect (socketsLeave, disconnectSockets) */
     mem_adapter *a = adapter;
-    sio_socket **list = NULL;
-    size_t n = 0, cap = 0;
+    UTIL_VEC(sio_socket *) list = UTIL_VEC_INIT;
     sio_server *srv = a->nsp->srv;
     uint32_t excluded = ++srv->mark_gen;
     uint32_t seen = ++srv->mark_gen;
@@ -369,34 +363,29 @@ static size_t mem_each(void *adapter, const sio_bcast_target *t, sio_adapter_eac
         if (s_->mark != excluded && s_->mark != seen && s_ != t->skip &&                           \
             s_->state == SOCK_CONNECTED) {                                                         \
             s_->mark = seen;                                                                       \
-            if (n == cap) {                                                                        \
-                cap = cap ? cap * 2 : 16;                                                          \
-                sio_socket **l_ = realloc(list, cap * sizeof *l_);                                 \
-                if (!l_) goto out;                                                                 \
-                list = l_;                                                                         \
-            }                                                                                      \
-            list[n++] = s_;                                                                        \
+            if (util_vec_push(&list, s_) != 0) goto out;                                           \
             sio_socket_ref(s_);                                                                    \
         }                                                                                          \
     } while (0)
     if (t->nrooms == 0) {
-        for (size_t i = 0; i < a->nsp->nall; i++) GATHER(a->nsp->all[i]);
+        for (size_t i = 0; i < a->nsp->all.len; i++) GATHER(a->nsp->all.items[i]);
     } else {
         for (size_t i = 0; i < t->nrooms; i++) {
             mem_room *r = util_map_get(&a->rooms, t->rooms[i], strlen(t->rooms[i]));
             if (r)
-                for (uint32_t k = 0; k < r->n; k++) GATHER(r->members[k]);
+                for (uint32_t k = 0; k < r->members.len; k++) GATHER(r->members.items[k]);
             sio_socket *s = util_map_get(&a->nsp->sockets, t->rooms[i], strlen(t->rooms[i]));
             if (s) GATHER(s);
         }
     }
 #undef GATHER
 out:
-    for (size_t i = 0; i < n; i++) {
-        if (list[i]->state == SOCK_CONNECTED) cb(list[i], ud);
-        sio_socket_unref(list[i]);
+    for (size_t i = 0; i < list.len; i++) {
+        if (list.items[i]->state == SOCK_CONNECTED) cb(list.items[i], ud);
+        sio_socket_unref(list.items[i]);
     }
-    free(list);
+    size_t n = list.len;
+    util_vec_free(&list);
     return n;
 }
 

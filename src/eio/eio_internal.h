@@ -26,6 +26,7 @@
 #include "util/map.h"
 #include "util/random.h"
 #include "util/timer_wheel.h"
+#include "util/vec.h"
 
 enum { T_POLLING = 0, T_WEBSOCKET = 1 };
 /* S_DRAINING: closed by the server, kept (in the table, with its queue) until
@@ -80,8 +81,7 @@ struct eio_socket {
     char sid[24];   /* UTIL_RANDOM_ID_LEN + NUL, rounded up to keep the fields aligned */
     http_req *poll; /* a GET waiting for packets */
     ws_conn *probe; /* a websocket being upgraded to */
-    eio_qent *q;
-    uint32_t qlen, qcap;
+    UTIL_VEC(eio_qent) q;
     size_t qbytes;
     void *ud;
     eio_socket *dirty_next;

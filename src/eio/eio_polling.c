@@ -21,14 +21,14 @@ void eio_poll_respond(eio_socket *s, int with_close) {
     if (s->protocol == 3) {
         fmt = EIO_PAYLOAD_V3_TEXT;
         if (!s->b64)
-            for (uint32_t i = 0; i < s->qlen; i++)
-                if (s->q[i].binary) fmt = EIO_PAYLOAD_V3_BINARY;
+            for (uint32_t i = 0; i < s->q.len; i++)
+                if (s->q.items[i].binary) fmt = EIO_PAYLOAD_V3_BINARY;
     }
     util_buf body = UTIL_BUF_INIT;
     eio_payload_writer w;
     eio_payload_writer_init(&w, &body, fmt);
-    for (uint32_t i = 0; i < s->qlen; i++) {
-        eio_qent *e = &s->q[i];
+    for (uint32_t i = 0; i < s->q.len; i++) {
+        eio_qent *e = &s->q.items[i];
         const char *d = e->buf->data + e->off;
         size_t len = e->buf->len - e->off;
         eio_packet p;
@@ -78,9 +78,9 @@ void eio_polling_get(eio_socket *s, http_req *req) {
      * polled again before reading "3probe") gets a noop too, at once, rather
      * than at the next ping (never, for a v3 client, whose pings wait for the
      * upgrade: the session would time out). */
-    if (s->upgrading == UP_PROBED && !s->qlen)
+    if (s->upgrading == UP_PROBED && !s->q.len)
         eio_queue_push(s, s->srv->m_noop, MSG_HDR(s->srv->m_noop), 0);
-    if (s->qlen) eio_session_mark_dirty(s); /* answered at the end of this iteration */
+    if (s->q.len) eio_session_mark_dirty(s); /* answered at the end of this iteration */
 }
 
 /* A POST over maxHttpBufferSize never reaches polling_post: the HTTP layer
@@ -131,7 +131,7 @@ void eio_polling_draining(eio_socket *s, http_req *req, int websocket) {
     if (websocket) {
         eio_send_error(s->srv, req, EIO_ERR_BAD_REQUEST);
     } else if (strcmp(http_req_method(req), "GET") == 0) {
-        int last = s->qlen == 0;
+        int last = s->q.len == 0;
         s->poll = req;
         eio_poll_respond(s, last);
         if (last) eio_session_close(s, "drained");

@@ -68,7 +68,7 @@ void eio_session_free(eio_socket *s) {
     assert(!s->poll && !s->ws && !s->probe);
     eio_queue_clear(s);
     assert(s->charged == 0);
-    free(s->q);
+    util_vec_free(&s->q);
     eio_server *srv = s->srv;
     eio_ip_release(srv, s->ip);
     free(s);
@@ -77,11 +77,11 @@ void eio_session_free(eio_socket *s) {
 }
 
 void eio_queue_clear(eio_socket *s) {
-    for (uint32_t i = 0; i < s->qlen; i++) util_rcbuf_unref(s->q[i].buf);
+    for (uint32_t i = 0; i < s->q.len; i++) util_rcbuf_unref(s->q.items[i].buf);
     assert(s->srv->budget.used >= s->charged);
     s->srv->budget.used -= s->charged;
     s->charged = 0;
-    s->qlen = 0;
+    s->q.len = 0;
     s->qbytes = 0;
 }
 
@@ -106,7 +106,7 @@ void eio_session_close(eio_socket *s, const char *reason) {
     }
     if (s->state == S_CLOSED) return;
     int keep = strcmp(reason, "forced close") == 0;
-    int drain = keep && s->transport == T_POLLING && s->qlen;
+    int drain = keep && s->transport == T_POLLING && s->q.len;
     /* a draining session stays in the table: marked so already, so that a
      * server close from the callback below finishes it instead of looping */
     s->state = drain ? S_DRAINING : S_CLOSED;
@@ -165,14 +165,8 @@ void eio_session_mark_dirty(eio_socket *s) {
 }
 
 int eio_queue_push(eio_socket *s, util_rcbuf *buf, uint32_t off, int binary) {
-    if (s->qlen == s->qcap) {
-        uint32_t cap = s->qcap ? s->qcap * 2 : 4;
-        eio_qent *q = realloc(s->q, cap * sizeof *q);
-        if (!q) return SIO_ENOMEM;
-        s->q = q;
-        s->qcap = cap;
-    }
-    s->q[s->qlen++] = (eio_qent){util_rcbuf_ref(buf), off, (uint32_t)binary};
+    if (util_vec_push(&s->q, ((eio_qent){buf, off, (uint32_t)binary})) != 0) return SIO_ENOMEM;
+    util_rcbuf_ref(buf);
     s->qbytes += buf->len - off;
     size_t cost = QENT_COST(buf->len);
     s->charged += cost;
@@ -204,7 +198,7 @@ static int session_send(eio_socket *s, eio_msg *m) {
     sio_budget *b = &s->srv->budget;
     int over_session = s->charged + cost > s->srv->max_queue_bytes;
     int over_all = b->limit && b->used + cost > b->limit;
-    if (!s->poll && s->qlen && (over_session || over_all)) {
+    if (!s->poll && s->q.len && (over_session || over_all)) {
         if (over_session)
             LOG_WARN("engine",
                      "polling output over %zu bytes and no GET to take it: closing session %s",
@@ -253,7 +247,7 @@ void eio_flush_all(uv_check_t *h) {
             eio_session_close(s, "transport error");
             continue;
         }
-        if (s->poll && s->qlen) eio_poll_respond(s, 0);
+        if (s->poll && s->q.len) eio_poll_respond(s, 0);
     }
 }
 
@@ -404,7 +398,7 @@ size_t eio_socket_queued(const eio_socket *s) {
 bool eio_socket_writable(const eio_socket *s) {
     if (s->state != S_OPEN) return false;
     if (s->transport == T_WEBSOCKET) return s->ws && ws_conn_writable(s->ws);
-    return s->poll != NULL && s->qlen == 0;
+    return s->poll != NULL && s->q.len == 0;
 }
 
 void eio_socket_close(eio_socket *s) {

@@ -80,11 +80,11 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         ws_conn_set_callbacks(c, &ws_transport_cb);
         /* a GET still waiting gets what is queued (or a noop); the rest goes by websocket */
         if (s->poll) {
-            if (!s->qlen) eio_queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
+            if (!s->q.len) eio_queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
             eio_poll_respond(s, 0);
         }
-        for (uint32_t i = 0; i < s->qlen; i++) {
-            eio_qent *e = &s->q[i];
+        for (uint32_t i = 0; i < s->q.len; i++) {
+            eio_qent *e = &s->q.items[i];
             if (e->buf == srv->m_noop) continue;
             if (e->binary && s->protocol == 3)
                 ws_send2(c, 1, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off);

@@ -167,23 +167,17 @@ static int on_url(http_parser *p, const char *at, size_t len) {
 static int on_header_field(http_parser *p, const char *at, size_t len) {
     http_conn *c = p->data;
     http_req *req = c->req;
-    if (req->nheaders == 0 || req->last_was_value) {
+    if (req->headers.len == 0 || req->last_was_value) {
         /* a new header: close the previous string (target or value) */
-        if (req->nheaders >= c->server->opts.max_headers) {
+        if (req->headers.len >= c->server->opts.max_headers) {
             req->status = 431;
             return -1;
         }
         if (head_append(c, "", 1)) goto too_big;
-        if (req->nheaders == req->cap_headers) {
-            unsigned cap = req->cap_headers ? req->cap_headers * 2 : 16;
-            http_header_ref *h = realloc(req->headers, cap * sizeof *h);
-            if (!h) return -1;
-            req->headers = h;
-            req->cap_headers = cap;
-        }
-        req->headers[req->nheaders].name = (uint32_t)req->head.len;
-        req->headers[req->nheaders].value = 0;
-        req->nheaders++;
+        /* a typical request's headers in the first allocation */
+        if ((!req->headers.cap && util_vec_reserve(&req->headers, 16) != 0) ||
+            util_vec_push(&req->headers, ((http_header_ref){(uint32_t)req->head.len, 0})) != 0)
+            return -1;
         req->last_was_value = 0;
     }
     if (head_append(c, at, len)) goto too_big;
@@ -198,7 +192,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
     http_req *req = c->req;
     if (!req->last_was_value) {
         if (head_append(c, "", 1)) goto too_big;
-        req->headers[req->nheaders - 1].value = (uint32_t)req->head.len;
+        req->headers.items[req->headers.len - 1].value = (uint32_t)req->head.len;
         req->last_was_value = 1;
     }
     if (head_append(c, at, len)) goto too_big;
@@ -230,9 +224,9 @@ static int is_host_char(unsigned char ch) {
  * repeated or bad Content-Length, and a final coding other than chunked. */
 static int head_check(const http_parser *p, const http_req *req) {
     unsigned hosts = 0, tes = 0;
-    for (unsigned i = 0; i < req->nheaders; i++) {
-        const char *name = req->head.data + req->headers[i].name;
-        const char *value = req->head.data + req->headers[i].value;
+    for (unsigned i = 0; i < req->headers.len; i++) {
+        const char *name = req->head.data + req->headers.items[i].name;
+        const char *value = req->head.data + req->headers.items[i].value;
         if (!*name) return -1;
         for (const char *n = name; *n; n++)
             if (!is_tchar((unsigned char)*n)) return -1;
@@ -255,9 +249,9 @@ static int on_headers_complete(http_parser *p) {
     http_req *req = c->req;
     http_server *s = c->server;
     if (util_buf_append(&req->head, "", 1)) return -1; /* close the last string */
-    if (req->nheaders && !req->last_was_value) {
+    if (req->headers.len && !req->last_was_value) {
         /* a header with no value callback at all ("X-Empty:") */
-        req->headers[req->nheaders - 1].value = (uint32_t)(req->head.len - 1);
+        req->headers.items[req->headers.len - 1].value = (uint32_t)(req->head.len - 1);
     }
     if (p->http_major != 1) {
         req->status = 505;

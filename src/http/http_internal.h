@@ -13,6 +13,7 @@
 #include "socketio/http.h"
 #include "util/buf.h"
 #include "util/timer_wheel.h"
+#include "util/vec.h"
 
 #include <http_parser.h>
 
@@ -39,10 +40,8 @@ struct http_server {
     int port;
     int shutting_down;
     int final_close;
-    http_route_entry *routes;
-    unsigned nroutes;
-    http_shutdown_hook *hooks;
-    unsigned nhooks;
+    UTIL_VEC(http_route_entry) routes; /* longest path first (http_router.c) */
+    UTIL_VEC(http_shutdown_hook) hooks;
     http_conn *conns; /* doubly linked list of live connections */
     util_wheel wheel;
     uv_timer_t grace_timer;
@@ -92,8 +91,7 @@ struct http_req {
     http_server *server;
     util_buf head; /* "target\0" then "name\0value\0" pairs */
     util_buf body;
-    http_header_ref *headers;
-    unsigned nheaders, cap_headers;
+    UTIL_VEC(http_header_ref) headers;
     uint32_t path_len; /* length of the path inside the target */
     uint8_t last_was_value;
     uint8_t upgrade;

@@ -26,7 +26,7 @@ void http_req_free(http_req *req) {
     util_buf_free(&req->head);
     util_buf_free(&req->body);
     util_buf_free(&req->res_headers);
-    free(req->headers);
+    util_vec_free(&req->headers);
     query_value *q = (query_value *)req->query_decoded;
     while (q) {
         query_value *n = q->next;
@@ -93,17 +93,17 @@ const char *http_req_query(http_req *req, const char *name) {
 }
 
 const char *http_req_header(const http_req *req, const char *name) {
-    for (unsigned i = 0; i < req->nheaders; i++) {
-        if (strcasecmp(req->head.data + req->headers[i].name, name) == 0)
-            return req->head.data + req->headers[i].value;
+    for (unsigned i = 0; i < req->headers.len; i++) {
+        if (strcasecmp(req->head.data + req->headers.items[i].name, name) == 0)
+            return req->head.data + req->headers.items[i].value;
     }
     return NULL;
 }
 
 int http_req_header_at(const http_req *req, unsigned index, const char **name, const char **value) {
-    if (index >= req->nheaders) return 0;
-    *name = req->head.data + req->headers[index].name;
-    *value = req->head.data + req->headers[index].value;
+    if (index >= req->headers.len) return 0;
+    *name = req->head.data + req->headers.items[index].name;
+    *value = req->head.data + req->headers.items[index].value;
     return 1;
 }
 

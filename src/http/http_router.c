@@ -10,9 +10,6 @@
 
 int http_server_route(http_server *s, const http_route *route) {
     if (!route || !route->path || !route->handler || route->path[0] != '/') return SIO_EINVAL;
-    http_route_entry *r = realloc(s->routes, (s->nroutes + 1) * sizeof *r);
-    if (!r) return SIO_ENOMEM;
-    s->routes = r;
     http_route_entry e = {.r = *route};
     e.path_copy = strdup(route->path);
     e.method_copy = route->method ? strdup(route->method) : NULL;
@@ -25,13 +22,13 @@ int http_server_route(http_server *s, const http_route *route) {
     e.r.method = e.method_copy;
     e.path_len = strlen(e.path_copy);
     /* insertion keeps longer paths first; among equals, the order of adding */
-    unsigned i = s->nroutes;
-    while (i > 0 && r[i - 1].path_len < e.path_len) {
-        r[i] = r[i - 1];
-        i--;
+    uint32_t i = s->routes.len;
+    while (i > 0 && s->routes.items[i - 1].path_len < e.path_len) i--;
+    if (util_vec_insert(&s->routes, i, e) != 0) {
+        free(e.path_copy);
+        free(e.method_copy);
+        return SIO_ENOMEM;
     }
-    r[i] = e;
-    s->nroutes++;
     return 0;
 }
 
@@ -50,8 +47,8 @@ const http_route_entry *http_router_match(http_server *s, const char *path, size
                                           const char *method, int *method_mismatch) {
     *method_mismatch = 0;
     size_t mismatch_len = 0;
-    for (unsigned i = 0; i < s->nroutes; i++) {
-        const http_route_entry *e = &s->routes[i];
+    for (unsigned i = 0; i < s->routes.len; i++) {
+        const http_route_entry *e = &s->routes.items[i];
         /* a more specific path that refused the method wins over shorter prefixes */
         if (*method_mismatch && e->path_len < mismatch_len) break;
         if (!path_matches(e, path, path_len)) continue;
@@ -63,8 +60,8 @@ const http_route_entry *http_router_match(http_server *s, const char *path, size
 }
 
 void http_router_allow_header(http_server *s, const char *path, size_t path_len, util_buf *out) {
-    for (unsigned i = 0; i < s->nroutes; i++) {
-        const http_route_entry *e = &s->routes[i];
+    for (unsigned i = 0; i < s->routes.len; i++) {
+        const http_route_entry *e = &s->routes.items[i];
         if (!path_matches(e, path, path_len) || !e->r.method) continue;
         if (out->len) util_buf_append_str(out, ", ");
         util_buf_append_str(out, e->r.method);
@@ -74,11 +71,9 @@ void http_router_allow_header(http_server *s, const char *path, size_t path_len,
 }
 
 void http_router_free(http_server *s) {
-    for (unsigned i = 0; i < s->nroutes; i++) {
-        free(s->routes[i].path_copy);
-        free(s->routes[i].method_copy);
+    for (unsigned i = 0; i < s->routes.len; i++) {
+        free(s->routes.items[i].path_copy);
+        free(s->routes.items[i].method_copy);
     }
-    free(s->routes);
-    s->routes = NULL;
-    s->nroutes = 0;
+    util_vec_free(&s->routes);
 }

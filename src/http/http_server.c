@@ -92,20 +92,13 @@ void http_server_get_stats(const http_server *s, http_server_stats *out) {
 }
 
 int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata) {
-    http_shutdown_hook *h = realloc(s->hooks, (s->nhooks + 1) * sizeof *h);
-    if (!h) return SIO_ENOMEM;
-    s->hooks = h;
-    h[s->nhooks].cb = cb;
-    h[s->nhooks].userdata = userdata;
-    s->nhooks++;
-    return 0;
+    return util_vec_push(&s->hooks, ((http_shutdown_hook){cb, userdata}));
 }
 
 void http_server_off_shutdown(http_server *s, http_shutdown_cb cb, void *userdata) {
-    for (unsigned i = 0; i < s->nhooks; i++) {
-        if (s->hooks[i].cb == cb && s->hooks[i].userdata == userdata) {
-            memmove(&s->hooks[i], &s->hooks[i + 1], (s->nhooks - i - 1) * sizeof *s->hooks);
-            s->nhooks--;
+    for (unsigned i = 0; i < s->hooks.len; i++) {
+        if (s->hooks.items[i].cb == cb && s->hooks.items[i].userdata == userdata) {
+            util_vec_remove(&s->hooks, i);
             return;
         }
     }
@@ -187,7 +180,7 @@ static void server_maybe_free(http_server *s) {
     void *ud = s->closed_ud;
     http_router_free(s);
     http_static_free_all(s);
-    free(s->hooks);
+    util_vec_free(&s->hooks);
     free(s->host);
     free(s);
     util_rcbuf_pool_trim(); /* the recycled frames of this thread: nothing is left to send */
@@ -243,13 +236,15 @@ void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata) {
     s->pending_closes++;
     uv_close((uv_handle_t *)&s->listener, server_handle_closed);
     /* a hook may remove itself or others: run from a copy, each one still registered */
-    unsigned n = s->nhooks;
+    unsigned n = s->hooks.len;
     http_shutdown_hook *copy = n ? malloc(n * sizeof *copy) : NULL;
-    if (copy) memcpy(copy, s->hooks, n * sizeof *copy);
+    if (copy) memcpy(copy, s->hooks.items, n * sizeof *copy);
     for (unsigned i = 0; copy && i < n; i++) {
         int still = 0;
-        for (unsigned k = 0; k < s->nhooks; k++)
-            if (s->hooks[k].cb == copy[i].cb && s->hooks[k].userdata == copy[i].userdata) still = 1;
+        for (unsigned k = 0; k < s->hooks.len; k++)
+            if (s->hooks.items[k].cb == copy[i].cb &&
+                s->hooks.items[k].userdata == copy[i].userdata)
+                still = 1;
         if (still) copy[i].cb(s, copy[i].userdata);
     }
     free(copy);

@@ -156,16 +156,16 @@ static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args
     if (!src) src = &none;
     int r =
         raw ? sio_encode_event_raw(out, nsp->name, nsp->name_len, id, event, strlen(event), raw,
-                                   raw_len, (uint32_t)src->count)
+                                   raw_len, (uint32_t)src->len)
             : sio_encode_event(out, nsp->name, nsp->name_len, id, event, strlen(event), args, &own);
     sio_attachments atts = *src;
     m->p = (sio_prepared){.msg = NULL, .atts = m->small, .natts = 0};
-    if (!r && atts.count > sizeof m->small / sizeof *m->small &&
-        !(m->p.atts = malloc(atts.count * sizeof *m->p.atts)))
+    if (!r && atts.len > sizeof m->small / sizeof *m->small &&
+        !(m->p.atts = malloc(atts.len * sizeof *m->p.atts)))
         r = SIO_ENOMEM;
     if (!r && !(m->p.msg = eio_msg_new(out->data, out->len, 0))) r = SIO_ENOMEM;
-    for (size_t i = 0; !r && i < atts.count; i++) {
-        eio_msg *a = eio_msg_new(atts.bufs[i].base, atts.bufs[i].len, 1);
+    for (size_t i = 0; !r && i < atts.len; i++) {
+        eio_msg *a = eio_msg_new(atts.items[i].base, atts.items[i].len, 1);
         if (a)
             m->p.atts[m->p.natts++] = a;
         else
@@ -215,7 +215,7 @@ int sio_broadcast_emit_args(sio_broadcast *b, const char *event, const sio_event
         size_t len;
         const char *raw = sio_event_args_raw(ev, &len);
         r = bcast_send(b, event, NULL, raw, len, &atts, SIO_NO_ID);
-        free(atts.bufs);
+        free(atts.items);
     }
     bcast_free(b);
     return r;

@@ -78,15 +78,15 @@ static int send_ack(sio_socket *s, uint64_t id, const json_t *args, const char *
     return r;
 }
 
-/* A view of the event's binary attachments (free out->bufs only). */
+/* A view of the event's binary attachments (free out->items only). */
 int sio_event_attachments(const sio_event *ev, sio_attachments *out) {
     *out = (sio_attachments)SIO_ATTACHMENTS_INIT;
     if (!ev->natts) return 0;
-    out->bufs = malloc(ev->natts * sizeof *out->bufs);
-    if (!out->bufs) return SIO_ENOMEM;
+    out->items = malloc(ev->natts * sizeof *out->items);
+    if (!out->items) return SIO_ENOMEM;
     for (uint32_t i = 0; i < ev->natts; i++)
-        out->bufs[i] = uv_buf_init(ev->atts[i]->data, (unsigned)ev->atts[i]->len);
-    out->count = out->cap = ev->natts;
+        out->items[i] = uv_buf_init(ev->atts[i]->data, (unsigned)ev->atts[i]->len);
+    out->len = out->cap = ev->natts;
     return 0;
 }
 
@@ -109,7 +109,7 @@ int sio_event_ack_raw(sio_event *ev, const char *args, size_t len) {
         sio_attachments atts;
         if ((r = sio_event_attachments(ev, &atts)) != 0) return r;
         r = sio_socket_send_packet(ev->socket, out, &atts);
-        free(atts.bufs);
+        free(atts.items);
         return r;
     }
     return send_ack(ev->socket, ev->pkt->id, NULL, args ? args : "", args ? len : 0);

@@ -40,6 +40,7 @@
 #include "util/random.h"
 #include "util/map.h"
 #include "util/timer_wheel.h"
+#include "util/vec.h"
 
 typedef struct sio_client sio_client;
 typedef struct sio_nsp sio_nsp;
@@ -54,10 +55,7 @@ typedef struct sio_handler {
     void *userdata;
 } sio_handler;
 
-typedef struct sio_handler_list {
-    sio_handler *items;
-    unsigned n;
-} sio_handler_list;
+typedef UTIL_VEC(sio_handler) sio_handler_list;
 
 /* The handlers of a namespace, or of a family of dynamic namespaces. */
 typedef struct sio_handlers {
@@ -73,10 +71,9 @@ struct sio_nsp {
     uint32_t refs;   /* sockets alive, broadcasts being described; +1 for a lasting namespace */
     uint8_t dynamic; /* a child of a dynamic family (counted in srv->ndynamic) */
     sio_handlers own;
-    sio_handlers *h;  /* &own, or the family's for a dynamic namespace */
-    util_map sockets; /* id -> sio_socket* (connected) */
-    sio_socket **all;
-    size_t nall, capall;
+    sio_handlers *h;            /* &own, or the family's for a dynamic namespace */
+    util_map sockets;           /* id -> sio_socket* (connected) */
+    UTIL_VEC(sio_socket *) all; /* the connected sockets, for iteration */
     uint64_t next_ack_id;
     const sio_adapter_ops *adapter_ops;
     void *adapter;
@@ -162,8 +159,7 @@ struct sio_server {
     eio_server *eio;
     http_server *http;
     util_map nsps; /* name -> sio_nsp* */
-    sio_family **families;
-    unsigned nfamilies;
+    UTIL_VEC(sio_family *) families;
     util_wheel wheel;
     uint32_t mark_gen;
     uint32_t ndynamic;     /* live dynamic child namespaces */
@@ -225,7 +221,7 @@ void sio_nsp_ref(sio_nsp *nsp);
 void sio_nsp_unref(sio_nsp *nsp);
 /* Frees a namespace sio_nsp_resolve made and nobody took (refs 0). */
 void sio_nsp_release(sio_nsp *nsp);
-void sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s);
+int sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s);
 void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s);
 
 /* sio_socket.c */

@@ -17,22 +17,14 @@
 #include <string.h>
 
 static void handlers_free(sio_handlers *h) {
-    free(h->connect.items);
-    free(h->disconnect.items);
-    free(h->middleware.items);
+    util_vec_free(&h->connect);
+    util_vec_free(&h->disconnect);
+    util_vec_free(&h->middleware);
     util_map_iter it;
     util_map_iter_init(&it, &h->events);
     for (util_map_entry *e = util_map_iter_next(&it); e; e = util_map_iter_next(&it))
         free(e->value);
     util_map_free(&h->events);
-}
-
-static int list_add(sio_handler_list *l, sio_handler h) {
-    sio_handler *items = realloc(l->items, (l->n + 1) * sizeof *items);
-    if (!items) return SIO_ENOMEM;
-    l->items = items;
-    items[l->n++] = h;
-    return 0;
 }
 
 static int valid_nsp_name(const char *name) {
@@ -73,7 +65,7 @@ void sio_nsp_ref(sio_nsp *nsp) {
 /* Removes a dynamic child nobody references from the server and frees it. */
 static void nsp_remove(sio_nsp *nsp) {
     sio_server *srv = nsp->srv;
-    assert(nsp->dynamic && nsp->refs == 0 && nsp->nall == 0 && !srv->broadcasting);
+    assert(nsp->dynamic && nsp->refs == 0 && nsp->all.len == 0 && !srv->broadcasting);
     if (srv->closing) return; /* server_free frees every namespace */
     util_map_remove(&srv->nsps, nsp->name, nsp->name_len);
     srv->ndynamic--;
@@ -92,45 +84,37 @@ void sio_nsp_release(sio_nsp *nsp) {
 void sio_nsp_free(sio_nsp *nsp) {
     handlers_free(&nsp->own);
     util_map_free(&nsp->sockets);
-    free(nsp->all);
+    util_vec_free(&nsp->all);
     nsp->adapter_ops->destroy(nsp->adapter);
     free(nsp->name);
     free(nsp);
 }
 
 void sio_families_free(sio_server *srv) {
-    for (unsigned i = 0; i < srv->nfamilies; i++) {
-        handlers_free(&srv->families[i]->handlers);
-        free(srv->families[i]->parent);
-        free(srv->families[i]);
+    for (unsigned i = 0; i < srv->families.len; i++) {
+        handlers_free(&srv->families.items[i]->handlers);
+        free(srv->families.items[i]->parent);
+        free(srv->families.items[i]);
     }
-    free(srv->families);
-    srv->families = NULL;
-    srv->nfamilies = 0;
+    util_vec_free(&srv->families);
 }
 
-void sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s) {
-    if (nsp->nall == nsp->capall) {
-        size_t cap = nsp->capall ? nsp->capall * 2 : 16;
-        sio_socket **a = realloc(nsp->all, cap * sizeof *a);
-        if (!a) return;
-        nsp->all = a;
-        nsp->capall = cap;
-    }
+int sio_nsp_add_socket(sio_nsp *nsp, sio_socket *s) {
     /* listed in both or in neither: sio_nsp_remove_socket goes by the map */
-    if (nsp->nall >= UINT32_MAX || util_map_put(&nsp->sockets, s->id, strlen(s->id), s) != 0)
-        return;
-    s->all_index = (uint32_t)nsp->nall;
-    nsp->all[nsp->nall++] = s;
+    if (util_vec_reserve(&nsp->all, 1) != 0 ||
+        util_map_put(&nsp->sockets, s->id, strlen(s->id), s) != 0)
+        return SIO_ENOMEM;
+    s->all_index = nsp->all.len;
+    nsp->all.items[nsp->all.len++] = s;
+    return 0;
 }
 
 void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s) {
     assert(!nsp->srv->broadcasting);
     if (util_map_remove(&nsp->sockets, s->id, strlen(s->id)) != s) return;
-    assert(s->all_index < nsp->nall && nsp->all[s->all_index] == s);
-    sio_socket *last = nsp->all[--nsp->nall];
-    nsp->all[s->all_index] = last;
-    last->all_index = s->all_index;
+    assert(s->all_index < nsp->all.len && nsp->all.items[s->all_index] == s);
+    util_vec_swap_remove(&nsp->all, s->all_index);
+    if (s->all_index < nsp->all.len) nsp->all.items[s->all_index]->all_index = s->all_index;
 }
 
 /* The handler table for registrations under `nsp`: a dynamic family's, or a
@@ -138,8 +122,9 @@ void sio_nsp_remove_socket(sio_nsp *nsp, sio_socket *s) {
 sio_handlers *sio_handlers_for(sio_server *srv, const char *nsp, int create) {
     if (!nsp) nsp = "/"; /* NULL is the main namespace, in every function */
     if (!valid_nsp_name(nsp)) return NULL;
-    for (unsigned i = 0; i < srv->nfamilies; i++)
-        if (strcmp(srv->families[i]->parent, nsp) == 0) return &srv->families[i]->handlers;
+    for (unsigned i = 0; i < srv->families.len; i++)
+        if (strcmp(srv->families.items[i]->parent, nsp) == 0)
+            return &srv->families.items[i]->handlers;
     sio_nsp *n = sio_nsp_get(srv, nsp, strlen(nsp), create);
     return n ? &n->own : NULL;
 }
@@ -151,17 +136,14 @@ int sio_namespace(sio_server *srv, const char *nsp) {
 int sio_namespace_dynamic(sio_server *srv, const char *parent, sio_namespace_match_cb match,
                           void *userdata) {
     if (!valid_nsp_name(parent) || !match) return SIO_EINVAL;
-    sio_family **f = realloc(srv->families, (srv->nfamilies + 1) * sizeof *f);
-    if (!f) return SIO_ENOMEM;
-    srv->families = f;
     sio_family *fam = calloc(1, sizeof *fam);
-    if (!fam || !(fam->parent = strdup(parent))) {
+    if (!fam || !(fam->parent = strdup(parent)) || util_vec_push(&srv->families, fam) != 0) {
+        if (fam) free(fam->parent);
         free(fam);
         return SIO_ENOMEM;
     }
     fam->match = match;
     fam->userdata = userdata;
-    f[srv->nfamilies++] = fam;
     return 0;
 }
 
@@ -169,13 +151,13 @@ sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len, int *err
     sio_nsp *nsp = sio_nsp_get(srv, name, len, 0);
     if (nsp) return nsp;
     *err = SIO_ENOTFOUND;
-    if (!srv->nfamilies || len > SIO_NSP_NAME_MAX) return NULL;
+    if (!srv->families.len || len > SIO_NSP_NAME_MAX) return NULL;
     char *copy = malloc(len + 1);
     if (!copy) return NULL;
     memcpy(copy, name, len);
     copy[len] = '\0';
-    for (unsigned i = 0; i < srv->nfamilies; i++) {
-        if (srv->families[i]->match(copy, srv->families[i]->userdata)) {
+    for (unsigned i = 0; i < srv->families.len; i++) {
+        if (srv->families.items[i]->match(copy, srv->families.items[i]->userdata)) {
             if (srv->ndynamic >= srv->opts.max_dynamic_namespaces) {
                 *err = SIO_ETOOBIG;
                 break;
@@ -185,7 +167,7 @@ sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len, int *err
                 *err = SIO_ENOMEM;
                 break;
             }
-            nsp->h = &srv->families[i]->handlers;
+            nsp->h = &srv->families.items[i]->handlers;
             nsp->dynamic = 1;
             srv->ndynamic++;
             /* no reference of its own: removed with its last socket */
@@ -200,19 +182,21 @@ sio_nsp *sio_nsp_resolve(sio_server *srv, const char *name, size_t len, int *err
 int sio_on_connect(sio_server *srv, const char *nsp, sio_connect_cb cb, void *userdata) {
     sio_handlers *h = sio_handlers_for(srv, nsp, 1);
     if (!h || !cb) return SIO_EINVAL;
-    return list_add(&h->connect, (sio_handler){.cb.connect = cb, .userdata = userdata});
+    return util_vec_push(&h->connect, ((sio_handler){.cb.connect = cb, .userdata = userdata}));
 }
 
 int sio_on_disconnect(sio_server *srv, const char *nsp, sio_disconnect_cb cb, void *userdata) {
     sio_handlers *h = sio_handlers_for(srv, nsp, 1);
     if (!h || !cb) return SIO_EINVAL;
-    return list_add(&h->disconnect, (sio_handler){.cb.disconnect = cb, .userdata = userdata});
+    return util_vec_push(&h->disconnect,
+                         ((sio_handler){.cb.disconnect = cb, .userdata = userdata}));
 }
 
 int sio_use(sio_server *srv, const char *nsp, sio_middleware_cb cb, void *userdata) {
     sio_handlers *h = sio_handlers_for(srv, nsp, 1);
     if (!h || !cb) return SIO_EINVAL;
-    return list_add(&h->middleware, (sio_handler){.cb.middleware = cb, .userdata = userdata});
+    return util_vec_push(&h->middleware,
+                         ((sio_handler){.cb.middleware = cb, .userdata = userdata}));
 }
 
 int sio_on(sio_server *srv, const char *nsp, const char *event, sio_event_cb cb, void *userdata) {

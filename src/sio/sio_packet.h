@@ -44,6 +44,7 @@
 
 #include "socketio/common.h"
 #include "util/buf.h"
+#include "util/vec.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -195,13 +196,9 @@ json_t *sio_packet_data(const sio_packet *p, util_rcbuf *const *atts, uint32_t n
  * argument text as decoded (sio_packet.args) and copy it untouched; pass the
  * number of attachments it refers to (0 for none).
  */
-typedef struct sio_attachments {
-    uv_buf_t *bufs;
-    size_t count, cap;
-} sio_attachments;
+typedef UTIL_VEC(uv_buf_t) sio_attachments;
 
-#define SIO_ATTACHMENTS_INIT                                                                       \
-    { NULL, 0, 0 }
+#define SIO_ATTACHMENTS_INIT UTIL_VEC_INIT
 void sio_attachments_free(sio_attachments *a);
 
 int sio_encode_event(util_buf *out, const char *nsp, size_t nsp_len, uint64_t id, const char *name,

@@ -39,21 +39,11 @@ bool sio_blob_get(const json_t *v, const char **data, size_t *len) {
 /* ---- encoding ------------------------------------------------------------------- */
 
 void sio_attachments_free(sio_attachments *a) {
-    free(a->bufs);
-    a->bufs = NULL;
-    a->count = a->cap = 0;
+    util_vec_free(a);
 }
 
 static int attachments_push(sio_attachments *a, const char *data, size_t len) {
-    if (a->count == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 4;
-        uv_buf_t *bufs = realloc(a->bufs, cap * sizeof *bufs);
-        if (!bufs) return SIO_ENOMEM;
-        a->bufs = bufs;
-        a->cap = cap;
-    }
-    a->bufs[a->count++] = uv_buf_init((char *)data, (unsigned)len);
-    return 0;
+    return util_vec_push(a, uv_buf_init((char *)data, (unsigned)len));
 }
 
 static size_t count_blobs(const json_t *v, unsigned depth) {
@@ -81,7 +71,7 @@ static int blob_write_hook(util_buf *out, const json_t *v, void *ud) {
     size_t len;
     if (!sio_blob_get(v, &data, &len)) return 0;
     if (len > UINT32_MAX) return SIO_EINVAL; /* uv_buf_t lengths are 32-bit on some targets */
-    int r = util_buf_printf(out, "{\"_placeholder\":true,\"num\":%zu}", atts->count);
+    int r = util_buf_printf(out, "{\"_placeholder\":true,\"num\":%zu}", (size_t)atts->len);
     if (r) return r;
     r = attachments_push(atts, data, len);
     return r ? r : 1;
@@ -143,7 +133,7 @@ static int encode_with_json(util_buf *out, bool event, const char *nsp, size_t n
     if (nblobs && !atts) return SIO_EINVAL;
     sio_packet_type type = event ? (nblobs ? SIO_PACKET_BINARY_EVENT : SIO_PACKET_EVENT)
                                  : (nblobs ? SIO_PACKET_BINARY_ACK : SIO_PACKET_ACK);
-    size_t mark = out->len, att_mark = atts ? atts->count : 0;
+    size_t mark = out->len, att_mark = atts ? atts->len : 0;
     int r = write_head(out, type, nblobs, nsp, nsp_len, id);
     if (!r) r = util_buf_append(out, "[", 1);
     if (!r && event) r = util_json_write_string(out, name, name_len);
@@ -151,7 +141,7 @@ static int encode_with_json(util_buf *out, bool event, const char *nsp, size_t n
     if (!r) r = util_buf_append(out, "]", 1);
     if (r) {
         out->len = mark;
-        if (atts) atts->count = att_mark;
+        if (atts) atts->len = att_mark;
     }
     return r;
 }

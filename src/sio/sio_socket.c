@@ -60,8 +60,8 @@ int sio_socket_send_packet(sio_socket *s, const util_buf *text, const sio_attach
     eio_socket *e = s->eio;
     if (s->state == SOCK_DISCONNECTED || !e) return SIO_ECLOSED;
     int r = eio_send(e, text->data, text->len, 0);
-    for (size_t i = 0; r == 0 && atts && i < atts->count; i++)
-        r = eio_send(e, atts->bufs[i].base, atts->bufs[i].len, 1);
+    for (size_t i = 0; r == 0 && atts && i < atts->len; i++)
+        r = eio_send(e, atts->items[i].base, atts->items[i].len, 1);
     return r;
 }
 
@@ -85,7 +85,7 @@ static int emit(sio_socket *s, const char *event, const json_t *args, const char
     int r;
     if (raw)
         r = sio_encode_event_raw(out, s->nsp->name, s->nsp->name_len, id, event, strlen(event), raw,
-                                 raw_len, raw_atts ? (uint32_t)raw_atts->count : 0);
+                                 raw_len, raw_atts ? (uint32_t)raw_atts->len : 0);
     else
         r = sio_encode_event(out, s->nsp->name, s->nsp->name_len, id, event, strlen(event), args,
                              &atts);
@@ -110,7 +110,7 @@ int sio_emit_args(sio_socket *s, const char *event, const sio_event *ev) {
     size_t len;
     const char *raw = sio_event_args_raw(ev, &len);
     r = emit(s, event, NULL, raw, len, &atts, SIO_NO_ID);
-    free(atts.bufs);
+    free(atts.items);
     return r;
 }
 
@@ -207,13 +207,20 @@ void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud
 /* ---- connecting ---------------------------------------------------------------------------------
  */
 
+static void connect_refuse(sio_socket *s, const char *message, const json_t *data);
+
 static void connect_finish(sio_socket *s) {
     sio_client *c = s->client;
     sio_nsp *nsp = s->nsp;
+    if (sio_nsp_add_socket(nsp, s) != 0) {
+        /* out of memory: the client is told, as for a middleware's refusal,
+         * instead of a socket connected but missing from its namespace */
+        connect_refuse(s, "server error", NULL);
+        return;
+    }
     s->state = SOCK_CONNECTED;
     c->joined = 1;
     util_timer_stop(&nsp->srv->wheel, &c->connect_timer);
-    sio_nsp_add_socket(nsp, s);
     /* CONNECT answer: {"sid": id} */
     util_buf out = UTIL_BUF_INIT;
     json_t *data = json_pack("{ss}", "sid", s->id);
@@ -224,7 +231,7 @@ static void connect_finish(sio_socket *s) {
     LOG_DEBUG("socket.io", "socket %s joined %s", s->id, nsp->name);
     sio_handlers *h = nsp->h;
     sio_socket_ref(s);
-    for (unsigned i = 0; i < h->connect.n && s->state == SOCK_CONNECTED; i++)
+    for (unsigned i = 0; i < h->connect.len && s->state == SOCK_CONNECTED; i++)
         h->connect.items[i].cb.connect(s, h->connect.items[i].userdata);
     sio_socket_unref(s);
 }
@@ -254,7 +261,7 @@ static void middleware_run(sio_next *next) {
         return;
     }
     sio_handlers *h = s->nsp->h;
-    if (next->index >= h->middleware.n) {
+    if (next->index >= h->middleware.len) {
         free(next);
         connect_finish(s);
         sio_socket_unref(s);
@@ -271,6 +278,12 @@ void sio_next_accept(sio_next *next) {
 void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
     sio_socket *s = next->socket;
     free(next);
+    connect_refuse(s, message, data);
+    sio_socket_unref(s); /* the middleware chain's reference */
+}
+
+/* Ends a connect with a CONNECT_ERROR packet carrying message (and data). */
+static void connect_refuse(sio_socket *s, const char *message, const json_t *data) {
     if (s->state == SOCK_CONNECTING && s->client) {
         sio_client *c = s->client;
         json_t *err = json_pack("{ss}", "message", message ? message : "not authorized");
@@ -285,7 +298,6 @@ void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
         sio_client_unindex_socket(c, s);
         socket_detach(s);
     }
-    sio_socket_unref(s); /* the middleware chain's reference */
 }
 
 void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
@@ -333,7 +345,7 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
     if (was_connected) {
         LOG_DEBUG("socket.io", "socket %s left %s: %s", s->id, nsp->name, reason);
         sio_handlers *h = nsp->h;
-        for (unsigned i = 0; i < h->disconnect.n; i++)
+        for (unsigned i = 0; i < h->disconnect.len; i++)
             h->disconnect.items[i].cb.disconnect(s, reason, h->disconnect.items[i].userdata);
     }
     socket_detach(s);

@@ -45,14 +45,14 @@ static void conn_handle_closed(uv_handle_t *h) {
     assert(!c->dirty && !c->dirty_pprev); /* unlinked by conn_destroy */
     assert(c->inflight == 0);             /* uv_close completes writes first */
     free(h);
-    for (uint32_t i = 0; i < c->qlen; i++) {
-        conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
-        util_rcbuf_unref(c->q[i]);
+    for (uint32_t i = 0; i < c->q.len; i++) {
+        conn_uncharge(c, WS_FRAME_COST(c->q.items[i]->len));
+        util_rcbuf_unref(c->q.items[i]);
     }
     assert(c->charged == 0);
     http_server_input_charge(c->http, &c->in_charged, 0);
     http_server_socket_closed(c->http);
-    free(c->q);
+    util_vec_free(&c->q);
     free(c->leftover);
     ws_parser_free(&c->parser);
     if (c->deflate) ws_deflate_free(c->deflate);
@@ -139,15 +139,9 @@ int ws_conn_enqueue(ws_conn *c, util_rcbuf *f) {
         conn_mark_dirty(c);
         return SIO_EBUSY;
     }
-    if (c->qlen == c->qcap) {
-        uint32_t cap = c->qcap ? c->qcap * 2 : 4;
-        util_rcbuf **q = realloc(c->q, cap * sizeof *q);
-        if (!q) return SIO_ENOMEM;
-        c->q = q;
-        c->qcap = cap;
-    }
-    if (c->qlen == 0) c->qturn = c->srv->turn;
-    c->q[c->qlen++] = util_rcbuf_ref(f);
+    if (util_vec_push(&c->q, f) != 0) return SIO_ENOMEM;
+    util_rcbuf_ref(f);
+    if (c->q.len == 1) c->qturn = c->srv->turn;
     c->qbytes += f->len;
     conn_charge(c, cost);
     conn_mark_dirty(c);
@@ -189,7 +183,7 @@ static void on_written(uv_write_t *w, int status) {
         ws_conn_destroy(c, WS_CLOSE_ABNORMAL, uv_strerror(status));
         return;
     }
-    if (c->qlen)
+    if (c->q.len)
         ws_conn_flush(c);
     else if (c->close_after_flush && !c->inflight)
         conn_flushed_close(c);
@@ -198,14 +192,14 @@ static void on_written(uv_write_t *w, int status) {
 /* Writes what is queued: try_write first, uv_write for the rest. */
 void ws_conn_flush(ws_conn *c) {
     c->pong_slot = 0; /* the queue moves: a pong queued from now on is a new one */
-    while (c->qlen && c->state != WS_CLOSED) {
+    while (c->q.len && c->state != WS_CLOSED) {
         if (c->inflight) return; /* on_written flushes the rest in order */
-        uint32_t n = c->qlen < WS_WRITEV_MAX ? c->qlen : WS_WRITEV_MAX;
+        uint32_t n = c->q.len < WS_WRITEV_MAX ? c->q.len : WS_WRITEV_MAX;
         uv_buf_t bufs[WS_WRITEV_MAX];
         size_t total = 0;
         for (uint32_t i = 0; i < n; i++) {
-            bufs[i] = uv_buf_init(c->q[i]->data, (unsigned)c->q[i]->len);
-            total += c->q[i]->len;
+            bufs[i] = uv_buf_init(c->q.items[i]->data, (unsigned)c->q.items[i]->len);
+            total += c->q.items[i]->len;
         }
         int w = uv_try_write((uv_stream_t *)c->tcp, bufs, n);
         size_t written = w > 0 ? (size_t)w : 0;
@@ -216,17 +210,16 @@ void ws_conn_flush(ws_conn *c) {
         /* drop the buffers written whole */
         uint32_t done = 0;
         size_t left = written;
-        while (done < n && left >= c->q[done]->len) {
-            left -= c->q[done]->len;
+        while (done < n && left >= c->q.items[done]->len) {
+            left -= c->q.items[done]->len;
             done++;
         }
         if (done == n && left == 0) {
             for (uint32_t i = 0; i < n; i++) {
-                conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
-                util_rcbuf_unref(c->q[i]);
+                conn_uncharge(c, WS_FRAME_COST(c->q.items[i]->len));
+                util_rcbuf_unref(c->q.items[i]);
             }
-            memmove(c->q, c->q + n, (c->qlen - n) * sizeof *c->q);
-            c->qlen -= n;
+            util_vec_drop_front(&c->q, n);
             c->qbytes -= total;
             continue;
         }
@@ -242,18 +235,17 @@ void ws_conn_flush(ws_conn *c) {
         wr->bytes = total - written;
         wr->charged = sizeof *wr + rest * sizeof(util_rcbuf *);
         for (uint32_t i = 0; i < done; i++) {
-            conn_uncharge(c, WS_FRAME_COST(c->q[i]->len));
-            util_rcbuf_unref(c->q[i]);
+            conn_uncharge(c, WS_FRAME_COST(c->q.items[i]->len));
+            util_rcbuf_unref(c->q.items[i]);
         }
         for (uint32_t i = 0; i < rest; i++) {
-            wr->charged += WS_FRAME_COST(c->q[done + i]->len) - sizeof(util_rcbuf *);
-            wr->bufs[i] = c->q[done + i];
-            bufs[i] = uv_buf_init(c->q[done + i]->data, (unsigned)c->q[done + i]->len);
+            wr->charged += WS_FRAME_COST(c->q.items[done + i]->len) - sizeof(util_rcbuf *);
+            wr->bufs[i] = c->q.items[done + i];
+            bufs[i] = uv_buf_init(c->q.items[done + i]->data, (unsigned)c->q.items[done + i]->len);
         }
         bufs[0].base += left;
         bufs[0].len -= left;
-        memmove(c->q, c->q + n, (c->qlen - n) * sizeof *c->q);
-        c->qlen -= n;
+        util_vec_drop_front(&c->q, n);
         c->qbytes -= total;
         c->inflight += wr->bytes;
         /* the frames (and their slots, now in wr->bufs) moved from the queue
@@ -270,7 +262,7 @@ void ws_conn_flush(ws_conn *c) {
         }
         return;
     }
-    if (c->state != WS_CLOSED && !c->qlen && !c->inflight && c->close_after_flush)
+    if (c->state != WS_CLOSED && !c->q.len && !c->inflight && c->close_after_flush)
         conn_flushed_close(c);
 }
 
@@ -351,11 +343,11 @@ static int on_parser_ping(void *ud, const uint8_t *data, size_t len) {
     if (c->state != WS_OPEN) return 0;
     util_rcbuf *f = ws_frame_encode(WS_OP_PONG, data, len);
     if (!f) return 1;
-    if (c->pong_slot && c->pong_slot <= c->qlen && !c->cutoff) {
+    if (c->pong_slot && c->pong_slot <= c->q.len && !c->cutoff) {
         /* a pong is still queued: it is replaced by this one (RFC 6455 5.5.3:
          * the most recent ping may be the only one answered), so a flood of
          * pings holds one pong, not one per ping */
-        util_rcbuf **slot = &c->q[c->pong_slot - 1];
+        util_rcbuf **slot = &c->q.items[c->pong_slot - 1];
         conn_uncharge(c, WS_FRAME_COST((*slot)->len));
         c->qbytes -= (*slot)->len;
         util_rcbuf_unref(*slot);
@@ -364,7 +356,7 @@ static int on_parser_ping(void *ud, const uint8_t *data, size_t len) {
         conn_charge(c, WS_FRAME_COST(f->len));
         return 0;
     }
-    if (ws_conn_enqueue(c, f) == 0) c->pong_slot = c->qlen;
+    if (ws_conn_enqueue(c, f) == 0) c->pong_slot = c->q.len;
     util_rcbuf_unref(f);
     return c->state == WS_CLOSED;
 }
@@ -502,7 +494,7 @@ bool ws_conn_writable(const ws_conn *c) {
      * coalescing of flush_all count as flushed: without it they would have
      * been written at the end of their turn. */
     return c->state == WS_OPEN && !c->cutoff && c->inflight == 0 &&
-           (c->qlen == 0 || c->qturn != c->srv->turn);
+           (c->q.len == 0 || c->qturn != c->srv->turn);
 }
 
 bool ws_conn_deflate(const ws_conn *c) {

@@ -27,6 +27,7 @@
 #include "http/http_internal.h"
 #include "util/buf.h"
 #include "util/timer_wheel.h"
+#include "util/vec.h"
 #include "ws/ws_deflate.h"
 #include "ws/ws_parser.h"
 
@@ -68,13 +69,12 @@ struct ws_conn {
      * whole structure in 256 bytes: it is allocated cache-line aligned) */
     ws_server *srv;
     uv_tcp_t *tcp;
-    util_rcbuf **q; /* queued frames, oldest first */
-    uint32_t qlen, qcap;
-    size_t qbytes;         /* bytes in q */
-    size_t inflight;       /* bytes handed to uv_write and not completed */
-    size_t charged;        /* memory the queued and in-flight frames hold (WS_FRAME_COST) */
-    ws_conn *dirty_next;   /* the flush list */
-    ws_conn **dirty_pprev; /* the pointer that points at this one on the flush list */
+    UTIL_VEC(util_rcbuf *) q; /* queued frames, oldest first */
+    size_t qbytes;            /* bytes in q */
+    size_t inflight;          /* bytes handed to uv_write and not completed */
+    size_t charged;           /* memory the queued and in-flight frames hold (WS_FRAME_COST) */
+    ws_conn *dirty_next;      /* the flush list */
+    ws_conn **dirty_pprev;    /* the pointer that points at this one on the flush list */
     uint8_t state;
     unsigned dirty : 1;  /* on the flush list */
     unsigned cutoff : 1; /* a slow reader: closed at the next flush, takes nothing more */

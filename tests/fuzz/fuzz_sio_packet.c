@@ -177,11 +177,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sio_attachments enc = SIO_ATTACHMENTS_INIT;
     if (encode_again(p, v, &out, &enc) == 0) {
         /* one attachment referenced k times comes back as k attachments */
-        util_rcbuf **atts2 = calloc(enc.count + 1, sizeof *atts2);
-        for (size_t i = 0; i < enc.count; i++)
-            atts2[i] = util_rcbuf_copy(enc.bufs[i].base, enc.bufs[i].len);
+        util_rcbuf **atts2 = calloc(enc.len + 1, sizeof *atts2);
+        for (size_t i = 0; i < enc.len; i++)
+            atts2[i] = util_rcbuf_copy(enc.items[i].base, enc.items[i].len);
         whole b;
-        if (decode_whole(&b, out.data, out.len, atts2, (uint32_t)enc.count)) {
+        if (decode_whole(&b, out.data, out.len, atts2, (uint32_t)enc.len)) {
             fprintf(stderr, "re-encoded: %.*s\n", (int)out.len, out.data);
             die("re-encoded packet does not decode");
         }
@@ -198,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         json_decref(w);
         free_whole(&b);
-        for (size_t i = 0; i < enc.count; i++) util_rcbuf_unref(atts2[i]);
+        for (size_t i = 0; i < enc.len; i++) util_rcbuf_unref(atts2[i]);
         free(atts2);
     }
     sio_attachments_free(&enc);

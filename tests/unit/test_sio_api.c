@@ -46,9 +46,9 @@ static void test_null_namespace_is_the_main_one(void) {
     sio_handlers *h = sio_handlers_for(srv, "/", 0);
     CHECK(h != NULL);
     CHECK(util_map_get(&h->events, "ev", 2) != NULL);
-    CHECK_INT(h->connect.n, 1);
-    CHECK_INT(h->disconnect.n, 1);
-    CHECK_INT(h->middleware.n, 1);
+    CHECK_INT(h->connect.len, 1);
+    CHECK_INT(h->disconnect.len, 1);
+    CHECK_INT(h->middleware.len, 1);
     /* a broadcast to NULL is a broadcast to "/" (no socket there: 0 recipients) */
     CHECK_INT(sio_broadcast_emit(sio_broadcast_new(srv, NULL), "ev", NULL), 0);
     CHECK_INT(sio_emit_to(srv, NULL, NULL, NULL, "ev", NULL), 0);

@@ -175,17 +175,17 @@ static void test_spec_encode_binary(void) {
 
     CHECK_ENCODES("51-[\"baz\",{\"_placeholder\":true,\"num\":0}]",
                   sio_encode_event(out, S("/"), SIO_NO_ID, S("baz"), one, &atts));
-    CHECK_INT(atts.count, 1);
-    CHECK_INT(atts.bufs[0].len, 4);
-    CHECK_MEM(atts.bufs[0].base, b1, 4);
-    atts.count = 0;
+    CHECK_INT(atts.len, 1);
+    CHECK_INT(atts.items[0].len, 4);
+    CHECK_MEM(atts.items[0].base, b1, 4);
+    atts.len = 0;
     CHECK_ENCODES("52-/admin,[\"baz\",{\"_placeholder\":true,\"num\":0},"
                   "{\"_placeholder\":true,\"num\":1}]",
                   sio_encode_event(out, S("/admin"), SIO_NO_ID, S("baz"), two, &atts));
-    CHECK_INT(atts.count, 2);
-    CHECK_MEM(atts.bufs[0].base, b2, 2);
-    CHECK_MEM(atts.bufs[1].base, b3, 2);
-    atts.count = 0;
+    CHECK_INT(atts.len, 2);
+    CHECK_MEM(atts.items[0].base, b2, 2);
+    CHECK_MEM(atts.items[1].base, b3, 2);
+    atts.len = 0;
     CHECK_ENCODES("61-15[{\"_placeholder\":true,\"num\":0}]",
                   sio_encode_ack(out, NULL, 0, 15, ack, &atts));
     /* blobs without a list to put them in */
@@ -487,7 +487,7 @@ static void test_binary_reassembly(void) {
                   span_is(out.data, out.len,
                           "52-/admin,[\"baz\",{\"_placeholder\":true,\"num\":0},"
                           "[{\"_placeholder\":true,\"num\":1}],{\"k\":\"v\"}]") &&
-                  atts.count == 2 && atts.bufs[0].len == 3 && atts.bufs[1].len == 2;
+                  atts.len == 2 && atts.items[0].len == 3 && atts.items[1].len == 2;
     util_buf_free(&out);
     sio_attachments_free(&atts);
 
