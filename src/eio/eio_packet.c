@@ -272,7 +272,7 @@ static int write_v3_binary(util_buf *out, const eio_packet *pkt) {
     head[n++] = pkt->binary ? (char)pkt->type : (char)('0' + pkt->type);
     int r = util_buf_reserve(out, n + pkt->len);
     if (r) return r;
-    util_buf_append(out, head, n);
+    if ((r = util_buf_append(out, head, n))) return r;
     return util_buf_append(out, pkt->data, pkt->len);
 }
 

@@ -67,10 +67,10 @@ void eio_send_error(eio_server *srv, http_req *req, int code) {
  * Engine.IO error body that says which limit. */
 static void send_refusal(eio_server *srv, http_req *req, const char *why) {
     util_buf body = UTIL_BUF_INIT;
-    util_buf_printf(&body, "{\"code\":%d,\"message\":\"%s\"}", EIO_ERR_BAD_REQUEST, why);
+    int r = util_buf_printf(&body, "{\"code\":%d,\"message\":\"%s\"}", EIO_ERR_BAD_REQUEST, why);
     eio_cors_headers(srv, req);
     http_res_header(req, "Retry-After", "1");
-    http_res_send(req, 503, "application/json", body.data ? body.data : "");
+    http_res_send(req, 503, "application/json", r == 0 ? body.data : ""); /* the status says it */
     util_buf_free(&body);
 }
 

@@ -353,10 +353,13 @@ static void conn_dispatch(http_conn *c) {
         http_router_match(s, req->head.data, req->path_len, req->method, &mismatch);
         if (mismatch) {
             util_buf allow = UTIL_BUF_INIT;
-            http_router_allow_header(s, req->head.data, req->path_len, &allow);
-            http_res_header(req, "Allow", allow.data ? allow.data : "");
+            if (http_router_allow_header(s, req->head.data, req->path_len, &allow) == 0) {
+                http_res_header(req, "Allow", allow.data);
+                http_res_send(req, 405, "text/plain; charset=utf-8", "Method Not Allowed\n");
+            } else {
+                http_res_send(req, 500, "text/plain; charset=utf-8", "Internal Server Error\n");
+            }
             util_buf_free(&allow);
-            http_res_send(req, 405, "text/plain; charset=utf-8", "Method Not Allowed\n");
         } else {
             http_res_send(req, 404, "text/plain; charset=utf-8", "Not Found\n");
         }
@@ -381,10 +384,13 @@ static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending)
             if (c->req->upgrade) {
                 /* everything after the head belongs to the next protocol: leave
                  * exactly those bytes in c->pending for http_req_take_socket */
-                if (from_pending)
+                if (from_pending) {
                     util_buf_consume(&c->pending, off);
-                else
-                    util_buf_append(&c->pending, data + off, len - off);
+                } else if (util_buf_append(&c->pending, data + off, len - off) != 0) {
+                    /* the next protocol's first bytes would be lost */
+                    http_conn_send_error(c, 503, 1);
+                    return len;
+                }
                 conn_dispatch(c);
                 return SIZE_MAX;
             }

@@ -141,7 +141,9 @@ int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned
 /* http_router.c */
 const http_route_entry *http_router_match(http_server *s, const char *path, size_t path_len,
                                           const char *method, int *method_mismatch);
-void http_router_allow_header(http_server *s, const char *path, size_t path_len, util_buf *out);
+/* The methods path answers to, comma-separated and NUL-terminated, appended
+ * to out; 0 or SIO_ENOMEM. */
+int http_router_allow_header(http_server *s, const char *path, size_t path_len, util_buf *out);
 void http_router_free(http_server *s);
 
 /* http_request.c */

@@ -59,15 +59,16 @@ const http_route_entry *http_router_match(http_server *s, const char *path, size
     return NULL;
 }
 
-void http_router_allow_header(http_server *s, const char *path, size_t path_len, util_buf *out) {
-    for (unsigned i = 0; i < s->routes.len; i++) {
+int http_router_allow_header(http_server *s, const char *path, size_t path_len, util_buf *out) {
+    int r = 0;
+    for (unsigned i = 0; r == 0 && i < s->routes.len; i++) {
         const http_route_entry *e = &s->routes.items[i];
         if (!path_matches(e, path, path_len) || !e->r.method) continue;
-        if (out->len) util_buf_append_str(out, ", ");
-        util_buf_append_str(out, e->r.method);
-        if (strcmp(e->r.method, "GET") == 0) util_buf_append_str(out, ", HEAD");
+        if (out->len) r = util_buf_append_str(out, ", ");
+        if (r == 0) r = util_buf_append_str(out, e->r.method);
+        if (r == 0 && strcmp(e->r.method, "GET") == 0) r = util_buf_append_str(out, ", HEAD");
     }
-    util_buf_append(out, "", 1);
+    return r ? r : util_buf_append(out, "", 1);
 }
 
 void http_router_free(http_server *s) {

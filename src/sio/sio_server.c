@@ -207,15 +207,22 @@ static void on_eio_open(eio_socket *e, http_req *req, void *ud) {
     /* keep the handshake headers for sio_socket_header */
     util_buf h = UTIL_BUF_INIT;
     const char *name, *value;
-    for (unsigned i = 0; http_req_header_at(req, i, &name, &value); i++) {
+    int r = 0;
+    for (unsigned i = 0; r == 0 && http_req_header_at(req, i, &name, &value); i++) {
         /* the WebSocket handshake's own headers mean nothing to handlers */
         if (strncasecmp(name, UTIL_LIT("sec-websocket-")) == 0 ||
             strcasecmp(name, "upgrade") == 0 || strcasecmp(name, "connection") == 0)
             continue;
-        util_buf_append(&h, name, strlen(name) + 1);
-        util_buf_append(&h, value, strlen(value) + 1);
+        if ((r = util_buf_append(&h, name, strlen(name) + 1)) == 0)
+            r = util_buf_append(&h, value, strlen(value) + 1);
     }
-    util_buf_append(&h, "", 1);
+    if (r || util_buf_append(&h, "", 1) != 0) {
+        /* out of memory: no client rather than one whose headers are cut */
+        util_buf_free(&h);
+        free(c);
+        eio_socket_close(e);
+        return;
+    }
     c->headers = util_buf_detach(&h, NULL);
     util_timer_init(&c->connect_timer);
     util_timer_start(&srv->wheel, &c->connect_timer, srv->opts.connect_timeout, connect_timeout);

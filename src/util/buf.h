@@ -14,6 +14,8 @@
 #ifndef SIO_UTIL_BUF_H
 #define SIO_UTIL_BUF_H
 
+#include "util/attr.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,10 +29,11 @@ typedef struct util_buf {
     { NULL, 0, 0 }
 
 /* Makes room for `extra` more bytes; 0 or SIO_ENOMEM. */
-int util_buf_reserve(util_buf *b, size_t extra);
-int util_buf_append(util_buf *b, const void *data, size_t len);
-int util_buf_append_str(util_buf *b, const char *s);
-int util_buf_printf(util_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+UTIL_MUST_USE int util_buf_reserve(util_buf *b, size_t extra);
+UTIL_MUST_USE int util_buf_append(util_buf *b, const void *data, size_t len);
+UTIL_MUST_USE int util_buf_append_str(util_buf *b, const char *s);
+UTIL_MUST_USE int util_buf_printf(util_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Drops the first n bytes. */
 void util_buf_consume(util_buf *b, size_t n);
 /* Frees the storage and resets to empty. */
@@ -46,11 +49,11 @@ typedef struct util_rcbuf {
 } util_rcbuf;
 
 /* A new buffer of len bytes (uninitialized), with one reference. */
-util_rcbuf *util_rcbuf_new(size_t len);
+UTIL_MUST_USE util_rcbuf *util_rcbuf_new(size_t len);
 /* A new buffer holding a copy of data. */
-util_rcbuf *util_rcbuf_copy(const void *data, size_t len);
+UTIL_MUST_USE util_rcbuf *util_rcbuf_copy(const void *data, size_t len);
 /* Takes a util_buf's contents (a copy into one block; the util_buf is emptied). */
-util_rcbuf *util_rcbuf_from_buf(util_buf *b);
+UTIL_MUST_USE util_rcbuf *util_rcbuf_from_buf(util_buf *b);
 static inline util_rcbuf *util_rcbuf_ref(util_rcbuf *r) {
     r->refs++;
     return r;

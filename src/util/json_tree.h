@@ -19,6 +19,8 @@
 #ifndef SIO_UTIL_JSON_TREE_H
 #define SIO_UTIL_JSON_TREE_H
 
+#include "util/attr.h"
+
 #include "util/buf.h"
 
 #include <jansson.h>
@@ -50,10 +52,10 @@ int util_json_write(util_buf *out, const json_t *v, util_json_write_hook hook, v
 double util_json_number_value(const char *s, size_t len);
 
 /* Appends s[0, len) as a JSON string literal, quotes included. */
-int util_json_write_string(util_buf *out, const char *s, size_t len);
+UTIL_MUST_USE int util_json_write_string(util_buf *out, const char *s, size_t len);
 
 /* Appends a double in its shortest form that reads back to the same value
  * ("null" for infinities and NaN). */
-int util_json_write_real(util_buf *out, double d);
+UTIL_MUST_USE int util_json_write_real(util_buf *out, double d);
 
 #endif

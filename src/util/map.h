@@ -8,6 +8,8 @@
 #ifndef SIO_UTIL_MAP_H
 #define SIO_UTIL_MAP_H
 
+#include "util/attr.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,7 +32,7 @@ typedef struct util_map {
 
 void *util_map_get(const util_map *m, const char *key, size_t klen);
 /* Inserts or replaces; 0 or SIO_ENOMEM. */
-int util_map_put(util_map *m, const char *key, size_t klen, void *value);
+UTIL_MUST_USE int util_map_put(util_map *m, const char *key, size_t klen, void *value);
 /* Removes and returns the value (NULL if absent). */
 void *util_map_remove(util_map *m, const char *key, size_t klen);
 /* Frees the table (not the values). */

@@ -6,10 +6,12 @@
 #ifndef SIO_UTIL_RANDOM_H
 #define SIO_UTIL_RANDOM_H
 
+#include "util/attr.h"
+
 #include <stddef.h>
 
 /* Fills buf with n bytes from the OpenSSL CSPRNG; 0 or SIO_EINVAL. */
-int util_random_bytes(void *buf, size_t n);
+UTIL_MUST_USE int util_random_bytes(void *buf, size_t n);
 
 /* The length of an id from util_random_id, without its NUL. */
 #define UTIL_RANDOM_ID_LEN 20

@@ -45,10 +45,10 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
     ws_accept_key(key, strlen(key), accept);
 
     util_buf head = UTIL_BUF_INIT;
-    util_buf_printf(&head,
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
-                    accept);
+    int r = util_buf_printf(&head,
+                            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                            "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+                            accept);
     ws_deflate *deflate = NULL;
     const char *ext = http_req_header(req, "sec-websocket-extensions");
     if (ws->opts.permessage_deflate && ext) {
@@ -56,18 +56,23 @@ ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *cb, void *u
         char resp[WS_DEFLATE_RESPONSE_MAX];
         if (ws_deflate_negotiate(ext, strlen(ext), NULL, &agreed, resp, sizeof resp) == 1) {
             deflate = ws_deflate_new(&agreed, -1, 8);
-            if (deflate) util_buf_printf(&head, "Sec-WebSocket-Extensions: %s\r\n", resp);
+            if (deflate && r == 0)
+                r = util_buf_printf(&head, "Sec-WebSocket-Extensions: %s\r\n", resp);
         }
     }
     const char *protos = http_req_header(req, "sec-websocket-protocol");
     if (protos && ws->opts.select_subprotocol) {
         const char *p = ws->opts.select_subprotocol(protos, ws->opts.subprotocol_userdata);
-        if (p && !strpbrk(p, "\r\n")) util_buf_printf(&head, "Sec-WebSocket-Protocol: %s\r\n", p);
+        if (p && !strpbrk(p, "\r\n") && r == 0)
+            r = util_buf_printf(&head, "Sec-WebSocket-Protocol: %s\r\n", p);
     }
     /* headers the caller set with http_res_header (a cookie, say) */
-    if (req->res_headers.len) util_buf_append(&head, req->res_headers.data, req->res_headers.len);
-    util_buf_append(&head, "\r\n", 2);
-    util_rcbuf *answer = util_rcbuf_from_buf(&head);
+    if (req->res_headers.len && r == 0)
+        r = util_buf_append(&head, req->res_headers.data, req->res_headers.len);
+    if (r == 0) r = util_buf_append(&head, "\r\n", 2);
+    /* a head cut short by a failed append is never sent: a 500 instead (below) */
+    util_rcbuf *answer = r == 0 ? util_rcbuf_from_buf(&head) : NULL;
+    util_buf_free(&head);
 
     ws_conn *c = util_calloc_line(sizeof *c);
     char *leftover = NULL;

@@ -215,7 +215,8 @@ static void test_encode_rejects(void) {
 static void test_encode_escapes_and_appends(void) {
     json_t *args = json_pack("[s,i,f,{}]", "a\"b\n\xc3\xa9", 1, 0.5);
     util_buf b = UTIL_BUF_INIT;
-    util_buf_append(&b, "4", 1); /* the Engine.IO message type, put first by the caller */
+    CHECK_INT(util_buf_append(&b, "4", 1),
+              0); /* the Engine.IO message type, put first by the caller */
     CHECK_INT(sio_encode_event(&b, S("/chat"), 7, S("n\"ame"), args, NULL), 0);
     bool ok = span_is(b.data, b.len, "42/chat,7[\"n\\\"ame\",\"a\\\"b\\n\xc3\xa9\",1,0.5,{}]");
     if (!ok) fprintf(stderr, "%.*s\n", (int)b.len, b.data);
