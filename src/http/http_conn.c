@@ -1,5 +1,9 @@
-/* http/http_conn.c - one HTTP connection: reading, parsing with http-parser,
- * the head/body/idle timeouts, pipelining, and writing.
+/* http/http_conn.c - one HTTP connection's life: accepting it, reading into
+ * the parser, dispatching each request, pipelining, the head/body/idle
+ * timeouts, the half-close after the last response, and handing the socket
+ * to another protocol. The parser's callbacks (how a request is built) are
+ * in http_parse.c, the output (write requests and their bound) in
+ * http_write.c.
  *
  * Reads land in one loop-wide slab (util/slab.h) and are parsed straight from
  * it; only bytes that cannot be parsed yet (a pipelined request behind one
@@ -21,23 +25,9 @@
 
 #include <assert.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
 /* Unparsed input a connection may hold past max_head_size before reading stops. */
 #define PENDING_SLACK 65536
-
-typedef struct http_write_req {
-    uv_write_t w;
-    http_conn *conn;
-    http_write_cb cb;
-    http_req *req;
-    void *userdata;
-    size_t bytes;       /* counted in conn->out_bytes until the write completes */
-    util_rcbuf *shared; /* a shared body this write holds a reference to */
-    unsigned nowned;
-    void *owned[4];
-} http_write_req;
 
 static int conn_drain(http_conn *c);
 static void conn_reading(http_conn *c);
@@ -67,8 +57,7 @@ void http_conn_charge_input(http_conn *c) {
     c->in_charged = now;
 }
 
-/* Would `more` bytes of input on c take the server past max_input_buffered? */
-static int conn_input_over(const http_conn *c, size_t more) {
+int http_conn_input_over(const http_conn *c, size_t more) {
     size_t limit = c->server->opts.max_input_buffered;
     const http_server_stats *st = &c->server->stats;
     return limit && st->input_buffered - c->in_charged + conn_input_size(c) + more > limit;
@@ -78,12 +67,11 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
     free(req);
 }
 
-/* Ends a connection after its last response: half-close (our FIN follows the
- * response), then read and drop what the peer still sends until it closes or
- * the idle deadline passes. Closing with unread input would make the kernel
- * send a reset, which can destroy the response still in flight (a 413 sent
- * while the body is arriving, say). */
-static void conn_linger(http_conn *c) {
+/* Half-close after the last response, then drop input (see http_internal.h):
+ * closing with unread input would make the kernel send a reset, which can
+ * destroy the response still in flight (a 413 sent while the body is
+ * arriving, say). */
+void http_conn_linger(http_conn *c) {
     if (c->closing || c->lingering) return;
     c->lingering = 1;
     util_buf_free(&c->pending);
@@ -134,211 +122,6 @@ void http_conn_set_state(http_conn *c, enum http_conn_state st) {
     }
 }
 
-/* ---- parser callbacks ------------------------------------------------------------ */
-
-static int head_append(http_conn *c, const char *at, size_t len) {
-    http_req *req = c->req;
-    if (req->head.len + len > c->server->opts.max_head_size) return -1;
-    return util_buf_append(&req->head, at, len) == 0 ? 0 : -1;
-}
-
-/* Set by callbacks that stop the parser with a status of their own (413, 431). */
-#define CONN_ERR(c) ((c)->req->status)
-
-static int on_message_begin(http_parser *p) {
-    http_conn *c = p->data;
-    if (!c->req) {
-        c->req = http_req_new(c);
-        if (!c->req) return -1;
-    }
-    http_conn_set_state(c, CONN_HEAD);
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len) {
-    http_conn *c = p->data;
-    if (head_append(c, at, len)) {
-        c->req->status = 414 /* marker: head too large */;
-        return -1;
-    }
-    return 0;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len) {
-    http_conn *c = p->data;
-    http_req *req = c->req;
-    if (req->headers.len == 0 || req->last_was_value) {
-        /* a new header: close the previous string (target or value) */
-        if (req->headers.len >= c->server->opts.max_headers) {
-            req->status = 431;
-            return -1;
-        }
-        if (head_append(c, "", 1)) goto too_big;
-        /* a typical request's headers in the first allocation */
-        if ((!req->headers.cap && util_vec_reserve(&req->headers, 16) != 0) ||
-            util_vec_push(&req->headers, ((http_header_ref){(uint32_t)req->head.len, 0})) != 0)
-            return -1;
-        req->last_was_value = 0;
-    }
-    if (head_append(c, at, len)) goto too_big;
-    return 0;
-too_big:
-    req->status = 431;
-    return -1;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len) {
-    http_conn *c = p->data;
-    http_req *req = c->req;
-    if (!req->last_was_value) {
-        if (head_append(c, "", 1)) goto too_big;
-        req->headers.items[req->headers.len - 1].value = (uint32_t)req->head.len;
-        req->last_was_value = 1;
-    }
-    if (head_append(c, at, len)) goto too_big;
-    return 0;
-too_big:
-    req->status = 431;
-    return -1;
-}
-
-/* RFC 9110 5.6.2: tchar = "!#$%&'*+-.^_`|~" / DIGIT / ALPHA */
-static int is_tchar(unsigned char ch) {
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-/* RFC 3986 3.2.2-3.2.3: reg-name, IP-literal and port characters */
-static int is_host_char(unsigned char ch) {
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch && strchr("-._~%!$&'()*+,;=:[]", ch));
-}
-
-/* The head's framing and Host rules of RFC 9112 that http-parser (built
- * lenient) lets through; 0 or -1 (a 400). A header name must be a token: with
- * "Transfer-Encoding : chunked" the parser frames the body as chunked while
- * another server in front might not, the classic request-smuggling gap
- * (RFC 9112 5.1). Host must appear once in HTTP/1.1, at most once in 1.0,
- * with a valid value (3.2). Transfer-Encoding is "chunked", once, and never in
- * HTTP/1.0 (6.1); the parser itself refuses it with Content-Length, a
- * repeated or bad Content-Length, and a final coding other than chunked. */
-static int head_check(const http_parser *p, const http_req *req) {
-    unsigned hosts = 0, tes = 0;
-    for (unsigned i = 0; i < req->headers.len; i++) {
-        const char *name = req->head.data + req->headers.items[i].name;
-        const char *value = req->head.data + req->headers.items[i].value;
-        if (!*name) return -1;
-        for (const char *n = name; *n; n++)
-            if (!is_tchar((unsigned char)*n)) return -1;
-        if (strcasecmp(name, "host") == 0) {
-            hosts++;
-            for (const char *v = value; *v; v++)
-                if (!is_host_char((unsigned char)*v)) return -1;
-        } else if (strcasecmp(name, "transfer-encoding") == 0) {
-            tes++;
-            if (strcasecmp(value, "chunked") != 0) return -1;
-        }
-    }
-    if (hosts > 1 || (hosts == 0 && p->http_minor >= 1)) return -1;
-    if (tes > 1 || (tes && p->http_minor == 0)) return -1;
-    return 0;
-}
-
-static int on_headers_complete(http_parser *p) {
-    http_conn *c = p->data;
-    http_req *req = c->req;
-    http_server *s = c->server;
-    if (util_buf_append(&req->head, "", 1)) return -1; /* close the last string */
-    if (req->headers.len && !req->last_was_value) {
-        /* a header with no value callback at all ("X-Empty:") */
-        req->headers.items[req->headers.len - 1].value = (uint32_t)(req->head.len - 1);
-    }
-    if (p->http_major != 1) {
-        req->status = 505;
-        return -1;
-    }
-    if (head_check(p, req)) {
-        req->status = 400;
-        return -1;
-    }
-    const char *m = http_method_str((enum http_method)p->method);
-    snprintf(req->method, sizeof req->method, "%s", m);
-    req->is_head = p->method == HTTP_HEAD;
-    req->http_minor = (uint8_t)p->http_minor;
-    const char *target = req->head.data;
-    const char *q = strchr(target, '?');
-    req->path_len = (uint32_t)(q ? (size_t)(q - target) : strlen(target));
-    if (req->path_len == 0 || target[0] != '/') {
-        req->status = 400;
-        return -1;
-    }
-    int mismatch = 0;
-    req->route = http_router_match(s, target, req->path_len, req->method, &mismatch);
-    req->max_body =
-        req->route && req->route->r.max_body ? req->route->r.max_body : s->opts.max_body_size;
-    if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
-        p->content_length > req->max_body) {
-        req->status = 413;
-        return -1;
-    }
-    const char *expect = http_req_header(req, "expect");
-    if (expect) {
-        if (strcasecmp(expect, "100-continue") != 0) {
-            req->status = 417;
-            return -1;
-        }
-        if (p->http_major == 1 && p->http_minor >= 1 && req->route) {
-            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
-            http_conn_write(c, &b, 1, 0, NULL, NULL, NULL, NULL);
-        }
-    }
-    http_conn_set_state(c, CONN_BODY);
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len) {
-    http_conn *c = p->data;
-    http_req *req = c->req;
-    if (req->body.len + len > req->max_body) {
-        req->status = 413;
-        return -1;
-    }
-    if (conn_input_over(c, len)) {
-        /* the server holds all the request input it may: this body waits for
-         * no one (a client that sent most of a body and stopped must not hold
-         * it, times max_connections) */
-        LOG_WARN("http", "request input of all connections over %zu bytes: refusing a body",
-                 c->server->opts.max_input_buffered);
-        c->server->stats.input_refused++;
-        req->status = 503;
-        return -1;
-    }
-    if (util_buf_append(&req->body, at, len)) return -1;
-    http_conn_charge_input(c);
-    return 0;
-}
-
-static int on_message_complete(http_parser *p) {
-    http_conn *c = p->data;
-    http_req *req = c->req;
-    req->complete = 1;
-    req->keep_alive = (uint8_t)http_should_keep_alive(p);
-    req->upgrade = (uint8_t)p->upgrade;
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-static const http_parser_settings parser_settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
-
 /* ---- dispatch ----------------------------------------------------------------------- */
 
 static void conn_dispatch(http_conn *c) {
@@ -377,7 +160,7 @@ static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending)
     while (off < len && !c->closing && !c->close_after && !(c->req && c->req->dispatched) &&
            !conn_output_full(c)) {
         if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) http_parser_pause(&c->parser, 0);
-        size_t n = http_parser_execute(&c->parser, &parser_settings, data + off, len - off);
+        size_t n = http_parser_execute(&c->parser, &http_parse_settings, data + off, len - off);
         off += n;
         enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
         if (err == HPE_PAUSED || (err == HPE_OK && c->req && c->req->complete)) {
@@ -399,7 +182,6 @@ static size_t conn_parse(http_conn *c, char *data, size_t len, int from_pending)
         }
         if (err != HPE_OK) {
             int status = c->req && c->req->status ? c->req->status : 400;
-            if (status == 414) status = 431;
             if (status == 413 && c->req->route && c->req->route->r.on_too_large)
                 c->req->route->r.on_too_large(c->req, c->req->route->r.userdata);
             LOG_DEBUG("http", "bad request (%d): %s", status, http_errno_description(err));
@@ -467,7 +249,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     }
     if (c->closing) return;
     http_conn_charge_input(c);
-    if (!c->lingering && conn_input_over(c, 0)) {
+    if (!c->lingering && http_conn_input_over(c, 0)) {
         /* heads trickled by many connections, or pipelined input behind held
          * requests: the one that grew past the server's bound goes */
         LOG_WARN("http", "request input of all connections over %zu bytes: closing a connection",
@@ -507,10 +289,9 @@ static void drain_idle_cb(uv_idle_t *idle) {
     conn_drain(c);
 }
 
-/* A response ended or output drained under the bound: a pipelined request
- * that waits is parsed on the next loop turn (not inside whatever callback
- * got us here), and reading restarts if nothing holds it back any more. */
-static void conn_resume(http_conn *c) {
+/* A pipelined request that waits is parsed on the next loop turn (not
+ * inside whatever callback got us here). */
+void http_conn_resume(http_conn *c) {
     if (c->closing || c->lingering || c->feeding) return;
     if (c->pending.len && !c->drain_idle && !(c->req && c->req->dispatched) &&
         !conn_output_full(c)) {
@@ -533,87 +314,11 @@ void http_conn_request_done(http_conn *c, int close_after) {
     if (c->closing) return;
     if (close_after) c->close_after = 1;
     if (c->close_after) {
-        if (!c->writes_pending) conn_linger(c);
+        if (!c->writes_pending) http_conn_linger(c);
         return;
     }
     http_conn_set_state(c, CONN_IDLE);
-    conn_resume(c);
-}
-
-/* ---- writing --------------------------------------------------------------------------- */
-
-static void write_req_release(http_write_req *wr) {
-    for (unsigned i = 0; i < wr->nowned; i++) free(wr->owned[i]);
-    util_rcbuf_unref(wr->shared);
-    free(wr);
-}
-
-static void on_write(uv_write_t *w, int status) {
-    http_write_req *wr = (http_write_req *)w;
-    http_conn *c = wr->conn;
-    assert(c->writes_pending > 0 && c->out_bytes >= wr->bytes);
-    c->writes_pending--;
-    c->out_bytes -= wr->bytes;
-    http_write_cb cb = wr->cb;
-    http_req *req = wr->req;
-    void *ud = wr->userdata;
-    write_req_release(wr);
-    if (cb) {
-        /* the callback may end the request or even take the socket: no parsing
-         * inside it, and c is freed here if it was taken */
-        uint8_t was_feeding = c->feeding;
-        c->feeding = 1;
-        cb(req, status, ud);
-        c->feeding = was_feeding;
-        if (c->taken) {
-            if (!was_feeding) free(c);
-            return;
-        }
-    }
-    if (c->closing) return;
-    if (status < 0) {
-        http_conn_close(c);
-        return;
-    }
-    if (c->close_after) {
-        if (!c->writes_pending && !c->req) conn_linger(c);
-        return;
-    }
-    conn_resume(c);
-}
-
-int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
-                    util_rcbuf *shared, http_write_cb cb, http_req *req, void *userdata) {
-    assert(nbufs <= 4);
-    http_write_req *wr = calloc(1, sizeof *wr);
-    if (!wr) {
-        for (unsigned i = 0; i < nbufs; i++)
-            if (owned_mask & (1u << i)) free(bufs[i].base);
-        util_rcbuf_unref(shared);
-        return SIO_ENOMEM;
-    }
-    wr->conn = c;
-    wr->cb = cb;
-    wr->req = req;
-    wr->userdata = userdata;
-    wr->shared = shared;
-    for (unsigned i = 0; i < nbufs; i++) {
-        wr->bytes += bufs[i].len;
-        if (owned_mask & (1u << i)) wr->owned[wr->nowned++] = bufs[i].base;
-    }
-    if (c->closing) {
-        write_req_release(wr);
-        return SIO_ECLOSED;
-    }
-    int r = uv_write(&wr->w, (uv_stream_t *)c->tcp, bufs, nbufs, on_write);
-    if (r) {
-        write_req_release(wr);
-        http_conn_close(c);
-        return r;
-    }
-    c->writes_pending++;
-    c->out_bytes += wr->bytes;
-    return 0;
+    http_conn_resume(c);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */

@@ -1,6 +1,9 @@
 /* http/http_internal.h - the HTTP layer's private structures, shared by its files:
  *   http_server.c   listening socket, accept, connection registry, shutdown
- *   http_conn.c     one connection: reading, parsing, timeouts, pipelining
+ *   http_conn.c     one connection's life: reading, dispatch, pipelining,
+ *                   timeouts, the half-close, handing the socket over
+ *   http_parse.c    the parser callbacks that build a request (head, body, limits)
+ *   http_write.c    the output: write requests and what they hold
  *   http_router.c   route table and dispatch (404/405)
  *   http_request.c  request accessors (headers, query)
  *   http_response.c response head and body writes
@@ -133,6 +136,21 @@ void http_conn_close(http_conn *c);
 void http_conn_set_state(http_conn *c, enum http_conn_state st);
 /* The handler finished the response of c->req: move on to the next request. */
 void http_conn_request_done(http_conn *c, int close_after);
+/* A response ended or output drained under the bound: a pipelined request
+ * that waits is parsed (on the next loop turn), reading restarts if nothing
+ * holds it back any more. */
+void http_conn_resume(http_conn *c);
+/* Ends a connection after its last response: half-close (our FIN follows the
+ * response), then read and drop what the peer still sends until it closes or
+ * the idle deadline passes. */
+void http_conn_linger(http_conn *c);
+/* Would `more` bytes of input on c take the server past max_input_buffered? */
+int http_conn_input_over(const http_conn *c, size_t more);
+
+/* http_parse.c: the callbacks http_parser_execute runs on a connection's input */
+extern const http_parser_settings http_parse_settings;
+
+/* http_write.c */
 /* Writes bufs on the connection; the data of bufs[i] with owned[i] set is freed after,
  * and `shared` (may be NULL), whose reference the write takes over, is released. */
 int http_conn_write(http_conn *c, uv_buf_t *bufs, unsigned nbufs, unsigned owned_mask,
