@@ -19,6 +19,6 @@ UTIL_MUST_USE int util_random_bytes(void *buf, size_t n);
 /* Writes a new unguessable id: UTIL_RANDOM_ID_LEN URL-safe base64 characters
  * (120 random bits) and a NUL, as Engine.IO session ids and Socket.IO socket
  * ids are. 0 or SIO_EINVAL when the CSPRNG fails. */
-int util_random_id(char out[UTIL_RANDOM_ID_LEN + 1]);
+UTIL_MUST_USE int util_random_id(char out[UTIL_RANDOM_ID_LEN + 1]);
 
 #endif

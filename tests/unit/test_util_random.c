@@ -34,7 +34,7 @@ static void test_random_ids(void) {
     pid_t pid = fork();
     if (pid == 0) {
         char child[21];
-        util_random_id(child);
+        if (util_random_id(child) != 0) _exit(1);
         ssize_t w = write(fd[1], child, sizeof child);
         _exit(w == (ssize_t)sizeof child ? 0 : 1);
     }
