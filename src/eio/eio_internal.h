@@ -112,7 +112,7 @@ struct eio_server {
     void (*done)(void *);
     void *done_ud;
     /* packets every session sends, built once */
-    eio_msg *m_ping, *m_pong, *m_noop, *m_close, *m_probe;
+    eio_msg *m_ping, *m_pong, *m_close, *m_probe;
 };
 
 /* eio_session.c */

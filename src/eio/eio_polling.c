@@ -44,6 +44,11 @@ void eio_poll_respond(eio_socket *s, int with_close) {
     if (with_close) {
         eio_packet p = {.type = EIO_CLOSE, .data = "", .len = 0};
         eio_payload_write(&w, &p);
+    } else if (!s->q.len) {
+        /* nothing to send, but the GET must end now (an upgrade or a close
+         * releases it): a noop, as the reference answers */
+        eio_packet p = {.type = EIO_NOOP, .data = "", .len = 0};
+        eio_payload_write(&w, &p);
     }
     eio_payload_finish(&w);
     eio_queue_clear(s);
@@ -79,8 +84,9 @@ void eio_polling_get(eio_socket *s, http_req *req) {
      * than at the next ping (never, for a v3 client, whose pings wait for the
      * upgrade: the session would time out). */
     if (s->upgrading == UP_PROBED && !s->q.len)
-        eio_queue_push(s, s->srv->m_noop, MSG_HDR(s->srv->m_noop), 0);
-    if (s->q.len) eio_session_mark_dirty(s); /* answered at the end of this iteration */
+        eio_poll_respond(s, 0); /* a noop */
+    else if (s->q.len)
+        eio_session_mark_dirty(s); /* answered at the end of this iteration */
 }
 
 /* A POST over maxHttpBufferSize never reaches polling_post: the HTTP layer

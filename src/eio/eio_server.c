@@ -337,11 +337,10 @@ eio_server *eio_server_new(uv_loop_t *loop, const eio_options *o, const eio_call
     srv->ws = ws_server_new(loop, &wo);
     srv->m_ping = eio_control_msg("2");
     srv->m_pong = eio_control_msg("3");
-    srv->m_noop = eio_control_msg("6");
     srv->m_close = eio_control_msg("1");
     srv->m_probe = eio_control_msg("3probe");
-    if (!srv->path || !srv->ws || !srv->m_ping || !srv->m_pong || !srv->m_noop || !srv->m_close ||
-        !srv->m_probe || util_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
+    if (!srv->path || !srv->ws || !srv->m_ping || !srv->m_pong || !srv->m_close || !srv->m_probe ||
+        util_wheel_init(loop, &srv->wheel, SIO_WHEEL_TICK_MS) != 0) {
         /* a half-built server is not worth unwinding piece by piece on ENOMEM */
         return NULL;
     }
@@ -387,7 +386,6 @@ static void server_free(eio_server *srv) {
     util_map_free(&srv->ips);
     util_rcbuf_unref(srv->m_ping);
     util_rcbuf_unref(srv->m_pong);
-    util_rcbuf_unref(srv->m_noop);
     util_rcbuf_unref(srv->m_close);
     util_rcbuf_unref(srv->m_probe);
     free(srv->path);

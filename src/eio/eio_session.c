@@ -122,8 +122,7 @@ void eio_session_close(eio_socket *s, const char *reason) {
     if (s->poll && s->client_closed) {
         /* the client said close (a POST while its GET waits): the GET ends
          * with a noop, as the reference's polling transport answers it */
-        eio_queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
-        eio_poll_respond(s, 0);
+        eio_poll_respond(s, 0); /* what is queued, or a noop */
     }
     if (s->poll) eio_poll_respond(s, !drain); /* the close packet now, or after the queue */
     if (!drain) eio_queue_clear(s);

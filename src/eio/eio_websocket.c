@@ -65,10 +65,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         s->upgrading = UP_PROBED;
         /* release a waiting GET so the client can pause polling (a later GET
          * is released by eio_polling_get) */
-        if (s->poll) {
-            eio_queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
-            eio_session_mark_dirty(s);
-        }
+        if (s->poll && !s->q.len) eio_poll_respond(s, 0); /* a noop */
         return;
     }
     if (!binary && len == 1 && data[0] == '5') {
@@ -79,13 +76,9 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         s->ws = c;
         ws_conn_set_callbacks(c, &ws_transport_cb);
         /* a GET still waiting gets what is queued (or a noop); the rest goes by websocket */
-        if (s->poll) {
-            if (!s->q.len) eio_queue_push(s, srv->m_noop, MSG_HDR(srv->m_noop), 0);
-            eio_poll_respond(s, 0);
-        }
+        if (s->poll) eio_poll_respond(s, 0); /* what is queued, or a noop */
         for (uint32_t i = 0; i < s->q.len; i++) {
             eio_qent *e = &s->q.items[i];
-            if (e->buf == srv->m_noop) continue;
             if (e->binary && s->protocol == 3)
                 ws_send2(c, 1, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off);
             else
