@@ -123,6 +123,7 @@ void eio_session_free(eio_socket *s);
 void eio_session_close(eio_socket *s, const char *reason);
 /* Ends a stretch of work on s begun with s->busy++; frees it if it closed meanwhile. */
 void eio_session_release(eio_socket *s);
+void eio_session_discard(eio_socket *s);
 void eio_session_mark_dirty(eio_socket *s);
 int eio_queue_push(eio_socket *s, util_rcbuf *buf, uint32_t off, int binary);
 void eio_queue_clear(eio_socket *s);

@@ -122,9 +122,9 @@ typedef struct eio_payload_writer {
 
 void eio_payload_writer_init(eio_payload_writer *w, util_buf *out, eio_payload_format format);
 /* 0, SIO_EINVAL (a binary packet that is not a message, in v4) or SIO_ENOMEM. */
-int eio_payload_write(eio_payload_writer *w, const eio_packet *pkt);
+UTIL_MUST_USE int eio_payload_write(eio_payload_writer *w, const eio_packet *pkt);
 /* Completes the payload: an empty v3 text payload is "0:". */
-int eio_payload_finish(eio_payload_writer *w);
+UTIL_MUST_USE int eio_payload_finish(eio_payload_writer *w);
 
 /* ---- handshake and errors ------------------------------------------------------- */
 
@@ -141,7 +141,7 @@ typedef struct eio_handshake {
 /* Appends the open packet's JSON (without the "0" type):
  * {"sid":"...","upgrades":["websocket"],"pingInterval":25000,
  *  "pingTimeout":20000,"maxPayload":1000000} */
-int eio_open_json(util_buf *out, const eio_handshake *h);
+UTIL_MUST_USE int eio_open_json(util_buf *out, const eio_handshake *h);
 
 /* The reference server's HTTP error codes. */
 typedef enum eio_http_error {

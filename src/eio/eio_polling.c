@@ -27,6 +27,7 @@ void eio_poll_respond(eio_socket *s, int with_close) {
     util_buf body = UTIL_BUF_INIT;
     eio_payload_writer w;
     eio_payload_writer_init(&w, &body, fmt);
+    int r = 0;
     for (uint32_t i = 0; i < s->q.len; i++) {
         eio_qent *e = &s->q.items[i];
         const char *d = e->buf->data + e->off;
@@ -39,20 +40,31 @@ void eio_poll_respond(eio_socket *s, int with_close) {
                              .binary = false,
                              .data = d + 1,
                              .len = len - 1};
-        eio_payload_write(&w, &p);
+        if (!r) r = eio_payload_write(&w, &p);
     }
     if (with_close) {
         eio_packet p = {.type = EIO_CLOSE, .data = "", .len = 0};
-        eio_payload_write(&w, &p);
+        if (!r) r = eio_payload_write(&w, &p);
     } else if (!s->q.len) {
         /* nothing to send, but the GET must end now (an upgrade or a close
          * releases it): a noop, as the reference answers */
         eio_packet p = {.type = EIO_NOOP, .data = "", .len = 0};
-        eio_payload_write(&w, &p);
+        if (!r) r = eio_payload_write(&w, &p);
     }
-    eio_payload_finish(&w);
+    if (!r) r = eio_payload_finish(&w);
     eio_queue_clear(s);
     eio_cors_headers(s->srv, req);
+    if (r) {
+        /* out of memory: the packets are lost, so the session cannot go on;
+         * the next flush closes it ("transport error") */
+        util_buf_free(&body);
+        http_res_send(req, 500, "text/plain", "Internal Server Error");
+        if (s->state == S_OPEN) {
+            s->overflow = 1;
+            eio_session_mark_dirty(s);
+        }
+        return;
+    }
     http_res_header(req, "Content-Type",
                     fmt == EIO_PAYLOAD_V3_BINARY ? "application/octet-stream"
                                                  : "text/plain; charset=UTF-8");

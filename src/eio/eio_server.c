@@ -98,7 +98,7 @@ static const char *handshake_refusal(eio_server *srv, const http_req *req) {
     return NULL;
 }
 
-static void open_packet(eio_server *srv, eio_socket *s, int for_polling, util_buf *out) {
+static int open_packet(eio_server *srv, eio_socket *s, int for_polling, util_buf *out) {
     static const char *const ws_only[] = {"websocket"};
     eio_handshake h = {
         .sid = s->sid,
@@ -112,7 +112,7 @@ static void open_packet(eio_server *srv, eio_socket *s, int for_polling, util_bu
         .max_payload = srv->opts.max_http_buffer_size,
         .version = s->protocol,
     };
-    eio_open_json(out, &h);
+    return eio_open_json(out, &h);
 }
 
 /* The `cookie` option: the session id in a cookie on the handshake's answer
@@ -133,8 +133,22 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
     }
     const char *b64 = http_req_query(req, "b64");
     s->b64 = b64 && b64[0] && strcmp(b64, "0") != 0;
-    util_buf open = UTIL_BUF_INIT;
-    open_packet(srv, s, !websocket, &open);
+    util_buf open = UTIL_BUF_INIT, body = UTIL_BUF_INIT;
+    int r = open_packet(srv, s, !websocket, &open);
+    if (!r && !websocket) { /* the polling answer: the open packet as a payload */
+        eio_payload_writer w;
+        eio_payload_writer_init(&w, &body, protocol == 3 ? EIO_PAYLOAD_V3_TEXT : EIO_PAYLOAD_V4);
+        eio_packet p = {.type = EIO_OPEN, .data = open.data, .len = open.len};
+        r = eio_payload_write(&w, &p);
+        if (!r) r = eio_payload_finish(&w);
+    }
+    if (r) { /* out of memory, before the application hears of the session */
+        util_buf_free(&open);
+        util_buf_free(&body);
+        eio_session_discard(s);
+        http_res_send(req, 500, "text/plain", "Internal Server Error\n");
+        return;
+    }
     if (websocket) {
         /* the application hears of the session while the request is still
          * readable; what it sends meanwhile waits in the queue */
@@ -167,12 +181,6 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         eio_session_release(s);
         return;
     } else {
-        util_buf body = UTIL_BUF_INIT;
-        eio_payload_writer w;
-        eio_payload_writer_init(&w, &body, protocol == 3 ? EIO_PAYLOAD_V3_TEXT : EIO_PAYLOAD_V4);
-        eio_packet p = {.type = EIO_OPEN, .data = open.data, .len = open.len};
-        eio_payload_write(&w, &p);
-        eio_payload_finish(&w);
         eio_cors_headers(srv, req);
         set_cookie(srv, req, s);
         http_res_header(req, "Content-Type", "text/plain; charset=UTF-8");

@@ -149,6 +149,15 @@ static void drain_timeout(util_timer *t) {
     eio_session_close((eio_socket *)((char *)t - offsetof(eio_socket, hb_timer)), "drain timeout");
 }
 
+/* Frees a session that the application never heard of (its handshake could
+ * not be answered). */
+void eio_session_discard(eio_socket *s) {
+    assert(s->state == S_OPEN && !s->busy && !s->q.len);
+    s->state = S_CLOSED;
+    util_map_remove(&s->srv->sessions, s->sid, UTIL_RANDOM_ID_LEN);
+    eio_session_free(s);
+}
+
 /* Ends a stretch of work on s begun with s->busy++; frees it if it closed meanwhile. */
 void eio_session_release(eio_socket *s) {
     if (--s->busy == 0 && s->state == S_CLOSED && !s->dirty) eio_session_free(s);
