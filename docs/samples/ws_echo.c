@@ -6,8 +6,8 @@
 
 static ws_server *ws;
 
-static void on_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
-    if (ws_send(c, binary, data, len) != 0) ws_abort(c); /* SIO_EBUSY: a slow reader */
+static void on_message(ws_conn *c, const uint8_t *data, size_t len, bool binary, void *ud) {
+    if (ws_send(c, data, len, binary) != 0) ws_abort(c); /* SIO_EBUSY: a slow reader */
 }
 
 static void on_close(ws_conn *c, int code, const char *reason, void *ud) {

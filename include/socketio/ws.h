@@ -41,6 +41,12 @@ enum ws_close_code {
 };
 
 /**
+ * Picks a subprotocol from `offered`, the client's Sec-WebSocket-Protocol list
+ * (comma-separated, as sent): returns one of its names, or NULL for none.
+ */
+typedef const char *(*ws_subprotocol_cb)(const char *offered, void *userdata);
+
+/**
  * Limits and behaviour of a ws_server; start from ws_options_init().
  * max_queue_bytes bounds a backlog: output the kernel refused at an earlier
  * write plus what queues behind it. A connection with no backlog takes what
@@ -51,11 +57,10 @@ typedef struct ws_options {
     size_t max_queue_bytes;    /**< backlog of unwritten output; past it the reader is cut
                                     off with 1008 (1 MiB). */
     uint32_t close_timeout_ms; /**< wait for the peer's close frame this long (default 5000) */
-    int permessage_deflate;    /**< accept permessage-deflate offers (default 0: off) */
+    bool permessage_deflate;   /**< accept permessage-deflate offers (default false) */
     size_t deflate_threshold;  /**< messages shorter than this go uncompressed (1024) */
-    /** Picks a subprotocol from the client's Sec-WebSocket-Protocol list, or NULL for none. */
-    const char *(*select_subprotocol)(const char *offered, void *userdata);
-    void *subprotocol_userdata; /**< passed to select_subprotocol */
+    ws_subprotocol_cb select_subprotocol; /**< picks the subprotocol (NULL: none is agreed) */
+    void *subprotocol_userdata;           /**< passed to select_subprotocol */
     /** A budget that the output of all connections is charged to (NULL: none,
      * the default). A connection with a backlog whose next frame would take
      * the budget past its limit is cut off as a slow reader (1008), so that
@@ -67,17 +72,25 @@ typedef struct ws_options {
 /** Fills `o` with the defaults listed in ws_options. */
 SIO_EXTERN void ws_options_init(ws_options *o);
 
+/**
+ * A whole message: `binary` false for text (valid UTF-8), true for binary.
+ * `data` is valid during the call.
+ */
+typedef void (*ws_message_cb)(ws_conn *c, const uint8_t *data, size_t len, bool binary,
+                              void *userdata);
+/**
+ * The connection is gone: `code` is the peer's close code, ours, or 1006 when
+ * it dropped without a close frame. Called exactly once; the connection is
+ * freed after it returns.
+ */
+typedef void (*ws_close_cb)(ws_conn *c, int code, const char *reason, void *userdata);
+/** Called once a closed ws_server has freed itself (see ws_server_close). */
+typedef void (*ws_closed_cb)(void *userdata);
+
 /** What a connection reports. Each callback may call any ws_* function on the connection. */
 typedef struct ws_callbacks {
-    /** A whole message: binary 0 for text (valid UTF-8), 1 for binary. data is valid during the
-     * call. */
-    void (*on_message)(ws_conn *c, int binary, const uint8_t *data, size_t len, void *userdata);
-    /**
-     * The connection is gone: code is the peer's close code, ours, or 1006 when
-     * it dropped without a close frame. Called exactly once; the connection is
-     * freed after it returns.
-     */
-    void (*on_close)(ws_conn *c, int code, const char *reason, void *userdata);
+    ws_message_cb on_message; /**< a whole message */
+    ws_close_cb on_close;     /**< the connection is gone */
 } ws_callbacks;
 
 /** A WebSocket context on `loop`; options copied (NULL for defaults). */
@@ -86,7 +99,7 @@ SIO_EXTERN ws_server *ws_server_new(uv_loop_t *loop, const ws_options *o);
  * Closes every connection (close code 1001 "going away"), then frees the
  * server when the last one is gone; `done` may be NULL.
  */
-SIO_EXTERN void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata);
+SIO_EXTERN void ws_server_close(ws_server *ws, ws_closed_cb done, void *userdata);
 /** Open connections of this server. */
 SIO_EXTERN size_t ws_server_connections(const ws_server *ws);
 
@@ -110,32 +123,32 @@ SIO_EXTERN ws_conn *ws_accept(ws_server *ws, http_req *req, const ws_callbacks *
 /** Starts delivering messages (including bytes that came with the handshake). */
 SIO_EXTERN void ws_conn_start(ws_conn *c);
 
-/** Sets the userdata passed to the callbacks (first set by ws_accept). */
-SIO_EXTERN void ws_conn_set_userdata(ws_conn *c, void *userdata);
+/** Sets the connection's data: the userdata passed to its callbacks (first set by ws_accept). */
+SIO_EXTERN void ws_conn_set_data(ws_conn *c, void *data);
+/** The connection's data (see ws_conn_set_data). */
+SIO_EXTERN void *ws_conn_get_data(const ws_conn *c);
 /** Replaces the callbacks (the table must outlive the connection). */
 SIO_EXTERN void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb);
-/** The connection's userdata. */
-SIO_EXTERN void *ws_conn_userdata(const ws_conn *c);
 /** Bytes queued or being written. */
 SIO_EXTERN size_t ws_conn_queued(const ws_conn *c);
-/** 1 when nothing is queued or waiting on the kernel: a volatile message may go. */
+/** True when nothing is queued or waiting on the kernel: a volatile message may go. */
 SIO_EXTERN bool ws_conn_writable(const ws_conn *c);
-/** 1 when permessage-deflate was negotiated. */
+/** True when permessage-deflate was negotiated. */
 SIO_EXTERN bool ws_conn_deflate(const ws_conn *c);
 
 /** Sends one message (copied; compressed when negotiated and over the threshold). */
-SIO_EXTERN int ws_send(ws_conn *c, int binary, const void *data, size_t len);
+SIO_EXTERN int ws_send(ws_conn *c, const void *data, size_t len, bool binary);
 /**
  * Sends one message from two pieces, e.g. a one-byte packet type and a
  * payload, without joining them first.
  */
-SIO_EXTERN int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b,
-                        size_t blen);
+SIO_EXTERN int ws_send2(ws_conn *c, const void *a, size_t alen, const void *b, size_t blen,
+                        bool binary);
 /** Encodes a final unmasked frame once, for ws_send_frame on many connections. */
-SIO_EXTERN ws_frame *ws_frame_new(int binary, const void *data, size_t len);
+SIO_EXTERN ws_frame *ws_frame_new(const void *data, size_t len, bool binary);
 /** The same from two pieces. */
-SIO_EXTERN ws_frame *ws_frame_new2(int binary, const void *a, size_t alen, const void *b,
-                                   size_t blen);
+SIO_EXTERN ws_frame *ws_frame_new2(const void *a, size_t alen, const void *b, size_t blen,
+                                   bool binary);
 /** Queues a shared frame (takes its own reference). Never compressed. */
 SIO_EXTERN int ws_send_frame(ws_conn *c, ws_frame *f);
 /** Drops the caller's reference to a frame. */

@@ -166,11 +166,11 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
             return;
         }
         s->ws = c;
-        ws_send2(c, 0, "0", 1, open.data, open.len);
+        ws_send2(c, "0", 1, open.data, open.len, false);
         for (uint32_t i = 0; i < s->q.len; i++) {
             eio_qent *e = &s->q.items[i];
             if (e->binary && s->protocol == 3)
-                ws_send2(c, 1, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off);
+                ws_send2(c, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off, true);
             else
                 ws_send_frame(c, e->buf);
         }

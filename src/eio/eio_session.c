@@ -127,12 +127,12 @@ void eio_session_close(eio_socket *s, const char *reason) {
     if (s->poll) eio_poll_respond(s, !drain); /* the close packet now, or after the queue */
     if (!drain) eio_queue_clear(s);
     if (s->ws) {
-        ws_conn_set_userdata(s->ws, NULL);
+        ws_conn_set_data(s->ws, NULL);
         ws_close(s->ws, WS_CLOSE_NORMAL, "");
         s->ws = NULL;
     }
     if (s->probe) {
-        ws_conn_set_userdata(s->probe, NULL);
+        ws_conn_set_data(s->probe, NULL);
         ws_close(s->probe, WS_CLOSE_NORMAL, "");
         s->probe = NULL;
     }
@@ -192,7 +192,7 @@ static int session_send(eio_socket *s, eio_msg *m) {
         if (binary && s->protocol == 3) {
             /* v3 binary frames start with the packet type byte */
             uint32_t hdr = MSG_HDR(m);
-            return ws_send2(s->ws, 1, "\x04", 1, m->data + hdr, m->len - hdr);
+            return ws_send2(s->ws, "\x04", 1, m->data + hdr, m->len - hdr, true);
         }
         return ws_send_frame(s->ws, m);
     }
@@ -233,7 +233,7 @@ int eio_send_msg(eio_socket *s, eio_msg *m) {
 int eio_send(eio_socket *s, const char *data, size_t len, int binary) {
     if (s->state != S_OPEN) return SIO_ECLOSED;
     if (s->transport == T_WEBSOCKET && s->ws && !(binary && s->protocol == 3))
-        return binary ? ws_send(s->ws, 1, data, len) : ws_send2(s->ws, 0, "4", 1, data, len);
+        return binary ? ws_send(s->ws, data, len, true) : ws_send2(s->ws, "4", 1, data, len, false);
     eio_msg *m = eio_msg_new(data, len, binary);
     if (!m) return SIO_ENOMEM;
     int r = session_send(s, m);

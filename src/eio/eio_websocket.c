@@ -15,7 +15,7 @@ static const ws_callbacks ws_refused_cb; /* a WebSocket closed as soon as accept
 /* ---- websocket transport ------------------------------------------------------------------------
  */
 
-static void ws_transport_message(ws_conn *c, int binary, const uint8_t *data, size_t len,
+static void ws_transport_message(ws_conn *c, const uint8_t *data, size_t len, bool binary,
                                  void *ud) {
     eio_socket *s = ud;
     if (!s || s->state != S_OPEN) return;
@@ -50,13 +50,13 @@ static void upgrade_timeout(util_timer *t) {
     eio_socket *s = (eio_socket *)((char *)t - offsetof(eio_socket, up_timer));
     if (!s->probe) return;
     LOG_DEBUG("engine", "session %s: upgrade timed out", s->sid);
-    ws_conn_set_userdata(s->probe, NULL);
+    ws_conn_set_data(s->probe, NULL);
     ws_close(s->probe, WS_CLOSE_NORMAL, "upgrade timeout");
     s->probe = NULL;
     s->upgrading = UP_NONE;
 }
 
-static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
+static void ws_probe_message(ws_conn *c, const uint8_t *data, size_t len, bool binary, void *ud) {
     eio_socket *s = ud;
     if (!s || s->state != S_OPEN) return;
     eio_server *srv = s->srv;
@@ -80,7 +80,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         for (uint32_t i = 0; i < s->q.len; i++) {
             eio_qent *e = &s->q.items[i];
             if (e->binary && s->protocol == 3)
-                ws_send2(c, 1, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off);
+                ws_send2(c, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off, true);
             else
                 ws_send_frame(c, e->buf);
         }
@@ -89,7 +89,7 @@ static void ws_probe_message(ws_conn *c, int binary, const uint8_t *data, size_t
         return;
     }
     /* anything else during the probe is a broken client */
-    ws_conn_set_userdata(c, NULL);
+    ws_conn_set_data(c, NULL);
     ws_close(c, WS_CLOSE_PROTOCOL_ERROR, "unexpected packet during upgrade");
     s->probe = NULL;
     s->upgrading = UP_NONE;

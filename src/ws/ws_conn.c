@@ -268,11 +268,11 @@ void ws_conn_flush(ws_conn *c) {
 
 /* ---- sending ------------------------------------------------------------------------ */
 
-ws_frame *ws_frame_new(int binary, const void *data, size_t len) {
+ws_frame *ws_frame_new(const void *data, size_t len, bool binary) {
     return ws_frame_encode(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
 }
 
-ws_frame *ws_frame_new2(int binary, const void *a, size_t alen, const void *b, size_t blen) {
+ws_frame *ws_frame_new2(const void *a, size_t alen, const void *b, size_t blen, bool binary) {
     ws_iov parts[2] = {{a, alen}, {b, blen}};
     return ws_frame_encodev(binary ? WS_OP_BINARY : WS_OP_TEXT, 0, parts, 2);
 }
@@ -286,7 +286,7 @@ int ws_send_frame(ws_conn *c, ws_frame *f) {
     return ws_conn_enqueue(c, f);
 }
 
-int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b, size_t blen) {
+int ws_send2(ws_conn *c, const void *a, size_t alen, const void *b, size_t blen, bool binary) {
     if (c->state != WS_OPEN) return SIO_ECLOSED;
     int op = binary ? WS_OP_BINARY : WS_OP_TEXT;
     util_rcbuf *f;
@@ -311,8 +311,8 @@ int ws_send2(ws_conn *c, int binary, const void *a, size_t alen, const void *b, 
     return r;
 }
 
-int ws_send(ws_conn *c, int binary, const void *data, size_t len) {
-    return ws_send2(c, binary, data, len, NULL, 0);
+int ws_send(ws_conn *c, const void *data, size_t len, bool binary) {
+    return ws_send2(c, data, len, NULL, 0, binary);
 }
 
 void ws_close(ws_conn *c, int code, const char *reason) {
@@ -334,7 +334,7 @@ void ws_close(ws_conn *c, int code, const char *reason) {
 static int on_parser_message(void *ud, int opcode, const uint8_t *data, size_t len) {
     ws_conn *c = ud;
     if (c->state != WS_OPEN) return 0; /* after our close frame, data is dropped */
-    if (c->cb && c->cb->on_message) c->cb->on_message(c, opcode == WS_OP_BINARY, data, len, c->ud);
+    if (c->cb && c->cb->on_message) c->cb->on_message(c, data, len, opcode == WS_OP_BINARY, c->ud);
     return c->state == WS_CLOSED;
 }
 
@@ -472,15 +472,15 @@ void ws_conn_start(ws_conn *c) {
     }
 }
 
-void ws_conn_set_userdata(ws_conn *c, void *userdata) {
-    c->ud = userdata;
+void ws_conn_set_data(ws_conn *c, void *data) {
+    c->ud = data;
 }
 
 void ws_conn_set_callbacks(ws_conn *c, const ws_callbacks *cb) {
     c->cb = cb;
 }
 
-void *ws_conn_userdata(const ws_conn *c) {
+void *ws_conn_get_data(const ws_conn *c) {
     return c->ud;
 }
 

@@ -60,7 +60,7 @@ struct ws_server {
     size_t nclosing; /* connections whose TCP handle is still closing */
     int closing;
     unsigned handles_open;
-    void (*done)(void *);
+    ws_closed_cb done;
     void *done_ud;
 };
 

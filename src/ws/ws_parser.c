@@ -228,7 +228,7 @@ static int deliver_control(ws_parser *p, const uint8_t *data, size_t len) {
         util_buf_free(&p->buf);
         return WS_PARSE_CLOSED;
     }
-    ws_control_cb cb = op == WS_OP_PING ? p->cfg->on_ping : p->cfg->on_pong;
+    ws_parser_control_cb cb = op == WS_OP_PING ? p->cfg->on_ping : p->cfg->on_pong;
     if (cb) r = cb(p->userdata, data, len);
     if (!p->msg) util_buf_free(&p->buf); /* it held only this control frame */
     return after_callback(p, r);

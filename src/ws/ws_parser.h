@@ -57,21 +57,21 @@
  * must not free the parser or feed it again; it may call ws_parser_stop.
  */
 /* A whole data message; opcode is WS_OP_TEXT (valid UTF-8) or WS_OP_BINARY. */
-typedef int (*ws_message_cb)(void *userdata, int opcode, const uint8_t *data, size_t len);
+typedef int (*ws_parser_message_cb)(void *userdata, int opcode, const uint8_t *data, size_t len);
 /* A ping or pong payload (0..125 bytes). */
-typedef int (*ws_control_cb)(void *userdata, const uint8_t *data, size_t len);
+typedef int (*ws_parser_control_cb)(void *userdata, const uint8_t *data, size_t len);
 /* A close frame: code 1005 (WS_CLOSE_NO_STATUS) when it had no body; reason
  * is valid UTF-8 of reason_len bytes, not NUL-terminated. */
-typedef int (*ws_close_cb)(void *userdata, int code, const char *reason, size_t reason_len);
+typedef int (*ws_parser_close_cb)(void *userdata, int code, const char *reason, size_t reason_len);
 
 /* Shared by any number of parsers; must outlive them. A NULL callback means
  * the event is ignored. */
 typedef struct ws_parser_config {
     size_t max_message_size; /* largest data message, after inflating; 0: default */
-    ws_message_cb on_message;
-    ws_control_cb on_ping;
-    ws_control_cb on_pong;
-    ws_close_cb on_close;
+    ws_parser_message_cb on_message;
+    ws_parser_control_cb on_ping;
+    ws_parser_control_cb on_pong;
+    ws_parser_close_cb on_close;
 } ws_parser_config;
 
 /* What ws_parser_feed returns besides negative errors. */

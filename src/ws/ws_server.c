@@ -14,7 +14,7 @@ void ws_options_init(ws_options *o) {
     o->max_message_size = 1000000;
     o->max_queue_bytes = 1024 * 1024;
     o->close_timeout_ms = 5000;
-    o->permessage_deflate = 0;
+    o->permessage_deflate = false;
     o->deflate_threshold = 1024;
 }
 
@@ -93,7 +93,7 @@ size_t ws_server_connections(const ws_server *ws) {
 static void server_handle_closed(uv_handle_t *h) {
     ws_server *ws = h->data;
     if (--ws->handles_open) return;
-    void (*done)(void *) = ws->done;
+    ws_closed_cb done = ws->done;
     void *ud = ws->done_ud;
     free(ws);
     if (done) done(ud);
@@ -113,7 +113,7 @@ void ws_server_maybe_done(ws_server *ws) {
     util_wheel_close(&ws->wheel, wheel_closed);
 }
 
-void ws_server_close(ws_server *ws, void (*done)(void *userdata), void *userdata) {
+void ws_server_close(ws_server *ws, ws_closed_cb done, void *userdata) {
     if (ws->closing) return;
     ws->closing = 1;
     ws->done = done;

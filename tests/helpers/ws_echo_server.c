@@ -37,27 +37,27 @@ static void conn_add(ws_conn *c) {
         capconns = cap;
     }
     conns[nconns++] = c;
-    ws_conn_set_userdata(c, (void *)(uintptr_t)nconns);
+    ws_conn_set_data(c, (void *)(uintptr_t)nconns);
 }
 
 static void conn_remove(ws_conn *c) {
-    uintptr_t i = (uintptr_t)ws_conn_userdata(c);
+    uintptr_t i = (uintptr_t)ws_conn_get_data(c);
     if (!i) return;
     ws_conn *last = conns[--nconns];
     conns[i - 1] = last;
-    ws_conn_set_userdata(last, (void *)i);
-    ws_conn_set_userdata(c, NULL);
+    ws_conn_set_data(last, (void *)i);
+    ws_conn_set_data(c, NULL);
 }
 
 static void broadcast(const uint8_t *data, size_t len) {
-    ws_frame *f = ws_frame_new(0, data, len);
+    ws_frame *f = ws_frame_new(data, len, false);
     if (!f) return;
     /* backwards: a slow reader cut off here is swapped out with an already served one */
     for (size_t i = nconns; i-- > 0;) ws_send_frame(conns[i], f);
     ws_frame_release(f);
 }
 
-static void on_message(ws_conn *c, int binary, const uint8_t *data, size_t len, void *ud) {
+static void on_message(ws_conn *c, const uint8_t *data, size_t len, bool binary, void *ud) {
     messages++;
     if (!binary && len > 6 && memcmp(data, "close:", 6) == 0) {
         char buf[160];
@@ -73,14 +73,14 @@ static void on_message(ws_conn *c, int binary, const uint8_t *data, size_t len, 
         char out[128];
         int n = snprintf(out, sizeof out, "{\"connections\":%zu,\"messages\":%lu,\"closes\":%lu}",
                          ws_server_connections(ws), messages, closes);
-        ws_send(c, 0, out, (size_t)n);
+        ws_send(c, out, (size_t)n, false);
         return;
     }
     if (broadcast_mode && !binary && len >= 1 && data[0] == 'B') {
         broadcast(data, len);
         return;
     }
-    ws_send(c, binary, data, len);
+    ws_send(c, data, len, binary);
 }
 
 static void on_close(ws_conn *c, int code, const char *reason, void *ud) {
