@@ -13,18 +13,18 @@ static void on_open(eio_socket *s, http_req *req, void *ud) {
     for (int i = 0; i < MAX_SESSIONS; i++)
         if (!sessions[i]) {
             sessions[i] = s;
-            eio_socket_set_userdata(s, &sessions[i]); /* where to clear it on close */
+            eio_socket_set_data(s, &sessions[i]); /* where to clear it on close */
             return;
         }
     eio_socket_close(s); /* full */
 }
 
-static void on_message(eio_socket *s, const char *data, size_t len, int binary, void *ud) {
+static void on_message(eio_socket *s, const char *data, size_t len, bool binary, void *ud) {
     if (binary || len < 4 || memcmp(data, "all:", 4) != 0) {
         eio_send(s, data, len, binary); /* text stays text, binary stays binary */
         return;
     }
-    eio_msg *m = eio_msg_new(data + 4, len - 4, 0);
+    eio_msg *m = eio_msg_new(data + 4, len - 4, false);
     if (!m) return;
     for (int i = 0; i < MAX_SESSIONS; i++)
         if (sessions[i]) eio_send_msg(sessions[i], m); /* each takes a reference */
@@ -32,7 +32,7 @@ static void on_message(eio_socket *s, const char *data, size_t len, int binary, 
 }
 
 static void on_close(eio_socket *s, const char *reason, void *ud) {
-    eio_socket **slot = eio_socket_userdata(s);
+    eio_socket **slot = eio_socket_get_data(s);
     if (slot) *slot = NULL;
     printf("session %s closed: %s\n", eio_socket_id(s), reason);
     fflush(stdout);

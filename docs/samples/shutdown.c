@@ -41,7 +41,7 @@ int main(void) {
     so.eio.max_http_buffer_size = 100 * 1024; /* the largest message accepted */
     so.eio.cookie = "io";                     /* for cookie-based sticky sessions */
     so.eio.cors.origin = "https://chat.example.org";
-    so.eio.cors.credentials = 1;
+    so.eio.cors.credentials = true;
     so.connect_timeout = 10000;
     sio_server *sio = sio_server_new(loop, &so);
     if (!app || !sio || sio_attach(sio, app) != 0) return 1;

@@ -38,7 +38,7 @@ typedef struct eio_cors_options {
      * a literal "*" (never the request's Origin), without credentials. */
     const char *origin;
     /** send Access-Control-Allow-Credentials: true (with an origin list only) */
-    int credentials;
+    bool credentials;
     const char *methods; /**< preflight Allow-Methods (default "GET,HEAD,PUT,PATCH,POST,DELETE") */
     /** preflight Allow-Headers: a comma-separated list (default NULL: none;
      * the request's Access-Control-Request-Headers are never echoed) */
@@ -62,11 +62,11 @@ typedef struct eio_options {
     uint32_t upgrade_timeout;
     size_t max_http_buffer_size; /**< `maxHttpBufferSize` bytes (default 1e6) */
     int transports;              /**< `transports`: EIO_TRANSPORT_* bits (default both) */
-    /** `allowUpgrades` (default 1). When 0, the polling handshake offers no
+    /** `allowUpgrades` (default true). When false, the polling handshake offers no
      * upgrade ("upgrades":[]) and an upgrade request is refused with 400
      * (code 3); a session may still start on WebSocket. */
-    int allow_upgrades;
-    int allow_eio3;        /**< `allowEIO3` (default 0) */
+    bool allow_upgrades;
+    bool allow_eio3;       /**< `allowEIO3` (default false) */
     eio_cors_options cors; /**< `cors` */
     /** `cookie`: the name of a cookie (the reference's default is "io") that
      * the polling handshake's response sets to the session id, as
@@ -75,7 +75,7 @@ typedef struct eio_options {
      * starts on WebSocket gets it on the 101; later requests of the session
      * (and an upgrade) get none. */
     const char *cookie;
-    int per_message_deflate;            /**< `perMessageDeflate` (default 0) */
+    bool per_message_deflate;           /**< `perMessageDeflate` (default false) */
     eio_allow_request_cb allow_request; /**< `allowRequest` */
     void *allow_request_userdata;       /**< passed to allow_request */
     /** Sessions open at once (default 65536; 0: no limit). A handshake beyond
@@ -98,19 +98,26 @@ typedef struct eio_options {
 /** Fills `o` with the defaults listed in eio_options. */
 SIO_EXTERN void eio_options_init(eio_options *o);
 
+/** A new session; `req` is the handshake request (headers, query, address), valid during the
+ * call. */
+typedef void (*eio_open_cb)(eio_socket *s, http_req *req, void *userdata);
+/** One message: text (UTF-8, `binary` false) or binary; `data` is valid during the call. */
+typedef void (*eio_message_cb)(eio_socket *s, const char *data, size_t len, bool binary,
+                               void *userdata);
+/**
+ * The session is gone, for `reason`: "transport close", "transport error",
+ * "ping timeout", "parse error", "forced close" or "server shutting down".
+ * The eio_socket is freed after the call.
+ */
+typedef void (*eio_close_cb)(eio_socket *s, const char *reason, void *userdata);
+/** Called once a closed eio_server has freed itself (see eio_server_close). */
+typedef void (*eio_closed_cb)(void *userdata);
+
 /** What the server reports. */
 typedef struct eio_callbacks {
-    /** A new session; `req` is the handshake request (headers, query, address), valid during the
-     * call. */
-    void (*on_open)(eio_socket *s, http_req *req, void *userdata);
-    /** One message: text (UTF-8) or binary; data is valid during the call. */
-    void (*on_message)(eio_socket *s, const char *data, size_t len, int binary, void *userdata);
-    /**
-     * The session is gone, for `reason`: "transport close", "transport error",
-     * "ping timeout", "parse error", "forced close" or "server shutting down".
-     * The eio_socket is freed after the call.
-     */
-    void (*on_close)(eio_socket *s, const char *reason, void *userdata);
+    eio_open_cb on_open;       /**< a new session */
+    eio_message_cb on_message; /**< one message */
+    eio_close_cb on_close;     /**< the session is gone */
 } eio_callbacks;
 
 /** A server; options and callbacks are copied. NULL on ENOMEM. */
@@ -124,7 +131,7 @@ SIO_EXTERN int eio_server_attach(eio_server *s, http_server *http);
  * server is closing (it also closes with the HTTP server it is attached to),
  * it only sets `done` if no earlier call did.
  */
-SIO_EXTERN void eio_server_close(eio_server *s, void (*done)(void *userdata), void *userdata);
+SIO_EXTERN void eio_server_close(eio_server *s, eio_closed_cb done, void *userdata);
 /** Open sessions. */
 SIO_EXTERN size_t eio_server_sessions(const eio_server *s);
 /** Finds a session by id. */
@@ -137,9 +144,9 @@ SIO_EXTERN const char *eio_socket_transport(const eio_socket *s);
 /** 4, or 3 for an Engine.IO v3 client. */
 SIO_EXTERN int eio_socket_protocol(const eio_socket *s);
 /** Sets the application's pointer for this session. */
-SIO_EXTERN void eio_socket_set_userdata(eio_socket *s, void *userdata);
-/** The pointer set with eio_socket_set_userdata (NULL until then). */
-SIO_EXTERN void *eio_socket_userdata(const eio_socket *s);
+SIO_EXTERN void eio_socket_set_data(eio_socket *s, void *data);
+/** The pointer set with eio_socket_set_data (NULL until then). */
+SIO_EXTERN void *eio_socket_get_data(const eio_socket *s);
 /** Bytes queued for the session and not yet written. */
 SIO_EXTERN size_t eio_socket_queued(const eio_socket *s);
 
@@ -152,12 +159,12 @@ SIO_EXTERN size_t eio_socket_queued(const eio_socket *s);
 SIO_EXTERN bool eio_socket_writable(const eio_socket *s);
 
 /** Sends one message (copied). 0 or a negative error (SIO_ECLOSED). */
-SIO_EXTERN int eio_send(eio_socket *s, const char *data, size_t len, int binary);
+SIO_EXTERN int eio_send(eio_socket *s, const char *data, size_t len, bool binary);
 /** Encodes a message once for many sessions; release with eio_msg_release. */
-SIO_EXTERN eio_msg *eio_msg_new(const char *data, size_t len, int binary);
+SIO_EXTERN eio_msg *eio_msg_new(const char *data, size_t len, bool binary);
 /** The same from two pieces joined (e.g. a packet prefix and a payload). */
 SIO_EXTERN eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen,
-                                 int binary);
+                                 bool binary);
 /** Queues a shared message on a session (takes its own reference). */
 SIO_EXTERN int eio_send_msg(eio_socket *s, eio_msg *m);
 /** Drops the caller's reference to a shared message. */

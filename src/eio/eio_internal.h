@@ -109,7 +109,7 @@ struct eio_server {
     int closing;
     size_t live; /* sessions allocated and not yet freed (closed ones may wait for a callback) */
     unsigned handles;
-    void (*done)(void *);
+    eio_closed_cb done;
     void *done_ud;
     /* packets every session sends, built once */
     eio_msg *m_ping, *m_pong, *m_close, *m_probe;

@@ -19,7 +19,7 @@ void eio_options_init(eio_options *o) {
     o->upgrade_timeout = 10000;
     o->max_http_buffer_size = 1000000;
     o->transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
-    o->allow_upgrades = 1;
+    o->allow_upgrades = true;
     o->max_sessions = 65536;
     o->max_sessions_per_ip = 0;
     o->max_buffered_bytes = (size_t)256 << 20;
@@ -387,7 +387,7 @@ eio_socket *eio_server_find(const eio_server *srv, const char *sid) {
 }
 
 static void server_free(eio_server *srv) {
-    void (*done)(void *) = srv->done;
+    eio_closed_cb done = srv->done;
     void *ud = srv->done_ud;
     assert(srv->ips.count == 0 && srv->budget.used == 0);
     util_map_free(&srv->sessions);
@@ -435,7 +435,7 @@ void eio_server_maybe_done(eio_server *srv) {
     ws_server_close(srv->ws, ws_closed, srv);
 }
 
-void eio_server_close(eio_server *srv, void (*done)(void *userdata), void *userdata) {
+void eio_server_close(eio_server *srv, eio_closed_cb done, void *userdata) {
     if (srv->closing) {
         /* already closing (e.g. from the HTTP server's shutdown): a caller that
          * wants to hear of the end still does, unless one already asked */

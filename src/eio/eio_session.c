@@ -16,7 +16,7 @@ static void hb_fire(util_timer *t);
 
 /* ---- messages -------------------------------------------------------------------------- */
 
-eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, int binary) {
+eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, bool binary) {
     ws_iov parts[3];
     size_t n = 0;
     if (!binary) parts[n++] = (ws_iov){"4", 1};
@@ -29,7 +29,7 @@ eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, in
     return f;
 }
 
-eio_msg *eio_msg_new(const char *data, size_t len, int binary) {
+eio_msg *eio_msg_new(const char *data, size_t len, bool binary) {
     return eio_msg_new2(data, len, NULL, 0, binary);
 }
 
@@ -230,7 +230,7 @@ int eio_send_msg(eio_socket *s, eio_msg *m) {
     return session_send(s, m);
 }
 
-int eio_send(eio_socket *s, const char *data, size_t len, int binary) {
+int eio_send(eio_socket *s, const char *data, size_t len, bool binary) {
     if (s->state != S_OPEN) return SIO_ECLOSED;
     if (s->transport == T_WEBSOCKET && s->ws && !(binary && s->protocol == 3))
         return binary ? ws_send(s->ws, data, len, true) : ws_send2(s->ws, "4", 1, data, len, false);
@@ -391,11 +391,11 @@ int eio_socket_protocol(const eio_socket *s) {
     return s->protocol;
 }
 
-void eio_socket_set_userdata(eio_socket *s, void *userdata) {
-    s->ud = userdata;
+void eio_socket_set_data(eio_socket *s, void *data) {
+    s->ud = data;
 }
 
-void *eio_socket_userdata(const eio_socket *s) {
+void *eio_socket_get_data(const eio_socket *s) {
     return s->ud;
 }
 

@@ -163,9 +163,9 @@ static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args
     if (!r && atts.len > sizeof m->small / sizeof *m->small &&
         !(m->p.atts = malloc(atts.len * sizeof *m->p.atts)))
         r = SIO_ENOMEM;
-    if (!r && !(m->p.msg = eio_msg_new(out->data, out->len, 0))) r = SIO_ENOMEM;
+    if (!r && !(m->p.msg = eio_msg_new(out->data, out->len, false))) r = SIO_ENOMEM;
     for (size_t i = 0; !r && i < atts.len; i++) {
-        eio_msg *a = eio_msg_new(atts.items[i].base, atts.items[i].len, 1);
+        eio_msg *a = eio_msg_new(atts.items[i].base, atts.items[i].len, true);
         if (a)
             m->p.atts[m->p.natts++] = a;
         else

@@ -178,7 +178,7 @@ void sio_client_close(sio_client *c, const char *reason) {
     if (c->eio) {
         eio_socket *e = c->eio;
         sio_client_set_eio(c, NULL);
-        eio_socket_set_userdata(e, NULL);
+        eio_socket_set_data(e, NULL);
         eio_socket_close(e);
     }
     sio_client_unref(c); /* the session's reference: the session is gone */
@@ -226,7 +226,7 @@ static void on_eio_open(eio_socket *e, http_req *req, void *ud) {
     c->headers = util_buf_detach(&h, NULL);
     util_timer_init(&c->connect_timer);
     util_timer_start(&srv->wheel, &c->connect_timer, srv->opts.connect_timeout, connect_timeout);
-    eio_socket_set_userdata(e, c);
+    eio_socket_set_data(e, c);
     /* Engine.IO v3 carries Socket.IO protocol v4 (socket.io-client 2.x), where
      * every client is in the main namespace from the start, without a CONNECT */
     if (eio_socket_protocol(e) == 3) {
@@ -254,7 +254,7 @@ static void send_connect_error(sio_client *c, const char *nsp, size_t nsp_len,
     util_buf out = UTIL_BUF_INIT;
     json_t *data = json_pack("{ss}", "message", message);
     if (data && sio_encode_connect_error(&out, nsp, nsp_len, data) == 0 && c->eio)
-        eio_send(c->eio, out.data, out.len, 0);
+        eio_send(c->eio, out.data, out.len, false);
     json_decref(data);
     util_buf_free(&out);
 }
@@ -337,8 +337,8 @@ static void client_dispatch(sio_client *c, const sio_packet *p, util_rcbuf *cons
     }
 }
 
-static void on_eio_message(eio_socket *e, const char *data, size_t len, int binary, void *ud) {
-    sio_client *c = eio_socket_userdata(e);
+static void on_eio_message(eio_socket *e, const char *data, size_t len, bool binary, void *ud) {
+    sio_client *c = eio_socket_get_data(e);
     if (!c || c->closed) return;
     sio_server *srv = c->srv;
     c->refs++;
@@ -381,10 +381,10 @@ static void on_eio_message(eio_socket *e, const char *data, size_t len, int bina
 }
 
 static void on_eio_close(eio_socket *e, const char *reason, void *ud) {
-    sio_client *c = eio_socket_userdata(e);
+    sio_client *c = eio_socket_get_data(e);
     if (!c) return;
     sio_client_set_eio(c, NULL);
-    eio_socket_set_userdata(e, NULL);
+    eio_socket_set_data(e, NULL);
     sio_client_close(c,
                      strcmp(reason, "forced close") == 0 ? "server namespace disconnect" : reason);
 }

@@ -59,9 +59,9 @@ void sio_socket_unref(sio_socket *s) {
 int sio_socket_send_packet(sio_socket *s, const util_buf *text, const sio_attachments *atts) {
     eio_socket *e = s->eio;
     if (s->state == SOCK_DISCONNECTED || !e) return SIO_ECLOSED;
-    int r = eio_send(e, text->data, text->len, 0);
+    int r = eio_send(e, text->data, text->len, false);
     for (size_t i = 0; r == 0 && atts && i < atts->len; i++)
-        r = eio_send(e, atts->items[i].base, atts->items[i].len, 1);
+        r = eio_send(e, atts->items[i].base, atts->items[i].len, true);
     return r;
 }
 
@@ -291,7 +291,7 @@ static void connect_refuse(sio_socket *s, const char *message, const json_t *dat
         util_buf out = UTIL_BUF_INIT;
         if (err && sio_encode_connect_error(&out, s->nsp->name, s->nsp->name_len, err) == 0 &&
             c->eio)
-            eio_send(c->eio, out.data, out.len, 0);
+            eio_send(c->eio, out.data, out.len, false);
         util_buf_free(&out);
         json_decref(err);
         s->state = SOCK_DISCONNECTED;

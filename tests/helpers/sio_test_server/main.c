@@ -68,7 +68,7 @@
 static http_server *http;
 static uv_signal_t sig_int, sig_term;
 
-static void echo_message(eio_socket *s, const char *data, size_t len, int binary, void *ud) {
+static void echo_message(eio_socket *s, const char *data, size_t len, bool binary, void *ud) {
     eio_send(s, data, len, binary);
 }
 
@@ -542,14 +542,15 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    int port = 3000, eio3 = 0, transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+    int port = 3000, transports = EIO_TRANSPORT_POLLING | EIO_TRANSPORT_WEBSOCKET;
+    bool eio3 = false;
     uint32_t ping_interval = 300, ping_timeout = 200, connect_timeout = 1000;
     size_t max_buffer = 1000000;
     const char *forbidden = NULL;
     const char *cors_origin = "*";
-    int cors_credentials = 0;
+    bool cors_credentials = false;
     const char *cookie = NULL;
-    int allow_upgrades = 1;
+    bool allow_upgrades = true;
     uint32_t upgrade_timeout = 10000;
     const char *cors_allowed_headers = NULL;
     long long max_connections = 30000, max_sessions = -1, max_sessions_per_ip = -1;
@@ -595,7 +596,7 @@ int main(int argc, char **argv) {
             max_buffer = (size_t)cli_int(PROG, "--max-http-buffer-size", optarg, 1, BUFFER_MAX);
             break;
         case '3':
-            eio3 = 1;
+            eio3 = true;
             break;
         case 'c':
             connect_timeout = (uint32_t)cli_int(PROG, "--connect-timeout", optarg, 1, MS_MAX);
@@ -620,13 +621,13 @@ int main(int argc, char **argv) {
             cors_origin = optarg;
             break;
         case 'C':
-            cors_credentials = 1;
+            cors_credentials = true;
             break;
         case 'k':
             cookie = optarg;
             break;
         case 'U':
-            allow_upgrades = 0;
+            allow_upgrades = false;
             break;
         case 'u':
             upgrade_timeout = (uint32_t)cli_int(PROG, "--upgrade-timeout", optarg, 1, MS_MAX);
