@@ -59,8 +59,8 @@ typedef struct sio_next sio_next;
 typedef struct sio_server_options {
     eio_options eio;          /**< Engine.IO options; eio.path defaults to "/socket.io/" */
     uint32_t connect_timeout; /**< `connectTimeout` ms: no namespace joined -> close (45000) */
-    bool serve_client;      /**< `serveClient`: serve the client bundle at {path}socket.io.js (1) */
-    const char *client_dir; /**< where socket.io-client's dist/ is (default: see sio_attach) */
+    bool serve_client; /**< `serveClient`: serve the client bundle at {path}socket.io.js (true) */
+    const char *client_dir;   /**< where socket.io-client's dist/ is (default: see sio_attach) */
     uint32_t max_attachments; /**< binary attachments per packet, more closes the client (10) */
     /** Namespaces one client connection may be in (or joining) at once; a
      * CONNECT beyond is answered with CONNECT_ERROR "Too many namespaces" and
@@ -71,9 +71,9 @@ typedef struct sio_server_options {
      * with CONNECT_ERROR "Too many namespaces" (10000; 0: the default) */
     uint32_t max_dynamic_namespaces;
     /** `cleanupEmptyChildNamespaces`: a dynamic family's child namespace is
-     * removed when its last socket is gone (1; 0 keeps them, up to
+     * removed when its last socket is gone (true; false keeps them, up to
      * max_dynamic_namespaces) */
-    int cleanup_empty_child_namespaces;
+    bool cleanup_empty_child_namespaces;
     /** Rooms a socket may be in, its own id not counted; sio_join beyond
      * fails with SIO_ETOOBIG (1024; 0: the default) */
     uint32_t max_rooms_per_socket;
@@ -113,8 +113,11 @@ SIO_EXTERN sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options 
  */
 SIO_EXTERN int sio_attach(sio_server *sio, http_server *app);
 
+/** Called once a closed sio_server has freed itself (see sio_server_close). */
+typedef void (*sio_closed_cb)(void *userdata);
+
 /** Closes every client and frees the server; done (may be NULL) runs at the end. */
-SIO_EXTERN void sio_server_close(sio_server *sio, void (*done)(void *userdata), void *userdata);
+SIO_EXTERN void sio_server_close(sio_server *sio, sio_closed_cb done, void *userdata);
 
 /** The Engine.IO server underneath (valid after sio_server_new). */
 SIO_EXTERN eio_server *sio_server_engine(sio_server *sio);
@@ -241,10 +244,10 @@ SIO_EXTERN const char *sio_socket_remote_addr(const sio_socket *s);
 SIO_EXTERN const char *sio_socket_header(const sio_socket *s, const char *name);
 /** True while connected. */
 SIO_EXTERN bool sio_socket_connected(const sio_socket *s);
-/** The application's pointer for this socket. */
+/** Sets the application's pointer for this socket. */
 SIO_EXTERN void sio_socket_set_data(sio_socket *s, void *data);
 /** The pointer set with sio_socket_set_data (NULL until then). */
-SIO_EXTERN void *sio_socket_data(const sio_socket *s);
+SIO_EXTERN void *sio_socket_get_data(const sio_socket *s);
 /** Keeps a disconnected socket's memory alive (for asynchronous work); balance with
  * sio_socket_unref. */
 SIO_EXTERN void sio_socket_ref(sio_socket *s);
@@ -273,14 +276,14 @@ typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *userdata)
  * @param s          the socket
  * @param event      the event name
  * @param args       a jansson array or NULL (not stolen)
+ * @param timeout_ms how long to wait for the answer, in milliseconds
  * @param cb         called once: with the answer, SIO_ETIMEDOUT or SIO_ECLOSED
  * @param userdata   passed to cb
- * @param timeout_ms how long to wait for the answer, in milliseconds
  * @return 0, or a negative error code (SIO_ECLOSED when not connected); cb is
  *         called only after 0
  */
 SIO_EXTERN int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args,
-                                 sio_ack_cb cb, void *userdata, uint32_t timeout_ms);
+                                 uint32_t timeout_ms, sio_ack_cb cb, void *userdata);
 
 /**
  * Joins a room. 0 (also when already in it), SIO_ECLOSED when the socket is
@@ -293,9 +296,10 @@ SIO_EXTERN int sio_join(sio_socket *s, const char *room);
 SIO_EXTERN int sio_leave(sio_socket *s, const char *room);
 /** True if the socket is in the room (its own id counts as a room). */
 SIO_EXTERN bool sio_in_room(const sio_socket *s, const char *room);
+/** One room of a socket, for sio_socket_rooms; `room` is valid during the call. */
+typedef void (*sio_room_cb)(const char *room, void *userdata);
 /** Calls cb for each room of the socket (its own id first). */
-SIO_EXTERN void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud),
-                                 void *ud);
+SIO_EXTERN void sio_socket_rooms(const sio_socket *s, sio_room_cb cb, void *userdata);
 
 /**
  * Disconnects the socket from its namespace ("server namespace disconnect");
@@ -367,9 +371,10 @@ typedef void (*sio_broadcast_ack_cb)(int err, json_t *responses, void *userdata)
 SIO_EXTERN int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
                                            sio_broadcast_ack_cb cb, void *userdata);
 
+/** One socket, for sio_broadcast_fetch_sockets. */
+typedef void (*sio_socket_cb)(sio_socket *s, void *userdata);
 /** Calls cb for every matching socket (fetchSockets). Returns the count. */
-SIO_EXTERN int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud),
-                                           void *ud);
+SIO_EXTERN int sio_broadcast_fetch_sockets(sio_broadcast *b, sio_socket_cb cb, void *userdata);
 /** Makes every matching socket join `room` (socketsJoin). */
 SIO_EXTERN int sio_broadcast_join(sio_broadcast *b, const char *room);
 /** Makes every matching socket leave `room` (socketsLeave). */

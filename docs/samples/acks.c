@@ -69,7 +69,7 @@ static void on_ready_answer(sio_socket *s, int err, json_t *args, void *ud) {
 }
 
 static void on_connect(sio_socket *s, void *ud) {
-    sio_emit_with_ack(s, "ready?", NULL, on_ready_answer, NULL, 5000);
+    sio_emit_with_ack(s, "ready?", NULL, 5000, on_ready_answer, NULL);
 }
 
 /* poll(question, ack): every other socket of /acks is asked; the asker gets

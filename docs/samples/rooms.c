@@ -12,7 +12,7 @@ static sio_server *sio;
 static void on_join(sio_socket *s, sio_event *ev, void *ud) {
     json_t *room = sio_event_arg(ev, 0);
     if (!json_is_string(room)) return;
-    char *previous = sio_socket_data(s);
+    char *previous = sio_socket_get_data(s);
     if (previous) sio_leave(s, previous);
     free(previous);
     sio_socket_set_data(s, strdup(json_string_value(room)));
@@ -26,7 +26,7 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud) {
 
 /* rooms are left by themselves on disconnection; the data is ours to free */
 static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
-    free(sio_socket_data(s));
+    free(sio_socket_get_data(s));
     sio_socket_set_data(s, NULL);
 }
 

@@ -22,7 +22,7 @@ static void on_connect(sio_socket *s, void *ud) {
 }
 
 static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
-    user *u = sio_socket_data(s); /* still readable here; emitting is over */
+    user *u = sio_socket_get_data(s); /* still readable here; emitting is over */
     printf("%s left (%s) after %u message(s)\n", sio_socket_id(s), reason, u ? u->messages : 0);
     fflush(stdout);
     free(u);
@@ -47,7 +47,7 @@ static void reminder_fire(uv_timer_t *t) {
 }
 
 static void on_remind(sio_socket *s, sio_event *ev, void *ud) {
-    user *u = sio_socket_data(s);
+    user *u = sio_socket_get_data(s);
     if (u) u->messages++;
     json_t *ms = sio_event_arg(ev, 0);
     reminder *r = malloc(sizeof *r);

@@ -105,7 +105,7 @@ static void ack_error(sio_event *ev, const char *message) {
 /* ---- members ------------------------------------------------------------------------- */
 
 static void add_member(sio_socket *s, void *ud) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     if (u) json_array_append_new(ud, json_string(u->name));
 }
 
@@ -118,7 +118,7 @@ static json_t *room_members(const char *room) {
 
 /* {name, room, ts} to the others in the room */
 static void notify_room(sio_socket *s, const char *event, const char *room) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     json_t *args =
         json_pack("[{ss ss sI}]", "name", u->name, "room", room, "ts", (json_int_t)now_ms());
     sio_broadcast_emit(sio_broadcast_to(sio_socket_broadcast(s), room), event, args);
@@ -152,7 +152,7 @@ static void check_name(sio_socket *s, sio_next *next, void *ud) {
 }
 
 static void on_connect(sio_socket *s, void *ud) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     snprintf(u->room, sizeof u->room, "lobby");
     sio_join(s, u->room);
     fprintf(stderr, "sio-chat: %s connected from %s (%s)\n", u->name, sio_socket_remote_addr(s),
@@ -161,7 +161,7 @@ static void on_connect(sio_socket *s, void *ud) {
 }
 
 static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     if (!u) return;
     fprintf(stderr, "sio-chat: %s disconnected (%s)\n", u->name, reason);
     notify_room(s, "user_left", u->room);
@@ -187,7 +187,7 @@ typedef struct read_ctx {
 
 static void read_done(json_t *messages, void *ud) {
     read_ctx *r = ud;
-    chat_user *u = sio_socket_data(r->socket); /* NULL once disconnected */
+    chat_user *u = sio_socket_get_data(r->socket); /* NULL once disconnected */
     if (u) u->reads--;
     json_t *args;
     if (!messages)
@@ -206,7 +206,7 @@ static void read_done(json_t *messages, void *ud) {
 
 /* Answers ev's acknowledgement with the room's messages after `after`. */
 static void start_read(sio_socket *s, sio_event *ev, const char *room, int64_t after, int is_join) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     if (!sio_event_wants_ack(ev)) return;
     if (u->reads >= READS_IN_FLIGHT) {
         ack_error(ev, "busy: too many history requests");
@@ -228,7 +228,7 @@ static void start_read(sio_socket *s, sio_event *ev, const char *room, int64_t a
 }
 
 static void on_join(sio_socket *s, sio_event *ev, void *ud) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     json_t *room = sio_event_arg(ev, 0);
     if (!json_is_string(room) || !chat_room_valid(json_string_value(room))) {
         ack_error(ev, "room names are 1-32 characters: a-z, 0-9 and -");
@@ -285,7 +285,7 @@ static int rate_limited(chat_user *u, int64_t now) {
 }
 
 static void on_message(sio_socket *s, sio_event *ev, void *ud) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     json_t *msg = sio_event_arg(ev, 0);
     json_t *room = json_object_get(msg, "room");
     json_t *text = json_object_get(msg, "text");
@@ -328,7 +328,7 @@ static void on_message(sio_socket *s, sio_event *ev, void *ud) {
 }
 
 static void on_typing(sio_socket *s, sio_event *ev, void *ud) {
-    chat_user *u = sio_socket_data(s);
+    chat_user *u = sio_socket_get_data(s);
     json_t *q = sio_event_arg(ev, 0);
     json_t *room = json_object_get(q, "room");
     if (!json_is_string(room) || strcmp(json_string_value(room), u->room) != 0) return;

@@ -55,8 +55,7 @@ typedef struct sio_adapter_ops {
     int (*leave)(void *adapter, sio_socket *s, const char *room);
     void (*leave_all)(void *adapter, sio_socket *s);
     int (*has)(void *adapter, const sio_socket *s, const char *room);
-    void (*rooms_of)(void *adapter, const sio_socket *s, void (*cb)(const char *room, void *ud),
-                     void *ud);
+    void (*rooms_of)(void *adapter, const sio_socket *s, sio_room_cb cb, void *ud);
     /* Calls cb once for each matching local socket; returns how many. */
     size_t (*each)(void *adapter, const sio_bcast_target *t, sio_adapter_each_cb cb, void *ud);
     /* Sends a prepared packet to every matching socket; returns how many. */

@@ -283,8 +283,7 @@ static int mem_has(void *adapter, const sio_socket *s, const char *room) {
     return r && membership_find(s, r) >= 0;
 }
 
-static void mem_rooms_of(void *adapter, const sio_socket *s, void (*cb)(const char *, void *),
-                         void *ud) {
+static void mem_rooms_of(void *adapter, const sio_socket *s, sio_room_cb cb, void *ud) {
     cb(s->id, ud);
     for (uint32_t i = 0; i < s->nrooms; i++) cb(((mem_room *)s->rooms[i].room)->name, ud);
 }

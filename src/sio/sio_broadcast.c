@@ -318,7 +318,7 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
 
 /* ---- fetchSockets & co ---------------------------------------------------------------------- */
 
-int sio_broadcast_fetch_sockets(sio_broadcast *b, void (*cb)(sio_socket *s, void *ud), void *ud) {
+int sio_broadcast_fetch_sockets(sio_broadcast *b, sio_socket_cb cb, void *ud) {
     if (!b) return SIO_ENOMEM;
     int r =
         b->invalid ? SIO_EINVAL : (int)b->nsp->adapter_ops->each(b->nsp->adapter, &b->t, cb, ud);

@@ -171,7 +171,7 @@ struct sio_server {
     util_buf scratch; /* reused encode buffer for the hot path */
     sio_client_file files[6];
     unsigned nfiles;
-    void (*done)(void *);
+    sio_closed_cb done;
     void *done_ud;
     unsigned pending_closes;
 };

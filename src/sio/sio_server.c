@@ -44,7 +44,7 @@ void sio_server_options_init(sio_server_options *o) {
     o->max_attachments = SIO_DEFAULT_MAX_ATTACHMENTS;
     o->max_namespaces_per_client = DEFAULT_MAX_NAMESPACES_PER_CLIENT;
     o->max_dynamic_namespaces = DEFAULT_MAX_DYNAMIC_NAMESPACES;
-    o->cleanup_empty_child_namespaces = 1;
+    o->cleanup_empty_child_namespaces = true;
     o->max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
     o->max_rooms = DEFAULT_MAX_ROOMS;
     o->max_memberships = DEFAULT_MAX_MEMBERSHIPS;
@@ -448,7 +448,7 @@ int sio_attach(sio_server *srv, http_server *app) {
 }
 
 static void server_free(sio_server *srv) {
-    void (*done)(void *) = srv->done;
+    sio_closed_cb done = srv->done;
     void *ud = srv->done_ud;
     util_map_iter it;
     util_map_iter_init(&it, &srv->nsps);
@@ -483,7 +483,7 @@ static void wheel_closed(uv_handle_t *h) {
     closed_step((char *)h - offsetof(sio_server, wheel.tick));
 }
 
-void sio_server_close(sio_server *srv, void (*done)(void *userdata), void *userdata) {
+void sio_server_close(sio_server *srv, sio_closed_cb done, void *userdata) {
     if (srv->closing) return;
     srv->closing = 1;
     srv->done = done;

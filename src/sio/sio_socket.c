@@ -160,8 +160,8 @@ sio_pending_ack *sio_ack_register(sio_socket *s, uint64_t id, sio_ack_cb cb, voi
     return a;
 }
 
-int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, sio_ack_cb cb,
-                      void *userdata, uint32_t timeout_ms) {
+int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, uint32_t timeout_ms,
+                      sio_ack_cb cb, void *userdata) {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     uint64_t id = s->nsp->next_ack_id++;
     int r = emit(s, event, args, NULL, 0, NULL, id);
@@ -199,9 +199,9 @@ bool sio_in_room(const sio_socket *s, const char *room) {
     return s->nsp->adapter_ops->has(s->nsp->adapter, s, room);
 }
 
-void sio_socket_rooms(const sio_socket *s, void (*cb)(const char *room, void *ud), void *ud) {
+void sio_socket_rooms(const sio_socket *s, sio_room_cb cb, void *userdata) {
     if (s->state == SOCK_DISCONNECTED) return;
-    s->nsp->adapter_ops->rooms_of(s->nsp->adapter, s, cb, ud);
+    s->nsp->adapter_ops->rooms_of(s->nsp->adapter, s, cb, userdata);
 }
 
 /* ---- connecting ---------------------------------------------------------------------------------
@@ -425,6 +425,6 @@ void sio_socket_set_data(sio_socket *s, void *data) {
     s->data = data;
 }
 
-void *sio_socket_data(const sio_socket *s) {
+void *sio_socket_get_data(const sio_socket *s) {
     return s->data;
 }

@@ -160,7 +160,7 @@ static void run_op(sio_socket *s, json_t *op, int depth) {
         later *l = later_new(s, then ? then : json_null(), depth + 1);
         if (!l) return;
         json_t *args = payload(s, json_is_true(json_object_get(op, "bin")));
-        int r = sio_emit_with_ack(s, str(op, "event", "ask"), args, asked, l, ms(op, "timeout"));
+        int r = sio_emit_with_ack(s, str(op, "event", "ask"), args, ms(op, "timeout"), asked, l);
         json_decref(args);
         if (r < 0) later_run_free(l); /* cb is called only after 0 */
     } else if (!strcmp(name, "disconnect")) {
@@ -182,7 +182,7 @@ static void run_op(sio_socket *s, json_t *op, int depth) {
         eio_socket *e = sio_socket_engine(s);
         if (e) eio_socket_close(e);
     } else if (!strcmp(name, "on_disconnect")) {
-        chaos_sock *cs = sio_socket_data(s);
+        chaos_sock *cs = sio_socket_get_data(s);
         if (cs && json_is_array(then)) {
             json_decref(cs->on_disconnect);
             cs->on_disconnect = json_incref(then);
@@ -254,7 +254,7 @@ static void on_connect(sio_socket *s, void *ud) {
 }
 
 static void on_disconnect(sio_socket *s, const char *reason, void *ud) {
-    chaos_sock *cs = sio_socket_data(s);
+    chaos_sock *cs = sio_socket_get_data(s);
     if (!cs) return;
     sio_socket_set_data(s, NULL);
     json_t *prog = cs->on_disconnect;

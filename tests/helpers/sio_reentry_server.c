@@ -207,7 +207,7 @@ static void r_middleware(sio_socket *s, sio_next *next, void *ud) {
         l->timer.data = l;
         uv_timer_start(&l->timer, later_fire, 300, 0);
     } else if (strcmp(mw, "emit_ack") == 0) {
-        sio_emit_with_ack(s, "ask", NULL, ignore_ack, NULL, 100);
+        sio_emit_with_ack(s, "ask", NULL, 100, ignore_ack, NULL);
         sio_broadcast_emit_with_ack(sio_broadcast_timeout(sio_broadcast_new(sio, "/r"), 200), "ask",
                                     NULL, ignore_collector, NULL);
         sio_next_accept(next);
@@ -238,7 +238,7 @@ static void ask_cb(sio_socket *s, int err, json_t *args, void *ud) {
         sio_socket_disconnect(s, false);
         poke(s);
     } else if (strcmp(mode, "again") == 0) {
-        sio_emit_with_ack(s, "ask", NULL, ask_cb, "close", 300);
+        sio_emit_with_ack(s, "ask", NULL, 300, ask_cb, "close");
     } else if (strcmp(mode, "emit") == 0) {
         json_t *a = json_pack("[i]", err);
         sio_emit(s, "asked", a);
@@ -276,22 +276,22 @@ static void r_connect(sio_socket *s, void *ud) {
     if (strcmp(mode, "disconnect") == 0) {
         sio_socket_disconnect(s, false);
         poke(s);
-        sio_emit_with_ack(s, "ask", NULL, ignore_ack, NULL, 100);
+        sio_emit_with_ack(s, "ask", NULL, 100, ignore_ack, NULL);
     } else if (strcmp(mode, "close") == 0) {
         sio_socket_disconnect(s, true);
         poke(s);
-        sio_emit_with_ack(s, "ask", NULL, ignore_ack, NULL, 100);
+        sio_emit_with_ack(s, "ask", NULL, 100, ignore_ack, NULL);
     } else if (strcmp(mode, "sio_disconnect") == 0) {
         sio_disconnect(sio, "/r", sio_socket_id(s));
         poke(s);
     } else if (strcmp(mode, "ask_close") == 0) {
-        sio_emit_with_ack(s, "ask", NULL, ask_cb, "close", 5000);
+        sio_emit_with_ack(s, "ask", NULL, 5000, ask_cb, "close");
         sio_socket_disconnect(s, true);
     }
 }
 
 static void r_disconnect(sio_socket *s, const char *reason, void *ud) {
-    char *mode = sio_socket_data(s);
+    char *mode = sio_socket_get_data(s);
     if (!mode) return;
     sio_socket_set_data(s, NULL);
     if (strcmp(mode, "close") == 0) {
@@ -300,7 +300,7 @@ static void r_disconnect(sio_socket *s, const char *reason, void *ud) {
         sio_socket_disconnect(s, false);
     } else if (strcmp(mode, "emit") == 0) {
         poke(s);
-        sio_emit_with_ack(s, "ask", NULL, ignore_ack, NULL, 100);
+        sio_emit_with_ack(s, "ask", NULL, 100, ignore_ack, NULL);
     } else if (strcmp(mode, "bcast") == 0) {
         sio_broadcast_emit(sio_broadcast_new(sio, "/r"), "gone", NULL);
         sio_broadcast_emit_with_ack(sio_broadcast_timeout(victims(), 200), "ask", NULL, collector,
@@ -327,7 +327,7 @@ static void r_to_room(sio_socket *s, sio_event *ev, void *ud) {
 }
 
 static void r_on_disconnect(sio_socket *s, sio_event *ev, void *ud) {
-    free(sio_socket_data(s));
+    free(sio_socket_get_data(s));
     sio_socket_set_data(s, strdup(arg_str(ev, 0)));
     ack_value(ev, json_true());
 }
@@ -340,8 +340,8 @@ static void r_disconnect_me(sio_socket *s, sio_event *ev, void *ud) {
 
 static void r_ask(sio_socket *s, sio_event *ev, void *ud) {
     long timeout = arg_int(ev, 1);
-    sio_emit_with_ack(s, "ask", NULL, ask_cb, (void *)static_mode(arg_str(ev, 0)),
-                      timeout > 0 ? (uint32_t)timeout : 0);
+    sio_emit_with_ack(s, "ask", NULL, timeout > 0 ? (uint32_t)timeout : 0, ask_cb,
+                      (void *)static_mode(arg_str(ev, 0)));
 }
 
 static void r_bcast_ack(sio_socket *s, sio_event *ev, void *ud) {
@@ -405,7 +405,7 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         long v;
         if (strcmp(a, "--keep-empty-namespaces") == 0) {
-            so.cleanup_empty_child_namespaces = 0;
+            so.cleanup_empty_child_namespaces = false;
             continue;
         }
         if (i + 1 >= argc) {

@@ -149,7 +149,7 @@ static void begin_shutdown(void);
 static char shutdown_on_disconnect[24]; /* a socket whose disconnection shuts the server down */
 
 static void record_disconnect(sio_socket *s, const char *reason, void *ud) {
-    char *notice_room = sio_socket_data(s); /* set by /features notify_on_leave */
+    char *notice_room = sio_socket_get_data(s); /* set by /features notify_on_leave */
     if (notice_room) {
         json_t *args = json_pack("[s]", sio_socket_id(s));
         sio_broadcast_emit(sio_broadcast_to(sio_broadcast_new(sio, sio_socket_nsp(s)), notice_room),
@@ -365,7 +365,7 @@ static void features_ask(sio_socket *s, sio_event *ev, void *ud) {
         return;
     }
     json_t *args = args_from(ev, 2);
-    int r = sio_emit_with_ack(s, event, args, ask_answered, ack, (uint32_t)timeout);
+    int r = sio_emit_with_ack(s, event, args, (uint32_t)timeout, ask_answered, ack);
     json_decref(args);
     if (r < 0) sio_ack_free(ack);
 }
@@ -385,7 +385,7 @@ static void features_join(sio_socket *s, sio_event *ev, void *ud) {
 static void features_notify_on_leave(sio_socket *s, sio_event *ev, void *ud) {
     const char *room = json_string_value(sio_event_arg(ev, 0));
     if (!room) return;
-    free(sio_socket_data(s));
+    free(sio_socket_get_data(s));
     sio_socket_set_data(s, strdup(room));
     ack_one(ev, json_true());
 }
