@@ -135,7 +135,7 @@ typedef void (*http_error_cb)(http_req *req, int status, void *userdata);
 typedef struct http_route {
     const char *method;      /**< "GET", "POST", ...; NULL for every method */
     const char *path;        /**< "/socket.io/" */
-    int prefix;              /**< match every path starting with `path` */
+    bool prefix;             /**< match every path starting with `path` */
     size_t max_body;         /**< body limit for this route; 0 for the server's default */
     http_handler_cb handler; /**< called with each matching request */
     void *userdata;          /**< passed to handler */
@@ -181,9 +181,9 @@ SIO_EXTERN const char *http_req_query_string(const http_req *req);
 SIO_EXTERN const char *http_req_query(http_req *req, const char *name);
 /** A header value (name compared case-insensitively), or NULL. */
 SIO_EXTERN const char *http_req_header(const http_req *req, const char *name);
-/** Iterates headers: index 0.. until it returns 0. */
-SIO_EXTERN int http_req_header_at(const http_req *req, unsigned index, const char **name,
-                                  const char **value);
+/** Header number `index` (0, 1, ...): true with *name and *value set, false past the last. */
+SIO_EXTERN bool http_req_header_at(const http_req *req, unsigned index, const char **name,
+                                   const char **value);
 /** The request body (complete: handlers run after the last byte arrived). */
 SIO_EXTERN const char *http_req_body(const http_req *req, size_t *len);
 /** The peer's address as text ("127.0.0.1"). */

@@ -367,7 +367,7 @@ int eio_server_attach(eio_server *srv, http_server *http) {
     srv->http = http;
     http_route r = {.method = NULL,
                     .path = srv->path,
-                    .prefix = 1,
+                    .prefix = true,
                     .max_body = srv->opts.max_http_buffer_size,
                     .handler = eio_handle,
                     .userdata = srv,

@@ -100,11 +100,12 @@ const char *http_req_header(const http_req *req, const char *name) {
     return NULL;
 }
 
-int http_req_header_at(const http_req *req, unsigned index, const char **name, const char **value) {
-    if (index >= req->headers.len) return 0;
+bool http_req_header_at(const http_req *req, unsigned index, const char **name,
+                        const char **value) {
+    if (index >= req->headers.len) return false;
     *name = req->head.data + req->headers.items[index].name;
     *value = req->head.data + req->headers.items[index].value;
-    return 1;
+    return true;
 }
 
 const char *http_req_body(const http_req *req, size_t *len) {

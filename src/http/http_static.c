@@ -358,7 +358,7 @@ int http_server_static(http_server *s, const char *mount, const char *root,
     m->index = strdup(opts && opts->index ? opts->index : "index.html");
     if (!m->mount || !m->root || !m->cache_control || !m->index) goto fail;
     http_route route = {
-        .method = NULL, .path = mount, .prefix = 1, .handler = static_handler, .userdata = m};
+        .method = NULL, .path = mount, .prefix = true, .handler = static_handler, .userdata = m};
     int r = http_server_route(s, &route);
     if (r) goto fail;
     m->next = s->mounts;
