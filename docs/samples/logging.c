@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: logging [debug|info|warn|error|off]\n");
         return 2;
     }
-    sio_log_set(sink, (sio_log_level)level, stderr);
+    sio_log_set((sio_log_level)level, sink, stderr);
 
     uv_loop_t *loop = uv_default_loop();
     http_server_options ho;

@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return 2;
             }
-            sio_log_set(NULL, (sio_log_level)l, NULL);
+            sio_log_set((sio_log_level)l, NULL, NULL);
             break;
         }
         case 'H':

@@ -73,11 +73,11 @@ typedef void (*sio_log_cb)(sio_log_level level, const char *component, const cha
                            void *userdata);
 
 /**
- * Sets where log lines go and the lowest level written. With cb NULL lines go
+ * Sets the lowest level written and where log lines go. With cb NULL lines go
  * to stderr. The initial level is SIO_LOG_INFO, or the value of the
  * environment variable SIO_LOG_LEVEL (debug, info, warn, error, off).
  */
-SIO_EXTERN void sio_log_set(sio_log_cb cb, sio_log_level level, void *userdata);
+SIO_EXTERN void sio_log_set(sio_log_level level, sio_log_cb cb, void *userdata);
 
 /** Parses "debug", "info", "warn", "error" or "off"; -1 if none of them. */
 SIO_EXTERN int sio_log_level_parse(const char *name);

@@ -31,7 +31,7 @@ __attribute__((constructor)) static void log_init_from_env(void) {
     if (l >= 0) util_log_min_level = (sio_log_level)l;
 }
 
-void sio_log_set(sio_log_cb cb, sio_log_level level, void *userdata) {
+void sio_log_set(sio_log_level level, sio_log_cb cb, void *userdata) {
     log_cb = cb;
     log_userdata = userdata;
     util_log_min_level = level;

@@ -39,7 +39,7 @@ static void test_level_names(void) {
 static void test_sink_and_level(void) {
     struct sink s;
     memset(&s, 0, sizeof s);
-    sio_log_set(sink_cb, SIO_LOG_WARN, &s);
+    sio_log_set(SIO_LOG_WARN, sink_cb, &s);
     LOG_DEBUG("http", "dropped %d", 1);
     LOG_INFO("http", "dropped %d", 2);
     CHECK_INT(s.lines, 0);
@@ -52,14 +52,14 @@ static void test_sink_and_level(void) {
     CHECK_INT(s.lines, 2);
     CHECK_INT(s.level, SIO_LOG_ERROR);
     CHECK_STR(s.msg, "");
-    sio_log_set(sink_cb, SIO_LOG_OFF, &s);
+    sio_log_set(SIO_LOG_OFF, sink_cb, &s);
     LOG_ERROR("eio", "dropped");
     CHECK_INT(s.lines, 2);
-    sio_log_set(sink_cb, SIO_LOG_DEBUG, &s);
+    sio_log_set(SIO_LOG_DEBUG, sink_cb, &s);
     LOG_DEBUG("sio", "now %s", "kept");
     CHECK_INT(s.lines, 3);
     CHECK_STR(s.msg, "now kept");
-    sio_log_set(NULL, SIO_LOG_OFF, NULL);
+    sio_log_set(SIO_LOG_OFF, NULL, NULL);
 }
 
 /* A line longer than the line buffer is cut, never overrun (ASan watches). */
@@ -69,9 +69,9 @@ static void test_overlong_line_is_cut(void) {
     char big[1500];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    sio_log_set(sink_cb, SIO_LOG_DEBUG, &s);
+    sio_log_set(SIO_LOG_DEBUG, sink_cb, &s);
     LOG_INFO("http", "%s", big);
-    sio_log_set(NULL, SIO_LOG_OFF, NULL);
+    sio_log_set(SIO_LOG_OFF, NULL, NULL);
     CHECK_INT(s.lines, 1);
     CHECK(strlen(s.msg) > 0 && strlen(s.msg) < sizeof big - 1);
     CHECK_INT(strspn(s.msg, "x"), strlen(s.msg));
