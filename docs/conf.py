@@ -52,7 +52,6 @@ nitpick_ignore = [
     for name in (
         "size_t", "uint8_t", "uint32_t", "uint64_t", "int64_t", "time_t", "bool",
         "uv_loop_t", "uv_tcp_t", "json_t",
-        "util_rcbuf",  # the library-private struct behind ws_frame and eio_msg
     )
 ]
 

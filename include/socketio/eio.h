@@ -23,8 +23,9 @@ extern "C" {
 typedef struct eio_server eio_server;
 /** One client session (its id is the handshake's sid). */
 typedef struct eio_socket eio_socket;
-/** A message encoded once for any number of sessions (refcounted). */
-typedef struct util_rcbuf eio_msg;
+/** A message encoded once for any number of sessions (refcounted); a type of its own, so that
+ * a ws_frame or an http_body cannot be passed for it. */
+typedef struct eio_msg eio_msg;
 
 /** Transports, for eio_options.transports. */
 enum eio_transport {

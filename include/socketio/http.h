@@ -221,7 +221,7 @@ SIO_EXTERN int http_res_send(http_req *req, int status, const char *content_type
  * holds a reference until its write completes, so the body may be released
  * by its owner while responses using it are still being written.
  */
-typedef struct util_rcbuf http_body;
+typedef struct http_body http_body;
 /** A body holding a copy of `data`, with one reference (the caller's). NULL on ENOMEM. */
 SIO_EXTERN http_body *http_body_new(const void *data, size_t len);
 /** Drops the caller's reference; the memory goes with the last response using it. */

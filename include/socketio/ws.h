@@ -22,8 +22,9 @@ extern "C" {
 typedef struct ws_server ws_server;
 /** One WebSocket connection. */
 typedef struct ws_conn ws_conn;
-/** An encoded, refcounted server frame (see ws_frame_new). */
-typedef struct util_rcbuf ws_frame;
+/** An encoded, refcounted server frame (see ws_frame_new); a type of its own, so that it
+ * cannot be passed where an eio_msg or an http_body is expected. */
+typedef struct ws_frame ws_frame;
 
 /** Close status codes (RFC 6455 section 7.4.1), for ws_close and on_close. */
 enum ws_close_code {

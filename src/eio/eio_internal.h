@@ -27,6 +27,7 @@
 #include "util/random.h"
 #include "util/timer_wheel.h"
 #include "util/vec.h"
+#include "ws/ws_frame.h"
 
 enum { T_POLLING = 0, T_WEBSOCKET = 1 };
 /* S_DRAINING: closed by the server, kept (in the table, with its queue) until
@@ -36,7 +37,19 @@ enum { HB_INTERVAL = 0, HB_WAIT_PONG = 1 };
 /* upgrade states: no probe; a probe websocket is open; its "2probe" was answered */
 enum { UP_NONE = 0, UP_PROBING = 1, UP_PROBED = 2 };
 
-/* eio_msg flags (util_rcbuf.flags): frame header length, binary bit */
+/* A public eio_msg is that frame in a util_rcbuf: struct eio_msg is never
+ * defined, so the public type stays distinct from ws_frame and http_body, and
+ * these two convert between the views of one pointer. Inside the layer,
+ * messages are util_rcbuf (and go to ws_send_frame through ws_frame_from_buf,
+ * ws/ws_frame.h). */
+static inline util_rcbuf *eio_msg_buf(eio_msg *m) {
+    return (util_rcbuf *)(void *)m;
+}
+static inline eio_msg *eio_msg_from_buf(util_rcbuf *b) {
+    return (eio_msg *)(void *)b;
+}
+
+/* message flags (util_rcbuf.flags): frame header length, binary bit */
 #define MSG_HDR(m) ((m)->flags & 0xff)
 #define MSG_BINARY 0x100
 
@@ -112,11 +125,11 @@ struct eio_server {
     eio_closed_cb done;
     void *done_ud;
     /* packets every session sends, built once */
-    eio_msg *m_ping, *m_pong, *m_close, *m_probe;
+    util_rcbuf *m_ping, *m_pong, *m_close, *m_probe;
 };
 
 /* eio_session.c */
-eio_msg *eio_control_msg(const char *text);
+util_rcbuf *eio_control_msg(const char *text);
 eio_socket *eio_session_new(eio_server *srv, http_req *req, int protocol, int transport);
 void eio_session_free(eio_socket *s);
 /* Closes the session for `reason` (see the function). */

@@ -172,7 +172,7 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
             if (e->binary && s->protocol == 3)
                 ws_send2(c, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off, true);
             else
-                ws_send_frame(c, e->buf);
+                ws_send_frame(c, ws_frame_from_buf(e->buf));
         }
         eio_queue_clear(s);
         eio_hb_arm(s);

@@ -16,7 +16,8 @@ static void hb_fire(util_timer *t);
 
 /* ---- messages -------------------------------------------------------------------------- */
 
-eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, bool binary) {
+/* A message packet as a complete WebSocket frame (see eio_internal.h). */
+static util_rcbuf *msg_encode(const char *a, size_t alen, const char *b, size_t blen, bool binary) {
     ws_iov parts[3];
     size_t n = 0;
     if (!binary) parts[n++] = (ws_iov){"4", 1};
@@ -29,16 +30,20 @@ eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, bo
     return f;
 }
 
+eio_msg *eio_msg_new2(const char *a, size_t alen, const char *b, size_t blen, bool binary) {
+    return eio_msg_from_buf(msg_encode(a, alen, b, blen, binary));
+}
+
 eio_msg *eio_msg_new(const char *data, size_t len, bool binary) {
-    return eio_msg_new2(data, len, NULL, 0, binary);
+    return eio_msg_from_buf(msg_encode(data, len, NULL, 0, binary));
 }
 
 void eio_msg_release(eio_msg *m) {
-    util_rcbuf_unref(m);
+    util_rcbuf_unref(eio_msg_buf(m));
 }
 
 /* A control packet ("2", "3", "6", "1", "3probe") as a text frame. */
-eio_msg *eio_control_msg(const char *text) {
+util_rcbuf *eio_control_msg(const char *text) {
     size_t len = strlen(text);
     util_rcbuf *f = ws_frame_encode(WS_OP_TEXT, text, len);
     if (f) f->flags = (uint32_t)(f->len - len);
@@ -46,7 +51,7 @@ eio_msg *eio_control_msg(const char *text) {
 }
 
 /* A control packet with data, e.g. the v3 pong "3probe" answering "2probe". */
-static eio_msg *control_msg_data(char type, const char *data, size_t len) {
+static util_rcbuf *control_msg_data(char type, const char *data, size_t len) {
     ws_iov parts[2] = {{&type, 1}, {data, len}};
     util_rcbuf *f = ws_frame_encodev(WS_OP_TEXT, 0, parts, 2);
     if (f) f->flags = (uint32_t)(f->len - 1 - len);
@@ -185,7 +190,7 @@ int eio_queue_push(eio_socket *s, util_rcbuf *buf, uint32_t off, int binary) {
 }
 
 /* Sends one prepared message (frame) on the session's current transport. */
-static int session_send(eio_socket *s, eio_msg *m) {
+static int session_send(eio_socket *s, util_rcbuf *m) {
     if (s->state != S_OPEN) return SIO_ECLOSED;
     int binary = (m->flags & MSG_BINARY) != 0;
     if (s->transport == T_WEBSOCKET && s->ws) {
@@ -194,7 +199,7 @@ static int session_send(eio_socket *s, eio_msg *m) {
             uint32_t hdr = MSG_HDR(m);
             return ws_send2(s->ws, "\x04", 1, m->data + hdr, m->len - hdr, true);
         }
-        return ws_send_frame(s->ws, m);
+        return ws_send_frame(s->ws, ws_frame_from_buf(m));
     }
     if (s->overflow) return SIO_EBUSY;
     /* A client that stops polling must not grow the server's memory without
@@ -227,14 +232,14 @@ static int session_send(eio_socket *s, eio_msg *m) {
 }
 
 int eio_send_msg(eio_socket *s, eio_msg *m) {
-    return session_send(s, m);
+    return session_send(s, eio_msg_buf(m));
 }
 
 int eio_send(eio_socket *s, const char *data, size_t len, bool binary) {
     if (s->state != S_OPEN) return SIO_ECLOSED;
     if (s->transport == T_WEBSOCKET && s->ws && !(binary && s->protocol == 3))
         return binary ? ws_send(s->ws, data, len, true) : ws_send2(s->ws, "4", 1, data, len, false);
-    eio_msg *m = eio_msg_new(data, len, binary);
+    util_rcbuf *m = msg_encode(data, len, NULL, 0, binary);
     if (!m) return SIO_ENOMEM;
     int r = session_send(s, m);
     util_rcbuf_unref(m);
@@ -307,7 +312,7 @@ int eio_session_packet(eio_socket *s, const eio_packet *p) {
             if (p->len == 0 || p->binary) {
                 session_send(s, srv->m_pong);
             } else {
-                eio_msg *m = control_msg_data('3', p->data, p->len);
+                util_rcbuf *m = control_msg_data('3', p->data, p->len);
                 if (m) {
                     session_send(s, m);
                     util_rcbuf_unref(m);

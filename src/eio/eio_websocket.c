@@ -61,7 +61,7 @@ static void ws_probe_message(ws_conn *c, const uint8_t *data, size_t len, bool b
     if (!s || s->state != S_OPEN) return;
     eio_server *srv = s->srv;
     if (!binary && len == sizeof "2probe" - 1 && memcmp(data, UTIL_LIT("2probe")) == 0) {
-        ws_send_frame(c, srv->m_probe);
+        ws_send_frame(c, ws_frame_from_buf(srv->m_probe));
         s->upgrading = UP_PROBED;
         /* release a waiting GET so the client can pause polling (a later GET
          * is released by eio_polling_get) */
@@ -82,7 +82,7 @@ static void ws_probe_message(ws_conn *c, const uint8_t *data, size_t len, bool b
             if (e->binary && s->protocol == 3)
                 ws_send2(c, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off, true);
             else
-                ws_send_frame(c, e->buf);
+                ws_send_frame(c, ws_frame_from_buf(e->buf));
         }
         eio_queue_clear(s);
         LOG_DEBUG("engine", "session %s upgraded to websocket", s->sid);

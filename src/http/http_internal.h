@@ -22,6 +22,16 @@
 
 typedef struct http_conn http_conn;
 
+/* A public http_body is a util_rcbuf: struct http_body is never defined, so the
+ * public type stays distinct from ws_frame and eio_msg, and these two convert
+ * between the views of one pointer. */
+static inline util_rcbuf *http_body_buf(http_body *b) {
+    return (util_rcbuf *)(void *)b;
+}
+static inline http_body *http_body_from_buf(util_rcbuf *b) {
+    return (http_body *)(void *)b;
+}
+
 typedef struct http_route_entry {
     http_route r;
     size_t path_len;

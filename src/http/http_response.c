@@ -147,16 +147,18 @@ int http_res_end(http_req *req, const void *body, size_t len) {
 }
 
 http_body *http_body_new(const void *data, size_t len) {
-    return util_rcbuf_copy(data, len);
+    return http_body_from_buf(util_rcbuf_copy(data, len));
 }
 
-void http_body_release(http_body *body) {
-    if (!body) return;
+void http_body_release(http_body *b) {
+    if (!b) return;
+    util_rcbuf *body = http_body_buf(b);
     assert(body->refs > 0);
     util_rcbuf_unref(body);
 }
 
-int http_res_end_body(http_req *req, http_body *body) {
+int http_res_end_body(http_req *req, http_body *shared) {
+    util_rcbuf *body = http_body_buf(shared);
     if (req->head_sent) return SIO_EINVAL;
     assert(body->refs > 0);
     int status = req->status ? req->status : 200;

@@ -14,6 +14,7 @@
  * the install prefix, and last node_modules/socket.io-client/dist of the
  * working directory. The source tree is never looked at.
  */
+#include "http/http_internal.h" /* http_body_from_buf: a file read into a util_rcbuf, uncopied */
 #include "sio/sio_internal.h"
 #include "util/log.h"
 
@@ -66,8 +67,8 @@ static util_rcbuf *read_file(const char *path) {
 }
 
 /* sio_client_file.data points into the file's shared body: the body itself. */
-static util_rcbuf *file_body(const sio_client_file *f) {
-    return (util_rcbuf *)(void *)(f->data - offsetof(util_rcbuf, data));
+static http_body *file_body(const sio_client_file *f) {
+    return http_body_from_buf((util_rcbuf *)(void *)(f->data - offsetof(util_rcbuf, data)));
 }
 
 static void serve_file(http_req *req, void *ud) {

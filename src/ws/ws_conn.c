@@ -269,21 +269,21 @@ void ws_conn_flush(ws_conn *c) {
 /* ---- sending ------------------------------------------------------------------------ */
 
 ws_frame *ws_frame_new(const void *data, size_t len, bool binary) {
-    return ws_frame_encode(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len);
+    return ws_frame_from_buf(ws_frame_encode(binary ? WS_OP_BINARY : WS_OP_TEXT, data, len));
 }
 
 ws_frame *ws_frame_new2(const void *a, size_t alen, const void *b, size_t blen, bool binary) {
     ws_iov parts[2] = {{a, alen}, {b, blen}};
-    return ws_frame_encodev(binary ? WS_OP_BINARY : WS_OP_TEXT, 0, parts, 2);
+    return ws_frame_from_buf(ws_frame_encodev(binary ? WS_OP_BINARY : WS_OP_TEXT, 0, parts, 2));
 }
 
 void ws_frame_release(ws_frame *f) {
-    util_rcbuf_unref(f);
+    util_rcbuf_unref(ws_frame_buf(f));
 }
 
 int ws_send_frame(ws_conn *c, ws_frame *f) {
     if (c->state != WS_OPEN) return SIO_ECLOSED;
-    return ws_conn_enqueue(c, f);
+    return ws_conn_enqueue(c, ws_frame_buf(f));
 }
 
 int ws_send2(ws_conn *c, const void *a, size_t alen, const void *b, size_t blen, bool binary) {

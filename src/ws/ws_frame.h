@@ -29,6 +29,16 @@ enum ws_opcode {
 
 /* The close status codes (enum ws_close_code) are public: socketio/ws.h. */
 
+/* A public ws_frame is an encoded frame in a util_rcbuf: struct ws_frame is
+ * never defined, so the public type stays distinct from eio_msg and http_body,
+ * and these two convert between the views of one pointer. */
+static inline util_rcbuf *ws_frame_buf(ws_frame *f) {
+    return (util_rcbuf *)(void *)f;
+}
+static inline ws_frame *ws_frame_from_buf(util_rcbuf *b) {
+    return (ws_frame *)(void *)b;
+}
+
 /* The longest header, and the longest control frame payload. */
 #define WS_FRAME_HEADER_MAX 10
 #define WS_CONTROL_MAX 125
