@@ -59,7 +59,7 @@ typedef struct sio_next sio_next;
 typedef struct sio_server_options {
     eio_options eio;          /**< Engine.IO options; eio.path defaults to "/socket.io/" */
     uint32_t connect_timeout; /**< `connectTimeout` ms: no namespace joined -> close (45000) */
-    bool serve_client; /**< `serveClient`: serve the client bundle at {path}socket.io.js (true) */
+    bool serve_client;        /**< `serveClient`: serve the client at {path}socket.io.js (true) */
     const char *client_dir;   /**< where socket.io-client's dist/ is (default: see sio_attach) */
     uint32_t max_attachments; /**< binary attachments per packet, more closes the client (10) */
     /** Namespaces one client connection may be in (or joining) at once; a
