@@ -181,7 +181,9 @@ void sio_client_close(sio_client *c, const char *reason) {
         eio_socket_set_data(e, NULL);
         eio_socket_close(e);
     }
-    sio_client_unref(c); /* the session's reference: the session is gone */
+    /* the session's reference goes (the session is gone), then ours */
+    assert(c->refs >= 2);
+    c->refs--;
     sio_client_unref(c);
 }
 
