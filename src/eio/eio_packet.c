@@ -11,6 +11,7 @@
 
 #include "socketio/common.h"
 #include "util/base64.h"
+#include "util/decimal.h"
 #include "util/json_tree.h"
 #include "util/utf8.h"
 #include "util/strlit.h"
@@ -232,14 +233,10 @@ void eio_payload_writer_init(eio_payload_writer *w, util_buf *out, eio_payload_f
     w->count = 0;
 }
 
+/* v's digits as byte values 0-9 (the v3 binary payload's length prefix) */
 static size_t digits_u64(uint64_t v, char *out) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)(v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    size_t n = util_decimal(out, v);
+    for (size_t i = 0; i < n; i++) out[i] = (char)(out[i] - '0');
     return n;
 }
 

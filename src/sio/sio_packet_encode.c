@@ -7,6 +7,7 @@
 #include "socketio.h" /* sio_blob_new, sio_blob_get: public */
 
 #include "util/json_scan.h" /* UTIL_JSON_MAX_DEPTH */
+#include "util/decimal.h"
 #include "util/json_tree.h"
 
 #include <stdlib.h>
@@ -81,17 +82,6 @@ static bool is_main_nsp(const char *nsp, size_t len) {
     return !nsp || len == 0 || (len == 1 && nsp[0] == '/');
 }
 
-static size_t fmt_u64(char *out, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 static int write_head(util_buf *out, sio_packet_type type, size_t attachments, const char *nsp,
                       size_t nsp_len, uint64_t id) {
     bool main_nsp = is_main_nsp(nsp, nsp_len);
@@ -102,7 +92,7 @@ static int write_head(util_buf *out, sio_packet_type type, size_t attachments, c
     char *w = out->data + out->len;
     *w++ = (char)('0' + type);
     if (sio_packet_is_binary(type)) {
-        w += fmt_u64(w, attachments);
+        w += util_decimal(w, attachments);
         *w++ = '-';
     }
     if (!main_nsp) {
@@ -110,7 +100,7 @@ static int write_head(util_buf *out, sio_packet_type type, size_t attachments, c
         w += nsp_len;
         *w++ = ',';
     }
-    if (id != SIO_NO_ID) w += fmt_u64(w, id);
+    if (id != SIO_NO_ID) w += util_decimal(w, id);
     out->len = (size_t)(w - out->data);
     return 0;
 }

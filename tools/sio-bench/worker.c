@@ -17,6 +17,7 @@
 #include "bench.h"
 #include "sysstat.h"
 #include "util/buf.h"
+#include "util/decimal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -151,14 +152,7 @@ static char *put_hex(char *p, uint64_t v, int digits) {
 }
 
 static char *put_dec(char *p, uint64_t v) {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
+    return p + util_decimal(p, v);
 }
 
 /* Parses `digits` hex characters; sets *ok to 0 on a non-hex character. */
