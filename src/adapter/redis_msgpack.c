@@ -136,13 +136,16 @@ size_t redis_msgpack_iso_time(double ms, char *buf) {
     civil_from_days(days, &y, &mo, &d);
     unsigned hh = (unsigned)(rem / 3600000), mi = (unsigned)(rem / 60000 % 60),
              ss = (unsigned)(rem / 1000 % 60), mss = (unsigned)(rem % 1000);
-    char year[16];
+    char year[24], text[80];
     if (y >= 0 && y <= 9999)
         snprintf(year, sizeof year, "%04" PRId64, y);
     else
         snprintf(year, sizeof year, "%c%06" PRId64, y < 0 ? '-' : '+', y < 0 ? -y : y);
-    int n = snprintf(buf, 28, "%s-%02u-%02uT%02u:%02u:%02u.%03uZ", year, mo, d, hh, mi, ss, mss);
-    return n > 0 ? (size_t)n : 0;
+    int n = snprintf(text, sizeof text, "%s-%02u-%02uT%02u:%02u:%02u.%03uZ", year, mo, d, hh, mi,
+                     ss, mss);
+    if (n <= 0 || n > 27) return 0; /* the years of a Date take at most 7 characters */
+    memcpy(buf, text, (size_t)n + 1);
+    return (size_t)n;
 }
 
 /* ---- reading ---------------------------------------------------------------------- */

@@ -711,7 +711,7 @@ static void check_length(char kind, size_t n, const char *head) {
     } else {
         v = json_object();
         for (size_t i = 0; i < n; i++) {
-            char k[16];
+            char k[24];
             snprintf(k, sizeof k, "%zu", i);
             json_object_set_new(v, k, json_null());
         }
