@@ -20,6 +20,7 @@
 #ifndef SIO_ADAPTER_REDIS_CONN_H
 #define SIO_ADAPTER_REDIS_CONN_H
 
+#include "adapter/redis_url.h"
 #include "util/attr.h"
 
 #include <hiredis/hiredis.h>
@@ -53,20 +54,6 @@ typedef void (*redis_reply_cb)(const redisReply *reply, void *userdata);
 typedef void (*redis_closed_cb)(void *userdata);
 
 void redis_conn_options_init(redis_conn_options *o);
-
-/* The parts of a redis:// URL; strings are owned by the caller of
- * redis_url_parse, to be freed with redis_url_free. */
-typedef struct redis_url {
-    char *host;
-    char *user; /* NULL: none (AUTH password only) */
-    char *password;
-    int port;
-    int db;
-} redis_url;
-
-/* 0, or SIO_EINVAL for a malformed URL, SIO_ENOMEM. */
-UTIL_MUST_USE int redis_url_parse(const char *url, redis_url *out);
-void redis_url_free(redis_url *u);
 
 /* Starts connecting; NULL for a malformed URL or out of memory. Callbacks may
  * call any redis_conn function, redis_conn_close included. */
