@@ -52,6 +52,8 @@ typedef struct sio_ack sio_ack;
 typedef struct sio_broadcast sio_broadcast;
 /** A middleware's decision handle (see sio_use). */
 typedef struct sio_next sio_next;
+/** Where rooms live and how broadcasts reach other servers (see sio_server_options.adapter). */
+typedef struct sio_adapter sio_adapter;
 
 /* ---- the server -------------------------------------------------------------------- */
 
@@ -92,6 +94,13 @@ typedef struct sio_server_options {
      * MB however the application lets clients join (2000000; 0: the
      * default) */
     uint32_t max_memberships;
+    /** `adapter`: where the namespaces' rooms live and how broadcasts and
+     * fetchSockets & co reach other servers. NULL (the default) is the
+     * in-memory adapter: this process only. A multi-server adapter is made by
+     * its own constructor, with its own options, and is the application's:
+     * it must outlive the server (close it after sio_server_close's done).
+     * The server makes one instance of it per namespace, as Node does. */
+    sio_adapter *adapter;
 } sio_server_options;
 
 /** Fills `o` with the defaults (in parentheses above). */

@@ -47,8 +47,8 @@ sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create) 
     nsp->name[len] = '\0';
     nsp->name_len = len;
     nsp->h = &nsp->own;
-    nsp->adapter_ops = &sio_memory_adapter;
-    nsp->adapter = nsp->adapter_ops->create(nsp);
+    nsp->adapter_ops = srv->opts.adapter->ops;
+    nsp->adapter = nsp->adapter_ops->create(srv->opts.adapter, nsp);
     if (!nsp->adapter || util_map_put(&srv->nsps, nsp->name, len, nsp) != 0) {
         if (nsp->adapter) nsp->adapter_ops->destroy(nsp->adapter);
         free(nsp->name);
