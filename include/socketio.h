@@ -382,7 +382,9 @@ SIO_EXTERN int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, 
 
 /** One socket, for sio_broadcast_fetch_sockets. */
 typedef void (*sio_socket_cb)(sio_socket *s, void *userdata);
-/** Calls cb for every matching socket (fetchSockets). Returns the count. */
+/** Calls cb for every matching socket (fetchSockets); cb may do anything,
+ * disconnect included. Returns the count. Like the three calls below, it goes
+ * through the server's adapter (sio_server_options.adapter). */
 SIO_EXTERN int sio_broadcast_fetch_sockets(sio_broadcast *b, sio_socket_cb cb, void *userdata);
 /** Makes every matching socket join `room` (socketsJoin). */
 SIO_EXTERN int sio_broadcast_join(sio_broadcast *b, const char *room);
@@ -390,6 +392,20 @@ SIO_EXTERN int sio_broadcast_join(sio_broadcast *b, const char *room);
 SIO_EXTERN int sio_broadcast_leave(sio_broadcast *b, const char *room);
 /** Disconnects every matching socket (disconnectSockets). */
 SIO_EXTERN int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
+
+/** The end of an operation that may ask other servers: 0, SIO_ETIMEDOUT or another error. */
+typedef void (*sio_done_cb)(int err, void *userdata);
+/**
+ * Lists every room of a namespace, on every server of the cluster (allRooms):
+ * cb once per room, socket-id rooms included (a name may come once per
+ * server that has it), then done (may be NULL) once. With the in-memory
+ * adapter both run before the call returns; a multi-server adapter calls done
+ * when every server answered, or with SIO_ETIMEDOUT. cb may join and leave.
+ * Returns the number of rooms listed so far, or a negative error code (then
+ * done is not called).
+ */
+SIO_EXTERN int sio_namespace_rooms(sio_server *sio, const char *nsp, sio_room_cb cb,
+                                   sio_done_cb done, void *userdata);
 
 /** Shortcut: emits to a namespace, to `room` (NULL: everyone) except socket `skip_sid` (may be
  * NULL). */

@@ -107,9 +107,6 @@ typedef struct sio_prepared {
 } sio_prepared;
 
 typedef void (*sio_adapter_each_cb)(sio_socket *s, void *userdata);
-/* The end of an asynchronous cluster operation: 0, SIO_ETIMEDOUT or another
- * negative code. */
-typedef void (*sio_adapter_done_cb)(int err, void *userdata);
 
 typedef struct sio_adapter_ops sio_adapter_ops;
 
@@ -127,7 +124,8 @@ struct sio_adapter_ops {
     /* ---- per namespace ---- */
     /* A new instance for namespace nsp (made when the namespace is); NULL on ENOMEM. */
     void *(*create)(sio_adapter *self, sio_nsp *nsp);
-    /* Frees an instance; its namespace has no socket left in any room. */
+    /* Frees an instance; its namespace has no socket left in any room. An
+     * operation still waiting for other servers ends with done(SIO_ECLOSED). */
     void (*destroy)(void *adapter);
 
     /* ---- rooms of local sockets: synchronous ---- */
@@ -162,7 +160,7 @@ struct sio_adapter_ops {
      * runs; cb may do anything, disconnect included), then done. Returns the
      * number of local sockets, or a negative code (then done is not called). */
     int (*fetch_sockets)(void *adapter, const sio_bcast_target *t, sio_adapter_each_cb cb,
-                         sio_adapter_done_cb done, void *ud);
+                         sio_done_cb done, void *ud);
     /* socketsJoin / socketsLeave / disconnectSockets: applied on every server
      * (on this one, possibly only when its own request comes back, as Node's
      * Redis adapter does). Return the number of local sockets affected now. */
@@ -173,11 +171,10 @@ struct sio_adapter_ops {
      * other servers (not to clients). With reply, each answer (borrowed) goes
      * to reply, then done. Returns the number of servers asked. */
     int (*server_side_emit)(void *adapter, const sio_adapter_packet *pkt, uint32_t timeout_ms,
-                            void (*reply)(json_t *answer, void *ud), sio_adapter_done_cb done,
-                            void *ud);
+                            void (*reply)(json_t *answer, void *ud), sio_done_cb done, void *ud);
     /* allRooms: every room of the namespace on every server (socket-id rooms
      * included, as Node lists them; a name may come twice from two servers). */
-    int (*all_rooms)(void *adapter, uint32_t timeout_ms, sio_room_cb cb, sio_adapter_done_cb done,
+    int (*all_rooms)(void *adapter, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb done,
                      void *ud);
 };
 

@@ -499,7 +499,7 @@ static size_t mem_broadcast_with_ack(void *adapter, const sio_bcast_target *t,
 /* ---- the cluster operations, on one server ---- */
 
 static int mem_fetch_sockets(void *adapter, const sio_bcast_target *t, sio_adapter_each_cb cb,
-                             sio_adapter_done_cb done, void *ud) {
+                             sio_done_cb done, void *ud) {
     int r = each(adapter, t, cb, ud);
     if (r >= 0 && done) done(0, ud);
     return r;
@@ -530,15 +530,15 @@ static int mem_disconnect_sockets(void *adapter, const sio_bcast_target *t, bool
 }
 
 static int mem_server_side_emit(void *adapter, const sio_adapter_packet *pkt, uint32_t timeout_ms,
-                                void (*reply)(json_t *answer, void *ud), sio_adapter_done_cb done,
+                                void (*reply)(json_t *answer, void *ud), sio_done_cb done,
                                 void *ud) {
     (void)adapter, (void)pkt, (void)timeout_ms, (void)reply;
     if (done) done(0, ud); /* no other server: no answer to wait for */
     return 0;
 }
 
-static int mem_all_rooms(void *adapter, uint32_t timeout_ms, sio_room_cb cb,
-                         sio_adapter_done_cb done, void *ud) {
+static int mem_all_rooms(void *adapter, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb done,
+                         void *ud) {
     (void)timeout_ms;
     mem_adapter *a = adapter;
     /* copied first: cb may join and leave */

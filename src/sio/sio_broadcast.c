@@ -1,6 +1,6 @@
 /* sio/sio_broadcast.c - broadcast operators: to/except rooms, volatile,
  * local, compress, timeout; emit (with or without acknowledgements),
- * fetchSockets, socketsJoin/Leave, disconnectSockets.
+ * fetchSockets, socketsJoin/Leave, disconnectSockets; allRooms.
  *
  * A broadcast is encoded once: the packet text becomes one Engine.IO message
  * (a complete WebSocket frame, see eio_msg_new) and every recipient's queue
@@ -349,5 +349,16 @@ int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport) {
                 ? SIO_EINVAL
                 : b->nsp->adapter_ops->disconnect_sockets(b->nsp->adapter, &b->t, close_transport);
     bcast_free(b);
+    return r;
+}
+
+int sio_namespace_rooms(sio_server *srv, const char *nsp, sio_room_cb cb, sio_done_cb done,
+                        void *userdata) {
+    if (!nsp) nsp = "/";
+    sio_nsp *n = sio_nsp_get(srv, nsp, strlen(nsp), 0);
+    if (!n || !cb) return SIO_EINVAL;
+    sio_nsp_ref(n); /* cb may disconnect a dynamic namespace's last socket */
+    int r = n->adapter_ops->all_rooms(n->adapter, 0, cb, done, userdata);
+    sio_nsp_unref(n);
     return r;
 }

@@ -419,12 +419,30 @@ static void done_count(int err, void *ud) {
     ++*(int *)ud;
 }
 
+/* Every room of "/" (sio_namespace_rooms), sorted; "(no done)" when done was
+ * not called once, after the rooms. */
+typedef struct rooms_listing {
+    char names[256];
+    int done;
+} rooms_listing;
+
+static void add_listed_room(const char *room, void *ud) {
+    rooms_listing *l = ud;
+    if (l->done) strcpy(l->names, "(room after done)");
+    add_room_name(room, l->names);
+}
+
+static void listing_done(int err, void *ud) {
+    ((rooms_listing *)ud)->done += err == 0;
+}
+
 static const char *all_rooms(void) {
-    static char names[256];
-    names[0] = '\0';
-    if (nsp->adapter_ops->all_rooms(nsp->adapter, 0, add_room_name, NULL, names) < 0)
-        return "(failed)";
-    return sorted(names);
+    static rooms_listing l;
+    memset(&l, 0, sizeof l);
+    int n = sio_namespace_rooms(srv, "/", add_listed_room, listing_done, &l);
+    if (n < 0) return "(failed)";
+    if (l.done != 1) return "(no done)";
+    return sorted(l.names);
 }
 
 static void test_cluster_operations(void) {
@@ -461,6 +479,7 @@ static void test_cluster_operations(void) {
     CHECK_STR(all_rooms(), "b sock2");
     for (int i = 0; i < 3; i++) socket_free(s[i]);
     CHECK_STR(all_rooms(), "");
+    CHECK_INT(sio_namespace_rooms(srv, "/nowhere", add_listed_room, NULL, NULL), SIO_EINVAL);
     server_close();
 }
 
@@ -594,8 +613,8 @@ static size_t pass_broadcast_ack(void *a, const sio_bcast_target *t, const sio_a
     PASS(OP_BROADCAST_ACK, broadcast_with_ack(p->inner, t, pkt, id, prep, acks));
 }
 
-static int pass_fetch(void *a, const sio_bcast_target *t, sio_adapter_each_cb cb,
-                      sio_adapter_done_cb done, void *ud) {
+static int pass_fetch(void *a, const sio_bcast_target *t, sio_adapter_each_cb cb, sio_done_cb done,
+                      void *ud) {
     PASS(OP_FETCH, fetch_sockets(p->inner, t, cb, done, ud));
 }
 static int pass_sockets_join(void *a, const sio_bcast_target *t, const char *room) {
@@ -608,11 +627,10 @@ static int pass_disconnect(void *a, const sio_bcast_target *t, bool close_transp
     PASS(OP_DISCONNECT, disconnect_sockets(p->inner, t, close_transport));
 }
 static int pass_server_emit(void *a, const sio_adapter_packet *pkt, uint32_t timeout_ms,
-                            void (*reply)(json_t *answer, void *ud), sio_adapter_done_cb done,
-                            void *ud) {
+                            void (*reply)(json_t *answer, void *ud), sio_done_cb done, void *ud) {
     PASS(OP_SERVER_EMIT, server_side_emit(p->inner, pkt, timeout_ms, reply, done, ud));
 }
-static int pass_all_rooms(void *a, uint32_t timeout_ms, sio_room_cb cb, sio_adapter_done_cb done,
+static int pass_all_rooms(void *a, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb done,
                           void *ud) {
     PASS(OP_ALL_ROOMS, all_rooms(p->inner, timeout_ms, cb, done, ud));
 }
