@@ -103,7 +103,7 @@ typedef struct sio_prepared {
     eio_msg *msg;
     eio_msg **atts;
     size_t natts;
-    eio_msg *small[8];
+    eio_msg *small[16]; /* as many as max_attachments allows by default, and more */
 } sio_prepared;
 
 typedef void (*sio_adapter_each_cb)(sio_socket *s, void *userdata);
