@@ -395,6 +395,47 @@ SIO_EXTERN int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
 
 /** The end of an operation that may ask other servers: 0, SIO_ETIMEDOUT or another error. */
 typedef void (*sio_done_cb)(int err, void *userdata);
+
+/** The answer another server waits for, to a server-side event (see sio_server_event_cb). */
+typedef struct sio_server_reply sio_server_reply;
+/**
+ * A server-side event that another server of the cluster sent with
+ * sio_server_side_emit (Node's `io.on(event, ...)` for `serverSideEmit`):
+ * its arguments (a jansson array, borrowed), and `reply` when the sender
+ * waits for answers (else NULL), to answer exactly once with
+ * sio_server_reply_send, now or later.
+ */
+typedef void (*sio_server_event_cb)(sio_server *sio, const char *nsp, json_t *args,
+                                    sio_server_reply *reply, void *userdata);
+/** Sets the handler of a server-side event in a namespace (one per name; a
+ * second replaces the first). 0, SIO_EINVAL or SIO_ENOMEM. */
+SIO_EXTERN int sio_on_server_event(sio_server *sio, const char *nsp, const char *event,
+                                   sio_server_event_cb cb, void *userdata);
+/** Answers a server-side event with `answer` (any value, not stolen; NULL is
+ * null), and frees the reply. */
+SIO_EXTERN int sio_server_reply_send(sio_server_reply *reply, const json_t *answer);
+/**
+ * Sends `event` with `args` (array or NULL; not stolen) to the namespace's
+ * server-side handlers on the other servers of the cluster, not to clients
+ * and not to this server (serverSideEmit). Returns the number of servers it
+ * went to: 0 with the in-memory adapter, which has no other server.
+ */
+SIO_EXTERN int sio_server_side_emit(sio_server *sio, const char *nsp, const char *event,
+                                    const json_t *args);
+/** The answers to sio_server_side_emit_with_ack: err 0 when every other
+ * server answered, SIO_ETIMEDOUT when the timeout came first; `answers`
+ * (borrowed) holds the answers received, one per server. */
+typedef void (*sio_server_answers_cb)(int err, json_t *answers, void *userdata);
+/**
+ * The same, each other server answering once (serverSideEmitWithAck); cb runs
+ * once, when all have answered or after timeout_ms (0: the adapter's default),
+ * and at once with no answer when there is no other server (the in-memory
+ * adapter). Returns the number of servers asked, or an error (then cb is
+ * never called).
+ */
+SIO_EXTERN int sio_server_side_emit_with_ack(sio_server *sio, const char *nsp, const char *event,
+                                             const json_t *args, uint32_t timeout_ms,
+                                             sio_server_answers_cb cb, void *userdata);
 /**
  * Lists every room of a namespace, on every server of the cluster (allRooms):
  * cb once per room, socket-id rooms included (a name may come once per

@@ -211,6 +211,14 @@ int sio_adapter_membership_charge(sio_nsp *nsp);
 void sio_adapter_membership_refund(sio_nsp *nsp);
 uint32_t sio_adapter_max_rooms_per_socket(const sio_nsp *nsp);
 
+/* A server-side event from another server (serverSideEmit): runs the
+ * namespace's handler (sio_on_server_event) with args (an array, borrowed;
+ * NULL: none). With answer, the handler's reply calls answer(value, ud) once,
+ * now or later (value borrowed), so ud must outlive the namespace's
+ * instance if need be. No handler: nothing happens (the sender times out). */
+void sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
+                              void (*answer)(json_t *value, void *ud), void *ud);
+
 /* The collector of a broadcast with acknowledgements: s will answer id
  * (registers it; 0 or SIO_ENOMEM); servers: n more servers will each report
  * a client count; a server's count; a remote client's answer (borrowed).

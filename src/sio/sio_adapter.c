@@ -2,7 +2,8 @@
  * adapter may ask of the Socket.IO layer (adapter.h, "the core, as an
  * adapter sees it"), apart from delivering a packet (sio_socket.c) and the
  * broadcast-with-ack collector (sio_broadcast.c): encoding a packet once, the
- * namespace's sockets, and the server-wide caps on rooms and memberships.
+ * namespace's sockets, the server-wide caps on rooms and memberships, and
+ * running the application's handler of a server-side event.
  */
 #include "sio/sio_internal.h"
 
@@ -89,4 +90,31 @@ void sio_adapter_membership_refund(sio_nsp *nsp) {
 
 uint32_t sio_adapter_max_rooms_per_socket(const sio_nsp *nsp) {
     return nsp->srv->opts.max_rooms_per_socket;
+}
+
+struct sio_server_reply {
+    void (*answer)(json_t *value, void *ud);
+    void *ud;
+};
+
+void sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
+                              void (*answer)(json_t *value, void *ud), void *ud) {
+    sio_handler *h = util_map_get(&nsp->h->server_events, event, strlen(event));
+    if (!h) return; /* no handler: no answer, as in Node (the sender times out) */
+    sio_server_reply *reply = NULL;
+    if (answer && (reply = malloc(sizeof *reply))) *reply = (sio_server_reply){answer, ud};
+    json_t *none = args ? NULL : json_array();
+    sio_nsp_ref(nsp); /* the handler may disconnect a dynamic namespace's last socket */
+    h->cb.server_event(nsp->srv, nsp->name, args ? args : none, reply, h->userdata);
+    sio_nsp_unref(nsp);
+    json_decref(none);
+}
+
+int sio_server_reply_send(sio_server_reply *reply, const json_t *answer) {
+    if (!reply) return SIO_EINVAL;
+    json_t *null = answer ? NULL : json_null();
+    reply->answer(answer ? (json_t *)answer : null, reply->ud);
+    json_decref(null);
+    free(reply);
+    return 0;
 }

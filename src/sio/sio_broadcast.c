@@ -1,6 +1,7 @@
 /* sio/sio_broadcast.c - broadcast operators: to/except rooms, volatile,
  * local, compress, timeout; emit (with or without acknowledgements),
- * fetchSockets, socketsJoin/Leave, disconnectSockets; allRooms.
+ * fetchSockets, socketsJoin/Leave, disconnectSockets; allRooms;
+ * serverSideEmit (with or without answers).
  *
  * A broadcast is encoded once: the packet text becomes one Engine.IO message
  * (a complete WebSocket frame, see eio_msg_new) and every recipient's queue
@@ -352,13 +353,67 @@ int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport) {
     return r;
 }
 
+static sio_nsp *nsp_named(sio_server *srv, const char *nsp) {
+    if (!nsp) nsp = "/";
+    return sio_nsp_get(srv, nsp, strlen(nsp), 0);
+}
+
 int sio_namespace_rooms(sio_server *srv, const char *nsp, sio_room_cb cb, sio_done_cb done,
                         void *userdata) {
-    if (!nsp) nsp = "/";
-    sio_nsp *n = sio_nsp_get(srv, nsp, strlen(nsp), 0);
+    sio_nsp *n = nsp_named(srv, nsp);
     if (!n || !cb) return SIO_EINVAL;
     sio_nsp_ref(n); /* cb may disconnect a dynamic namespace's last socket */
     int r = n->adapter_ops->all_rooms(n->adapter, 0, cb, done, userdata);
     sio_nsp_unref(n);
+    return r;
+}
+
+/* ---- serverSideEmit ---------------------------------------------------------------------------- */
+
+int sio_server_side_emit(sio_server *srv, const char *nsp, const char *event, const json_t *args) {
+    sio_nsp *n = nsp_named(srv, nsp);
+    if (!n || !event) return SIO_EINVAL;
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    return n->adapter_ops->server_side_emit(n->adapter, &pkt, 0, NULL, NULL, NULL);
+}
+
+/* The answers of the other servers, until the adapter's done. */
+typedef struct server_answers {
+    sio_server_answers_cb cb;
+    void *userdata;
+    json_t *answers;
+} server_answers;
+
+static void server_answer(json_t *answer, void *ud) {
+    server_answers *a = ud;
+    json_array_append(a->answers, answer ? answer : json_null());
+}
+
+static void server_answers_done(int err, void *ud) {
+    server_answers *a = ud;
+    a->cb(err, a->answers, a->userdata);
+    json_decref(a->answers);
+    free(a);
+}
+
+int sio_server_side_emit_with_ack(sio_server *srv, const char *nsp, const char *event,
+                                  const json_t *args, uint32_t timeout_ms, sio_server_answers_cb cb,
+                                  void *userdata) {
+    sio_nsp *n = nsp_named(srv, nsp);
+    if (!n || !event || !cb) return SIO_EINVAL;
+    server_answers *a = calloc(1, sizeof *a);
+    if (!a || !(a->answers = json_array())) {
+        free(a);
+        return SIO_ENOMEM;
+    }
+    a->cb = cb;
+    a->userdata = userdata;
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    int r = n->adapter_ops->server_side_emit(n->adapter, &pkt, timeout_ms, server_answer,
+                                             server_answers_done, a);
+    if (r < 0) { /* done was not called */
+        json_decref(a->answers);
+        free(a);
+    }
     return r;
 }

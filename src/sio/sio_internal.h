@@ -51,6 +51,7 @@ typedef struct sio_handler {
         sio_disconnect_cb disconnect;
         sio_event_cb event;
         sio_middleware_cb middleware;
+        sio_server_event_cb server_event;
     } cb;
     void *userdata;
 } sio_handler;
@@ -60,7 +61,8 @@ typedef UTIL_VEC(sio_handler) sio_handler_list;
 /* The handlers of a namespace, or of a family of dynamic namespaces. */
 typedef struct sio_handlers {
     sio_handler_list connect, disconnect, middleware;
-    util_map events; /* name -> sio_handler* */
+    util_map events;        /* name -> sio_handler* */
+    util_map server_events; /* name -> sio_handler* (sio_on_server_event) */
     sio_handler any;
 } sio_handlers;
 

@@ -628,6 +628,13 @@ static int pass_disconnect(void *a, const sio_bcast_target *t, bool close_transp
 }
 static int pass_server_emit(void *a, const sio_adapter_packet *pkt, uint32_t timeout_ms,
                             void (*reply)(json_t *answer, void *ud), sio_done_cb done, void *ud) {
+    pass_adapter *pa = ((pass_nsp *)a)->owner;
+    snprintf(pa->event, sizeof pa->event, "%s", pkt->event);
+    if (pa->remote && reply) { /* another server answers */
+        json_t *answer = json_string("from-b");
+        reply(answer, ud);
+        json_decref(answer);
+    }
     PASS(OP_SERVER_EMIT, server_side_emit(p->inner, pkt, timeout_ms, reply, done, ud));
 }
 static int pass_all_rooms(void *a, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb done,
@@ -794,6 +801,91 @@ static void test_acks_from_other_servers(void) {
     suite_adapter = NULL;
 }
 
+typedef struct server_event_seen {
+    int calls, had_reply;
+    char args[64];
+} server_event_seen;
+
+static void on_hello(sio_server *sio, const char *nsp_name, json_t *args, sio_server_reply *reply,
+                     void *ud) {
+    server_event_seen *seen = ud;
+    seen->calls++;
+    seen->had_reply = reply != NULL;
+    char *text = json_dumps(args, JSON_COMPACT);
+    snprintf(seen->args, sizeof seen->args, "%s %s", nsp_name, text ? text : "?");
+    free(text);
+    json_t *pong = json_string("pong");
+    if (reply) sio_server_reply_send(reply, pong);
+    json_decref(pong);
+    (void)sio;
+}
+
+static void keep_answer(json_t *value, void *ud) {
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(ud, 64, "%s", text ? text : "?");
+    free(text);
+}
+
+typedef struct answers_seen {
+    int calls, err;
+    char answers[64];
+} answers_seen;
+
+static void on_answers(int err, json_t *answers, void *ud) {
+    answers_seen *a = ud;
+    a->calls++;
+    a->err = err;
+    char *text = json_dumps(answers, JSON_COMPACT);
+    snprintf(a->answers, sizeof a->answers, "%s", text ? text : "?");
+    free(text);
+}
+
+/* serverSideEmit: an event from another server runs the namespace's
+ * server-side handler, whose reply reaches the adapter; emitting goes
+ * through the table, and the answers of other servers reach the caller. */
+static void test_server_side_events(void) {
+    memset(pass.calls, 0, sizeof pass.calls);
+    suite_adapter = &pass.base;
+    server_open(0);
+    server_event_seen seen = {0};
+    CHECK_INT(sio_on_server_event(srv, "/", "hello", on_hello, &seen), 0);
+    CHECK_INT(sio_on_server_event(srv, "/", NULL, on_hello, &seen), SIO_EINVAL);
+    json_t *args = json_pack("[is]", 1, "x");
+    char answer[64] = "";
+    sio_adapter_server_event(nsp, "hello", args, keep_answer, answer);
+    CHECK_INT(seen.calls, 1);
+    CHECK_INT(seen.had_reply, 1);
+    CHECK_STR(seen.args, "/ [1,\"x\"]");
+    CHECK_STR(answer, "\"pong\"");
+    sio_adapter_server_event(nsp, "hello", NULL, NULL, NULL); /* no answer wanted */
+    CHECK_INT(seen.calls, 2);
+    CHECK_INT(seen.had_reply, 0);
+    CHECK_STR(seen.args, "/ []");
+    sio_adapter_server_event(nsp, "nobody", args, keep_answer, answer); /* no handler */
+    CHECK_INT(seen.calls, 2);
+
+    CHECK_INT(sio_server_side_emit(srv, "/", "notify", args), 0); /* no other server here */
+    CHECK_INT(pass.calls[OP_SERVER_EMIT], 1);
+    CHECK_STR(pass.event, "notify");
+    CHECK_INT(seen.calls, 2); /* never to this server's own handlers */
+    CHECK_INT(sio_server_side_emit(srv, "/nowhere", "notify", args), SIO_EINVAL);
+
+    answers_seen got = {0};
+    CHECK_INT(sio_server_side_emit_with_ack(srv, NULL, "ping", args, 100, on_answers, &got), 0);
+    CHECK_INT(got.calls, 1); /* alone: at once, no answer */
+    CHECK_INT(got.err, 0);
+    CHECK_STR(got.answers, "[]");
+    pass.remote = 1;
+    memset(&got, 0, sizeof got);
+    CHECK_INT(sio_server_side_emit_with_ack(srv, NULL, "ping", args, 100, on_answers, &got), 0);
+    CHECK_INT(got.calls, 1);
+    CHECK_STR(got.answers, "[\"from-b\"]");
+    pass.remote = 0;
+    json_decref(args);
+    server_close();
+    suite_adapter = NULL;
+}
+
 int main(void) {
     suite_run(NULL);                /* the default: in-memory */
     suite_run(&sio_memory_adapter); /* named */
@@ -801,5 +893,6 @@ int main(void) {
     RUN(test_option_picks_the_adapter);
     RUN(test_calls_go_through_the_table);
     RUN(test_acks_from_other_servers);
+    RUN(test_server_side_events);
     return CHECK_DONE();
 }
