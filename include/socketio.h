@@ -52,6 +52,8 @@ typedef struct sio_ack sio_ack;
 typedef struct sio_broadcast sio_broadcast;
 /** A middleware's decision handle (see sio_use). */
 typedef struct sio_next sio_next;
+/** Where rooms live and how broadcasts reach other servers (see sio_server_options.adapter). */
+typedef struct sio_adapter sio_adapter;
 
 /* ---- the server -------------------------------------------------------------------- */
 
@@ -92,6 +94,13 @@ typedef struct sio_server_options {
      * MB however the application lets clients join (2000000; 0: the
      * default) */
     uint32_t max_memberships;
+    /** `adapter`: where the namespaces' rooms live and how broadcasts and
+     * fetchSockets & co reach other servers. NULL (the default) is the
+     * in-memory adapter: this process only. A multi-server adapter is made by
+     * its own constructor, with its own options, and is the application's:
+     * it must outlive the server (close it after sio_server_close's done).
+     * The server makes one instance of it per namespace, as Node does. */
+    sio_adapter *adapter;
 } sio_server_options;
 
 /** Fills `o` with the defaults (in parentheses above). */
@@ -373,7 +382,9 @@ SIO_EXTERN int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, 
 
 /** One socket, for sio_broadcast_fetch_sockets. */
 typedef void (*sio_socket_cb)(sio_socket *s, void *userdata);
-/** Calls cb for every matching socket (fetchSockets). Returns the count. */
+/** Calls cb for every matching socket (fetchSockets); cb may do anything,
+ * disconnect included. Returns the count. Like the three calls below, it goes
+ * through the server's adapter (sio_server_options.adapter). */
 SIO_EXTERN int sio_broadcast_fetch_sockets(sio_broadcast *b, sio_socket_cb cb, void *userdata);
 /** Makes every matching socket join `room` (socketsJoin). */
 SIO_EXTERN int sio_broadcast_join(sio_broadcast *b, const char *room);
@@ -381,6 +392,61 @@ SIO_EXTERN int sio_broadcast_join(sio_broadcast *b, const char *room);
 SIO_EXTERN int sio_broadcast_leave(sio_broadcast *b, const char *room);
 /** Disconnects every matching socket (disconnectSockets). */
 SIO_EXTERN int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
+
+/** The end of an operation that may ask other servers: 0, SIO_ETIMEDOUT or another error. */
+typedef void (*sio_done_cb)(int err, void *userdata);
+
+/** The answer another server waits for, to a server-side event (see sio_server_event_cb). */
+typedef struct sio_server_reply sio_server_reply;
+/**
+ * A server-side event that another server of the cluster sent with
+ * sio_server_side_emit (Node's `io.on(event, ...)` for `serverSideEmit`):
+ * its arguments (a jansson array, borrowed), and `reply` when the sender
+ * waits for answers (else NULL), to answer exactly once with
+ * sio_server_reply_send, now or later.
+ */
+typedef void (*sio_server_event_cb)(sio_server *sio, const char *nsp, json_t *args,
+                                    sio_server_reply *reply, void *userdata);
+/** Sets the handler of a server-side event in a namespace (one per name; a
+ * second replaces the first). 0, SIO_EINVAL or SIO_ENOMEM. */
+SIO_EXTERN int sio_on_server_event(sio_server *sio, const char *nsp, const char *event,
+                                   sio_server_event_cb cb, void *userdata);
+/** Answers a server-side event with `answer` (any value, not stolen; NULL is
+ * null), and frees the reply. */
+SIO_EXTERN int sio_server_reply_send(sio_server_reply *reply, const json_t *answer);
+/**
+ * Sends `event` with `args` (array or NULL; not stolen) to the namespace's
+ * server-side handlers on the other servers of the cluster, not to clients
+ * and not to this server (serverSideEmit). Returns the number of servers it
+ * went to: 0 with the in-memory adapter, which has no other server.
+ */
+SIO_EXTERN int sio_server_side_emit(sio_server *sio, const char *nsp, const char *event,
+                                    const json_t *args);
+/** The answers to sio_server_side_emit_with_ack: err 0 when every other
+ * server answered, SIO_ETIMEDOUT when the timeout came first; `answers`
+ * (borrowed) holds the answers received, one per server. */
+typedef void (*sio_server_answers_cb)(int err, json_t *answers, void *userdata);
+/**
+ * The same, each other server answering once (serverSideEmitWithAck); cb runs
+ * once, when all have answered or after timeout_ms (0: the adapter's default),
+ * and at once with no answer when there is no other server (the in-memory
+ * adapter). Returns the number of servers asked, or an error (then cb is
+ * never called).
+ */
+SIO_EXTERN int sio_server_side_emit_with_ack(sio_server *sio, const char *nsp, const char *event,
+                                             const json_t *args, uint32_t timeout_ms,
+                                             sio_server_answers_cb cb, void *userdata);
+/**
+ * Lists every room of a namespace, on every server of the cluster (allRooms):
+ * cb once per room, socket-id rooms included (a name may come once per
+ * server that has it), then done (may be NULL) once. With the in-memory
+ * adapter both run before the call returns; a multi-server adapter calls done
+ * when every server answered, or with SIO_ETIMEDOUT. cb may join and leave.
+ * Returns the number of rooms listed so far, or a negative error code (then
+ * done is not called).
+ */
+SIO_EXTERN int sio_namespace_rooms(sio_server *sio, const char *nsp, sio_room_cb cb,
+                                   sio_done_cb done, void *userdata);
 
 /** Shortcut: emits to a namespace, to `room` (NULL: everyone) except socket `skip_sid` (may be
  * NULL). */

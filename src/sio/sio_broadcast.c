@@ -1,10 +1,14 @@
 /* sio/sio_broadcast.c - broadcast operators: to/except rooms, volatile,
  * local, compress, timeout; emit (with or without acknowledgements),
- * fetchSockets, socketsJoin/Leave, disconnectSockets.
+ * fetchSockets, socketsJoin/Leave, disconnectSockets; allRooms;
+ * serverSideEmit (with or without answers).
  *
  * A broadcast is encoded once: the packet text becomes one Engine.IO message
  * (a complete WebSocket frame, see eio_msg_new) and every recipient's queue
- * takes a reference to it. The adapter decides who the recipients are.
+ * takes a reference to it. The adapter decides who the recipients are, and
+ * gets the packet as the application gave it too (sio_adapter_packet), for
+ * the other servers. Every operation here goes through the namespace's
+ * adapter table (adapter.h), never to the rooms themselves.
  *
  * A broadcast being described holds a reference to its namespace (a dynamic
  * one may lose its last socket meanwhile). The walk that queues the packet
@@ -28,19 +32,29 @@ struct sio_broadcast {
     char *copies[2 * BCAST_MAX_ROOMS + 1];
     unsigned ncopies;
     sio_bcast_target t;
-    uint32_t timeout_ms;
     int invalid;
 };
 
+/* A broadcast-with-ack's collector. Local recipients are registered on it
+ * (sio_adapter_ack_wait: a pending ack that points here); a multi-server
+ * adapter adds the other servers' client counts and answers. It ends (cb)
+ * when every expected server has given its count and every counted client
+ * answered (a local one also by disconnecting), or at the timeout; it is
+ * freed once ended, with no local entry left pointing here, no adapter
+ * holding it, and cb returned. */
 struct sio_bcast_ack {
     sio_broadcast_ack_cb cb;
     void *userdata;
     json_t *responses;
-    size_t expected, answered;
+    size_t expected, answered; /* clients, every server's */
+    size_t local_pending;      /* local pending acks that point here */
+    size_t servers;            /* servers whose client count is awaited */
+    unsigned holds;            /* adapters keeping a pointer (sio_adapter_ack_hold) */
     util_timer timer;
     sio_server *srv;
     int done;
-    int in_cb; /* cb is running: answers that come meanwhile do not free it */
+    int in_cb;    /* cb is running: answers that come meanwhile do not free it */
+    int starting; /* inside the adapter's broadcast_with_ack: cb waits */
 };
 
 sio_broadcast *sio_broadcast_new(sio_server *srv, const char *nsp) {
@@ -106,7 +120,7 @@ sio_broadcast *sio_broadcast_compress(sio_broadcast *b, bool compress) {
 }
 
 sio_broadcast *sio_broadcast_timeout(sio_broadcast *b, uint32_t timeout_ms) {
-    if (b) b->timeout_ms = timeout_ms;
+    if (b) b->t.timeout_ms = timeout_ms;
     return b;
 }
 
@@ -120,89 +134,40 @@ void sio_broadcast_free(sio_broadcast *b) {
     if (b) bcast_free(b);
 }
 
-/* The adapter's walk: queues p on every target socket, running no application code. */
-static size_t adapter_broadcast(sio_nsp *nsp, const sio_bcast_target *t, const sio_prepared *p) {
+/* The adapter's broadcast: queues p on every local target socket, running no
+ * application code, and forwards pkt unless local. */
+static size_t adapter_broadcast(sio_nsp *nsp, const sio_bcast_target *t,
+                                const sio_adapter_packet *pkt, const sio_prepared *p) {
     sio_server *srv = nsp->srv;
     srv->broadcasting++;
-    size_t n = nsp->adapter_ops->broadcast(nsp->adapter, t, p);
+    size_t n = nsp->adapter_ops->broadcast(nsp->adapter, t, pkt, p);
     assert(srv->broadcasting > 0);
     srv->broadcasting--;
     return n;
 }
 
-/* A broadcast's packet, encoded once: the text message and its attachments. */
-typedef struct bcast_msgs {
-    sio_prepared p;
-    eio_msg *small[16];
-} bcast_msgs;
-
-static void bcast_release(bcast_msgs *m) {
-    if (m->p.msg) eio_msg_release(m->p.msg);
-    for (size_t i = 0; i < m->p.natts; i++) eio_msg_release(m->p.atts[i]);
-    if (m->p.atts != m->small) free(m->p.atts);
-}
-
-/* Encodes the packet into Engine.IO messages; on error nothing is left to release. */
-/* raw_atts: the attachments raw argument text refers to (NULL: none) */
-static int bcast_prepare(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
-                         size_t raw_len, const sio_attachments *raw_atts, uint64_t id,
-                         bcast_msgs *m) {
-    sio_nsp *nsp = b->nsp;
-    util_buf *out = &nsp->srv->scratch;
-    out->len = 0;
-    sio_attachments own = SIO_ATTACHMENTS_INIT;
-    const sio_attachments *src = raw ? raw_atts : &own;
-    sio_attachments none = SIO_ATTACHMENTS_INIT;
-    if (!src) src = &none;
-    int r =
-        raw ? sio_encode_event_raw(out, nsp->name, nsp->name_len, id, event, strlen(event), raw,
-                                   raw_len, (uint32_t)src->len)
-            : sio_encode_event(out, nsp->name, nsp->name_len, id, event, strlen(event), args, &own);
-    sio_attachments atts = *src;
-    m->p = (sio_prepared){.msg = NULL, .atts = m->small, .natts = 0};
-    if (!r && atts.len > sizeof m->small / sizeof *m->small &&
-        !(m->p.atts = malloc(atts.len * sizeof *m->p.atts)))
-        r = SIO_ENOMEM;
-    if (!r && !(m->p.msg = eio_msg_new(out->data, out->len, false))) r = SIO_ENOMEM;
-    for (size_t i = 0; !r && i < atts.len; i++) {
-        eio_msg *a = eio_msg_new(atts.items[i].base, atts.items[i].len, true);
-        if (a)
-            m->p.atts[m->p.natts++] = a;
-        else
-            r = SIO_ENOMEM;
-    }
-    sio_attachments_free(&own);
-    if (r) {
-        bcast_release(m);
-        m->p = (sio_prepared){0};
-    }
-    return r;
-}
-
 /* Encodes the packet once and hands it to the adapter. */
-static int bcast_send(sio_broadcast *b, const char *event, const json_t *args, const char *raw,
-                      size_t raw_len, const sio_attachments *raw_atts, uint64_t id) {
-    bcast_msgs m;
-    int r = bcast_prepare(b, event, args, raw, raw_len, raw_atts, id, &m);
+static int bcast_send(sio_broadcast *b, const sio_adapter_packet *pkt) {
+    sio_prepared p;
+    int r = sio_adapter_prepare(b->nsp, pkt, SIO_NO_ID, &p);
     if (r) return r;
-    size_t n = adapter_broadcast(b->nsp, &b->t, &m.p);
-    bcast_release(&m);
+    size_t n = adapter_broadcast(b->nsp, &b->t, pkt, &p);
+    sio_adapter_prepared_release(&p);
     return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
 int sio_broadcast_emit(sio_broadcast *b, const char *event, const json_t *args) {
     if (!b) return SIO_ENOMEM;
-    int r =
-        b->invalid || !event ? SIO_EINVAL : bcast_send(b, event, args, NULL, 0, NULL, SIO_NO_ID);
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    int r = b->invalid || !event ? SIO_EINVAL : bcast_send(b, &pkt);
     bcast_free(b);
     return r;
 }
 
 int sio_broadcast_emit_raw(sio_broadcast *b, const char *event, const char *args, size_t len) {
     if (!b) return SIO_ENOMEM;
-    int r = b->invalid || !event
-                ? SIO_EINVAL
-                : bcast_send(b, event, NULL, args ? args : "", args ? len : 0, NULL, SIO_NO_ID);
+    sio_adapter_packet pkt = {.event = event, .raw = args ? args : "", .raw_len = args ? len : 0};
+    int r = b->invalid || !event ? SIO_EINVAL : bcast_send(b, &pkt);
     bcast_free(b);
     return r;
 }
@@ -214,7 +179,8 @@ int sio_broadcast_emit_args(sio_broadcast *b, const char *event, const sio_event
     if (r == 0) {
         size_t len;
         const char *raw = sio_event_args_raw(ev, &len);
-        r = bcast_send(b, event, NULL, raw, len, &atts, SIO_NO_ID);
+        sio_adapter_packet pkt = {.event = event, .raw = raw, .raw_len = len, .atts = &atts};
+        r = bcast_send(b, &pkt);
         free(atts.items);
     }
     bcast_free(b);
@@ -241,10 +207,16 @@ static void bcast_ack_end(sio_bcast_ack *a, int err) {
     a->in_cb = 0;
 }
 
+/* Ends the collector if every count and every answer is in. */
+static void bcast_ack_check(sio_bcast_ack *a) {
+    if (!a->done && !a->starting && a->servers == 0 && a->answered >= a->expected)
+        bcast_ack_end(a, 0);
+}
+
 static void bcast_ack_maybe_free(sio_bcast_ack *a) {
-    /* every recipient's pending entry points here: free with the last one,
-     * and not while cb runs (it may disconnect recipients, which answer) */
-    if (a->done && !a->in_cb && a->answered >= a->expected) {
+    /* every local recipient's pending entry points here: free with the last
+     * one, and not while cb runs (it may disconnect recipients, which answer) */
+    if (a->done && !a->in_cb && a->local_pending == 0 && a->holds == 0) {
         json_decref(a->responses);
         free(a);
     }
@@ -256,22 +228,49 @@ static void bcast_ack_timeout(util_timer *t) {
     bcast_ack_maybe_free(a);
 }
 
+/* A local recipient's answer, or its disconnection (err). */
 void sio_bcast_ack_answer(sio_bcast_ack *a, int err, json_t *args) {
-    assert(a->answered < a->expected);
+    assert(a->local_pending > 0);
+    a->local_pending--;
     a->answered++;
     if (!a->done && err == 0 && args) json_array_append(a->responses, args);
-    if (!a->done && a->answered >= a->expected) bcast_ack_end(a, 0);
+    bcast_ack_check(a);
     bcast_ack_maybe_free(a);
 }
 
-typedef struct ack_reg_ctx {
-    sio_bcast_ack *ack;
-    uint64_t id;
-} ack_reg_ctx;
+int sio_adapter_ack_wait(sio_bcast_ack *a, sio_socket *s, uint64_t id) {
+    if (!sio_ack_register(s, id, NULL, NULL, 0, a)) return SIO_ENOMEM;
+    a->local_pending++;
+    a->expected++;
+    return 0;
+}
 
-static void register_one(sio_socket *s, void *ud) {
-    ack_reg_ctx *ctx = ud;
-    if (sio_ack_register(s, ctx->id, NULL, NULL, 0, ctx->ack)) ctx->ack->expected++;
+void sio_adapter_ack_servers(sio_bcast_ack *a, size_t n) {
+    if (!a->done) a->servers += n;
+}
+
+void sio_adapter_ack_client_count(sio_bcast_ack *a, size_t n) {
+    if (a->done) return;
+    if (a->servers > 0) a->servers--;
+    a->expected += n;
+    bcast_ack_check(a);
+}
+
+void sio_adapter_ack_answer(sio_bcast_ack *a, json_t *args) {
+    if (a->done) return;
+    a->answered++;
+    if (args) json_array_append(a->responses, args);
+    bcast_ack_check(a);
+}
+
+void sio_adapter_ack_hold(sio_bcast_ack *a) {
+    a->holds++;
+}
+
+void sio_adapter_ack_release(sio_bcast_ack *a) {
+    assert(a->holds > 0);
+    a->holds--;
+    bcast_ack_maybe_free(a);
 }
 
 int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
@@ -286,11 +285,12 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
     uint64_t id = nsp->next_ack_id++;
     /* encode first: a packet that cannot be built (a reserved name...) fails
      * before any recipient waits for an answer, and cb is never called */
-    bcast_msgs m;
-    int r = bcast_prepare(b, event, args, NULL, 0, NULL, id, &m);
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    sio_prepared p;
+    int r = sio_adapter_prepare(nsp, &pkt, id, &p);
     sio_bcast_ack *a = r ? NULL : calloc(1, sizeof *a);
     if (!a || !(a->responses = json_array())) {
-        if (!r) bcast_release(&m);
+        if (!r) sio_adapter_prepared_release(&p);
         free(a);
         bcast_free(b);
         return r ? r : SIO_ENOMEM;
@@ -299,14 +299,16 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
     a->userdata = userdata;
     a->srv = srv;
     util_timer_init(&a->timer);
-    /* register on the recipients first (one id for all, as the reference does), then send */
-    ack_reg_ctx ctx = {a, id};
-    nsp->adapter_ops->each(nsp->adapter, &b->t, register_one, &ctx);
-    size_t n = a->expected ? adapter_broadcast(nsp, &b->t, &m.p) : 0;
-    bcast_release(&m);
-    uint32_t timeout = b->timeout_ms;
-    bcast_free(b); /* nsp may be gone from here on */
-    if (a->expected == 0) {
+    a->starting = 1;
+    srv->broadcasting++;
+    size_t n = nsp->adapter_ops->broadcast_with_ack(nsp->adapter, &b->t, &pkt, id, &p, a);
+    assert(srv->broadcasting > 0);
+    srv->broadcasting--;
+    a->starting = 0;
+    sio_adapter_prepared_release(&p);
+    uint32_t timeout = b->t.timeout_ms;
+    bcast_free(b);                                       /* nsp may be gone from here on */
+    if (a->servers == 0 && a->answered >= a->expected) { /* nobody to wait for: at once */
         bcast_ack_end(a, 0);
         bcast_ack_maybe_free(a);
         return 0;
@@ -320,32 +322,98 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
 
 int sio_broadcast_fetch_sockets(sio_broadcast *b, sio_socket_cb cb, void *ud) {
     if (!b) return SIO_ENOMEM;
-    int r =
-        b->invalid ? SIO_EINVAL : (int)b->nsp->adapter_ops->each(b->nsp->adapter, &b->t, cb, ud);
+    int r = b->invalid ? SIO_EINVAL
+                       : b->nsp->adapter_ops->fetch_sockets(b->nsp->adapter, &b->t, cb, NULL, ud);
     bcast_free(b);
     return r;
 }
 
-static void join_one(sio_socket *s, void *ud) {
-    sio_join(s, ud);
-}
-
-static void leave_one(sio_socket *s, void *ud) {
-    sio_leave(s, ud);
-}
-
-static void disconnect_one(sio_socket *s, void *ud) {
-    sio_socket_disconnect(s, *(bool *)ud);
-}
-
 int sio_broadcast_join(sio_broadcast *b, const char *room) {
-    return sio_broadcast_fetch_sockets(b, join_one, (void *)room);
+    if (!b) return SIO_ENOMEM;
+    int r = b->invalid || !room ? SIO_EINVAL
+                                : b->nsp->adapter_ops->sockets_join(b->nsp->adapter, &b->t, room);
+    bcast_free(b);
+    return r;
 }
 
 int sio_broadcast_leave(sio_broadcast *b, const char *room) {
-    return sio_broadcast_fetch_sockets(b, leave_one, (void *)room);
+    if (!b) return SIO_ENOMEM;
+    int r = b->invalid || !room ? SIO_EINVAL
+                                : b->nsp->adapter_ops->sockets_leave(b->nsp->adapter, &b->t, room);
+    bcast_free(b);
+    return r;
 }
 
 int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport) {
-    return sio_broadcast_fetch_sockets(b, disconnect_one, &close_transport);
+    if (!b) return SIO_ENOMEM;
+    int r = b->invalid
+                ? SIO_EINVAL
+                : b->nsp->adapter_ops->disconnect_sockets(b->nsp->adapter, &b->t, close_transport);
+    bcast_free(b);
+    return r;
+}
+
+static sio_nsp *nsp_named(sio_server *srv, const char *nsp) {
+    if (!nsp) nsp = "/";
+    return sio_nsp_get(srv, nsp, strlen(nsp), 0);
+}
+
+int sio_namespace_rooms(sio_server *srv, const char *nsp, sio_room_cb cb, sio_done_cb done,
+                        void *userdata) {
+    sio_nsp *n = nsp_named(srv, nsp);
+    if (!n || !cb) return SIO_EINVAL;
+    sio_nsp_ref(n); /* cb may disconnect a dynamic namespace's last socket */
+    int r = n->adapter_ops->all_rooms(n->adapter, 0, cb, done, userdata);
+    sio_nsp_unref(n);
+    return r;
+}
+
+/* ---- serverSideEmit ---------------------------------------------------------------------------- */
+
+int sio_server_side_emit(sio_server *srv, const char *nsp, const char *event, const json_t *args) {
+    sio_nsp *n = nsp_named(srv, nsp);
+    if (!n || !event) return SIO_EINVAL;
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    return n->adapter_ops->server_side_emit(n->adapter, &pkt, 0, NULL, NULL, NULL);
+}
+
+/* The answers of the other servers, until the adapter's done. */
+typedef struct server_answers {
+    sio_server_answers_cb cb;
+    void *userdata;
+    json_t *answers;
+} server_answers;
+
+static void server_answer(json_t *answer, void *ud) {
+    server_answers *a = ud;
+    json_array_append(a->answers, answer ? answer : json_null());
+}
+
+static void server_answers_done(int err, void *ud) {
+    server_answers *a = ud;
+    a->cb(err, a->answers, a->userdata);
+    json_decref(a->answers);
+    free(a);
+}
+
+int sio_server_side_emit_with_ack(sio_server *srv, const char *nsp, const char *event,
+                                  const json_t *args, uint32_t timeout_ms, sio_server_answers_cb cb,
+                                  void *userdata) {
+    sio_nsp *n = nsp_named(srv, nsp);
+    if (!n || !event || !cb) return SIO_EINVAL;
+    server_answers *a = calloc(1, sizeof *a);
+    if (!a || !(a->answers = json_array())) {
+        free(a);
+        return SIO_ENOMEM;
+    }
+    a->cb = cb;
+    a->userdata = userdata;
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    int r = n->adapter_ops->server_side_emit(n->adapter, &pkt, timeout_ms, server_answer,
+                                             server_answers_done, a);
+    if (r < 0) { /* done was not called */
+        json_decref(a->answers);
+        free(a);
+    }
+    return r;
 }

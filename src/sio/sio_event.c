@@ -61,7 +61,7 @@ bool sio_event_wants_ack(const sio_event *ev) {
 
 static int send_ack(sio_socket *s, uint64_t id, const json_t *args, const char *raw,
                     size_t raw_len) {
-    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (s->head.state != SOCK_CONNECTED) return SIO_ECLOSED;
     util_buf *out = &s->nsp->srv->scratch;
     out->len = 0;
     sio_attachments atts = SIO_ATTACHMENTS_INIT;

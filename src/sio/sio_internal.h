@@ -51,6 +51,7 @@ typedef struct sio_handler {
         sio_disconnect_cb disconnect;
         sio_event_cb event;
         sio_middleware_cb middleware;
+        sio_server_event_cb server_event;
     } cb;
     void *userdata;
 } sio_handler;
@@ -60,7 +61,8 @@ typedef UTIL_VEC(sio_handler) sio_handler_list;
 /* The handlers of a namespace, or of a family of dynamic namespaces. */
 typedef struct sio_handlers {
     sio_handler_list connect, disconnect, middleware;
-    util_map events; /* name -> sio_handler* */
+    util_map events;        /* name -> sio_handler* */
+    util_map server_events; /* name -> sio_handler* (sio_on_server_event) */
     sio_handler any;
 } sio_handlers;
 
@@ -75,8 +77,8 @@ struct sio_nsp {
     util_map sockets;           /* id -> sio_socket* (connected) */
     UTIL_VEC(sio_socket *) all; /* the connected sockets, for iteration */
     uint64_t next_ack_id;
-    const sio_adapter_ops *adapter_ops;
-    void *adapter;
+    const sio_adapter_ops *adapter_ops; /* srv->opts.adapter's */
+    void *adapter;                      /* this namespace's instance */
 };
 
 typedef struct sio_family {
@@ -99,29 +101,23 @@ struct sio_pending_ack {
     util_timer timer;
 };
 
-enum sio_socket_state { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_DISCONNECTED };
-
 struct sio_socket {
-    /* what a broadcast reads, in the first 16 bytes: never split across two
-     * cache lines, even at malloc's 16-byte alignment */
-    eio_socket *eio; /* client->eio, kept equal (sio_client_set_eio): one pointer less per send */
-    uint32_t mark;   /* broadcast de-duplication */
-    uint8_t state;
+    /* first: what a broadcast's walk reads (eio, state) and the adapter's own
+     * fields (mark, slot); see adapter.h */
+    sio_socket_head head;
     uint8_t indexed; /* counted in client->nsockets and findable by namespace */
-    sio_client *client;
     uint32_t refs;
+    sio_client *client; /* head.eio is client->eio, kept equal (sio_client_set_eio) */
     uint32_t all_index; /* slot in nsp->all while connected */
     sio_nsp *nsp;
     sio_socket *next_in_client, *prev_in_client;
     char id[24]; /* UTIL_RANDOM_ID_LEN + NUL, rounded up to keep the fields aligned */
     json_t *auth;
     void *data;
-    /* the adapter's bookkeeping: the memory adapter keeps an array of
-     * memberships and, past a few, an index of it in the same block */
-    sio_adapter_membership *rooms;
-    uint32_t nrooms, caprooms;
     sio_pending_ack *acks;
 };
+_Static_assert(offsetof(struct sio_socket, head) == 0, "adapters reach the head by a cast");
+_Static_assert(offsetof(sio_socket_head, state) < 16, "what the walk reads in 16 bytes");
 _Static_assert(sizeof(((struct sio_socket *)0)->id) > UTIL_RANDOM_ID_LEN,
                "room for an id and its NUL");
 
@@ -161,9 +157,8 @@ struct sio_server {
     util_map nsps; /* name -> sio_nsp* */
     UTIL_VEC(sio_family *) families;
     util_wheel wheel;
-    uint32_t mark_gen;
     uint32_t ndynamic;     /* live dynamic child namespaces */
-    size_t rooms_charged;  /* rooms of every namespace's memory adapter, as max_rooms counts them */
+    size_t rooms_charged;  /* rooms of every namespace's adapter, as max_rooms counts them */
     size_t memberships;    /* room memberships of every socket (max_memberships) */
     size_t live_sockets;   /* sockets allocated and not yet freed */
     unsigned broadcasting; /* inside an adapter's broadcast walk (nothing may be freed) */

@@ -20,11 +20,14 @@ static void handlers_free(sio_handlers *h) {
     util_vec_free(&h->connect);
     util_vec_free(&h->disconnect);
     util_vec_free(&h->middleware);
-    util_map_iter it;
-    util_map_iter_init(&it, &h->events);
-    for (util_map_entry *e = util_map_iter_next(&it); e; e = util_map_iter_next(&it))
-        free(e->value);
-    util_map_free(&h->events);
+    util_map *maps[] = {&h->events, &h->server_events};
+    for (size_t i = 0; i < sizeof maps / sizeof *maps; i++) {
+        util_map_iter it;
+        util_map_iter_init(&it, maps[i]);
+        for (util_map_entry *e = util_map_iter_next(&it); e; e = util_map_iter_next(&it))
+            free(e->value);
+        util_map_free(maps[i]);
+    }
 }
 
 static int valid_nsp_name(const char *name) {
@@ -47,8 +50,8 @@ sio_nsp *sio_nsp_get(sio_server *srv, const char *name, size_t len, int create) 
     nsp->name[len] = '\0';
     nsp->name_len = len;
     nsp->h = &nsp->own;
-    nsp->adapter_ops = &sio_memory_adapter;
-    nsp->adapter = nsp->adapter_ops->create(nsp);
+    nsp->adapter_ops = srv->opts.adapter->ops;
+    nsp->adapter = nsp->adapter_ops->create(srv->opts.adapter, nsp);
     if (!nsp->adapter || util_map_put(&srv->nsps, nsp->name, len, nsp) != 0) {
         if (nsp->adapter) nsp->adapter_ops->destroy(nsp->adapter);
         free(nsp->name);
@@ -199,19 +202,37 @@ int sio_use(sio_server *srv, const char *nsp, sio_middleware_cb cb, void *userda
                          ((sio_handler){.cb.middleware = cb, .userdata = userdata}));
 }
 
+/* The handler named `event` in map, made if needed; NULL on ENOMEM. */
+static sio_handler *handler_slot(util_map *map, const char *event) {
+    sio_handler *e = util_map_get(map, event, strlen(event));
+    if (!e) {
+        e = malloc(sizeof *e);
+        if (!e) return NULL;
+        if (util_map_put(map, event, strlen(event), e) != 0) {
+            free(e);
+            return NULL;
+        }
+    }
+    return e;
+}
+
 int sio_on(sio_server *srv, const char *nsp, const char *event, sio_event_cb cb, void *userdata) {
     sio_handlers *h = sio_handlers_for(srv, nsp, 1);
     if (!h || !cb || !event || sio_event_name_reserved(event, strlen(event))) return SIO_EINVAL;
-    sio_handler *e = util_map_get(&h->events, event, strlen(event));
-    if (!e) {
-        e = malloc(sizeof *e);
-        if (!e) return SIO_ENOMEM;
-        if (util_map_put(&h->events, event, strlen(event), e) != 0) {
-            free(e);
-            return SIO_ENOMEM;
-        }
-    }
+    sio_handler *e = handler_slot(&h->events, event);
+    if (!e) return SIO_ENOMEM;
     e->cb.event = cb;
+    e->userdata = userdata;
+    return 0;
+}
+
+int sio_on_server_event(sio_server *srv, const char *nsp, const char *event, sio_server_event_cb cb,
+                        void *userdata) {
+    sio_handlers *h = sio_handlers_for(srv, nsp, 1);
+    if (!h || !cb || !event) return SIO_EINVAL;
+    sio_handler *e = handler_slot(&h->server_events, event);
+    if (!e) return SIO_ENOMEM;
+    e->cb.server_event = cb;
     e->userdata = userdata;
     return 0;
 }

@@ -67,7 +67,7 @@ void sio_client_unref(sio_client *c) {
 
 void sio_client_set_eio(sio_client *c, eio_socket *e) {
     c->eio = e;
-    for (sio_socket *s = c->sockets; s; s = s->next_in_client) s->eio = e;
+    for (sio_socket *s = c->sockets; s; s = s->next_in_client) s->head.eio = e;
 }
 
 /* ---- the client's sockets by namespace ---- */
@@ -162,7 +162,7 @@ void sio_client_remove_socket(sio_client *c, sio_socket *s) {
 sio_socket *sio_client_first_live(sio_client *c) {
     /* the sockets in the middle of their close are few (nested closes): a short scan */
     for (sio_socket *s = c->sockets; s; s = s->next_in_client)
-        if (s->state != SOCK_DISCONNECTED) return s;
+        if (s->head.state != SOCK_DISCONNECTED) return s;
     return NULL;
 }
 
@@ -317,7 +317,7 @@ static void client_dispatch(sio_client *c, const sio_packet *p, util_rcbuf *cons
     case SIO_PACKET_EVENT:
     case SIO_PACKET_BINARY_EVENT: {
         sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
-        if (s && s->state == SOCK_CONNECTED)
+        if (s && s->head.state == SOCK_CONNECTED)
             sio_event_dispatch(s, p, atts, natts);
         else
             client_invalid_state(c, p);
@@ -326,7 +326,7 @@ static void client_dispatch(sio_client *c, const sio_packet *p, util_rcbuf *cons
     case SIO_PACKET_ACK:
     case SIO_PACKET_BINARY_ACK: {
         sio_socket *s = client_socket(c, p->nsp, p->nsp_len);
-        if (s && s->state == SOCK_CONNECTED)
+        if (s && s->head.state == SOCK_CONNECTED)
             sio_socket_handle_ack(s, p, atts, natts);
         else
             client_invalid_state(c, p);
@@ -411,6 +411,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *o) {
         srv->opts.max_rooms_per_socket = DEFAULT_MAX_ROOMS_PER_SOCKET;
     if (!srv->opts.max_rooms) srv->opts.max_rooms = DEFAULT_MAX_ROOMS;
     if (!srv->opts.max_memberships) srv->opts.max_memberships = DEFAULT_MAX_MEMBERSHIPS;
+    if (!srv->opts.adapter) srv->opts.adapter = &sio_memory_adapter;
     srv->path = strdup(srv->opts.eio.path);
     srv->client_dir = srv->opts.client_dir ? strdup(srv->opts.client_dir) : NULL;
     srv->opts.eio.path = srv->path;

@@ -30,7 +30,7 @@ sio_socket *sio_socket_new(sio_nsp *nsp) {
     if (!s) return NULL;
     s->nsp = nsp;
     s->refs = 1;
-    s->state = SOCK_CONNECTING;
+    s->head.state = SOCK_CONNECTING;
     sio_nsp_ref(nsp);
     nsp->srv->live_sockets++;
     return s;
@@ -42,13 +42,12 @@ void sio_socket_unref(sio_socket *s) {
     sio_nsp *nsp = s->nsp;
     sio_server *srv = nsp->srv;
     /* freed only when off every list: client, namespace, rooms, acks */
-    assert(s->state == SOCK_DISCONNECTED);
+    assert(s->head.state == SOCK_DISCONNECTED);
     assert(!s->client && !s->indexed && !s->next_in_client && !s->prev_in_client);
     assert(util_map_get(&nsp->sockets, s->id, strlen(s->id)) != s);
-    assert(s->nrooms == 0 && !s->acks);
+    assert(!s->head.slot && !s->acks); /* the adapter let go of it in leave_all */
     assert(!srv->broadcasting);
     json_decref(s->auth);
-    free(s->rooms);
     free(s);
     sio_nsp_unref(nsp);
     sio_server_socket_freed(srv);
@@ -57,17 +56,17 @@ void sio_socket_unref(sio_socket *s) {
 /* ---- sending ------------------------------------------------------------------------------ */
 
 int sio_socket_send_packet(sio_socket *s, const util_buf *text, const sio_attachments *atts) {
-    eio_socket *e = s->eio;
-    if (s->state == SOCK_DISCONNECTED || !e) return SIO_ECLOSED;
+    eio_socket *e = s->head.eio;
+    if (s->head.state == SOCK_DISCONNECTED || !e) return SIO_ECLOSED;
     int r = eio_send(e, text->data, text->len, false);
     for (size_t i = 0; r == 0 && atts && i < atts->len; i++)
         r = eio_send(e, atts->items[i].base, atts->items[i].len, true);
     return r;
 }
 
-int sio_socket_send_prepared(sio_socket *s, const sio_prepared *p, int volatile_) {
-    eio_socket *e = s->eio;
-    if (s->state != SOCK_CONNECTED || !e) return 0;
+int sio_adapter_deliver(sio_socket *s, const sio_prepared *p, bool volatile_) {
+    eio_socket *e = s->head.eio;
+    if (s->head.state != SOCK_CONNECTED || !e) return 0;
     if (volatile_ && !eio_socket_writable(e)) return 0; /* cannot take it now: drop */
     if (eio_send_msg(e, p->msg) != 0) return 0;
     for (size_t i = 0; i < p->natts; i++) eio_send_msg(e, p->atts[i]);
@@ -76,7 +75,7 @@ int sio_socket_send_prepared(sio_socket *s, const sio_prepared *p, int volatile_
 
 static int emit(sio_socket *s, const char *event, const json_t *args, const char *raw,
                 size_t raw_len, const sio_attachments *raw_atts, uint64_t id) {
-    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (s->head.state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (!event) return SIO_EINVAL;
     sio_server *srv = s->nsp->srv;
     util_buf *out = &srv->scratch;
@@ -162,7 +161,7 @@ sio_pending_ack *sio_ack_register(sio_socket *s, uint64_t id, sio_ack_cb cb, voi
 
 int sio_emit_with_ack(sio_socket *s, const char *event, const json_t *args, uint32_t timeout_ms,
                       sio_ack_cb cb, void *userdata) {
-    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (s->head.state != SOCK_CONNECTED) return SIO_ECLOSED;
     uint64_t id = s->nsp->next_ack_id++;
     int r = emit(s, event, args, NULL, 0, NULL, id);
     if (r) return r;
@@ -185,22 +184,22 @@ void sio_socket_handle_ack(sio_socket *s, const sio_packet *p, util_rcbuf *const
 /* ---- rooms ----------------------------------------------------------------------------------- */
 
 int sio_join(sio_socket *s, const char *room) {
-    if (s->state == SOCK_DISCONNECTED || !room) return SIO_ECLOSED;
+    if (s->head.state == SOCK_DISCONNECTED || !room) return SIO_ECLOSED;
     return s->nsp->adapter_ops->join(s->nsp->adapter, s, room);
 }
 
 int sio_leave(sio_socket *s, const char *room) {
-    if (s->state == SOCK_DISCONNECTED || !room) return SIO_ECLOSED;
+    if (s->head.state == SOCK_DISCONNECTED || !room) return SIO_ECLOSED;
     return s->nsp->adapter_ops->leave(s->nsp->adapter, s, room);
 }
 
 bool sio_in_room(const sio_socket *s, const char *room) {
-    if (s->state == SOCK_DISCONNECTED) return false;
+    if (s->head.state == SOCK_DISCONNECTED) return false;
     return s->nsp->adapter_ops->has(s->nsp->adapter, s, room);
 }
 
 void sio_socket_rooms(const sio_socket *s, sio_room_cb cb, void *userdata) {
-    if (s->state == SOCK_DISCONNECTED) return;
+    if (s->head.state == SOCK_DISCONNECTED) return;
     s->nsp->adapter_ops->rooms_of(s->nsp->adapter, s, cb, userdata);
 }
 
@@ -218,7 +217,7 @@ static void connect_finish(sio_socket *s) {
         connect_refuse(s, "server error", NULL);
         return;
     }
-    s->state = SOCK_CONNECTED;
+    s->head.state = SOCK_CONNECTED;
     c->joined = 1;
     util_timer_stop(&nsp->srv->wheel, &c->connect_timer);
     /* CONNECT answer: {"sid": id} */
@@ -231,14 +230,14 @@ static void connect_finish(sio_socket *s) {
     LOG_DEBUG("socket.io", "socket %s joined %s", s->id, nsp->name);
     sio_handlers *h = nsp->h;
     sio_socket_ref(s);
-    for (unsigned i = 0; i < h->connect.len && s->state == SOCK_CONNECTED; i++)
+    for (unsigned i = 0; i < h->connect.len && s->head.state == SOCK_CONNECTED; i++)
         h->connect.items[i].cb.connect(s, h->connect.items[i].userdata);
     sio_socket_unref(s);
 }
 
 /* Leaves the rooms, the namespace and the client; drops the client's reference. */
 static void socket_detach(sio_socket *s) {
-    assert(s->state == SOCK_DISCONNECTED);
+    assert(s->head.state == SOCK_DISCONNECTED);
     sio_nsp *nsp = s->nsp;
     nsp->adapter_ops->leave_all(nsp->adapter, s); /* joins made in a middleware too */
     sio_nsp_remove_socket(nsp, s);
@@ -247,7 +246,7 @@ static void socket_detach(sio_socket *s) {
     if (c) {
         sio_client_remove_socket(c, s);
         s->client = NULL;
-        s->eio = NULL;
+        s->head.eio = NULL;
         sio_client_unref(c);
         sio_socket_unref(s); /* the client's reference */
     }
@@ -255,7 +254,7 @@ static void socket_detach(sio_socket *s) {
 
 static void middleware_run(sio_next *next) {
     sio_socket *s = next->socket;
-    if (s->state != SOCK_CONNECTING) { /* the client went away meanwhile */
+    if (s->head.state != SOCK_CONNECTING) { /* the client went away meanwhile */
         sio_socket_unref(s);
         free(next);
         return;
@@ -284,7 +283,7 @@ void sio_next_reject(sio_next *next, const char *message, const json_t *data) {
 
 /* Ends a connect with a CONNECT_ERROR packet carrying message (and data). */
 static void connect_refuse(sio_socket *s, const char *message, const json_t *data) {
-    if (s->state == SOCK_CONNECTING && s->client) {
+    if (s->head.state == SOCK_CONNECTING && s->client) {
         sio_client *c = s->client;
         json_t *err = json_pack("{ss}", "message", message ? message : "not authorized");
         if (err && data) json_object_set(err, "data", (json_t *)data);
@@ -294,7 +293,7 @@ static void connect_refuse(sio_socket *s, const char *message, const json_t *dat
             eio_send(c->eio, out.data, out.len, false);
         util_buf_free(&out);
         json_decref(err);
-        s->state = SOCK_DISCONNECTED;
+        s->head.state = SOCK_DISCONNECTED;
         sio_client_unindex_socket(c, s);
         socket_detach(s);
     }
@@ -305,7 +304,7 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
     sio_socket *s = next ? sio_socket_new(nsp) : NULL;
     if (!s || util_random_id(s->id) != 0 || sio_client_add_socket(c, s) != 0) {
         if (s) {
-            s->state = SOCK_DISCONNECTED;
+            s->head.state = SOCK_DISCONNECTED;
             sio_socket_unref(s);
         } else {
             sio_nsp_release(nsp);
@@ -315,7 +314,7 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
         return;
     }
     s->client = c;
-    s->eio = c->eio;
+    s->head.eio = c->eio;
     s->auth = auth;
     s->refs = 2; /* the client's, and the middleware chain's */
     c->refs++;
@@ -327,8 +326,8 @@ void sio_socket_connect(sio_client *c, sio_nsp *nsp, json_t *auth) {
  */
 
 void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
-    if (s->state == SOCK_DISCONNECTED) return;
-    int was_connected = s->state == SOCK_CONNECTED;
+    if (s->head.state == SOCK_DISCONNECTED) return;
+    int was_connected = s->head.state == SOCK_CONNECTED;
     sio_nsp *nsp = s->nsp;
     sio_socket_ref(s);
     if (send_packet && was_connected) {
@@ -340,7 +339,7 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
     /* disconnected before any application code runs: a close, a disconnect
      * or a join from a callback below finds it so and does nothing; the
      * client no longer finds it by namespace, and stops counting it */
-    s->state = SOCK_DISCONNECTED;
+    s->head.state = SOCK_DISCONNECTED;
     if (s->client) sio_client_unindex_socket(s->client, s);
     if (was_connected) {
         LOG_DEBUG("socket.io", "socket %s left %s: %s", s->id, nsp->name, reason);
@@ -354,7 +353,7 @@ void sio_socket_close(sio_socket *s, const char *reason, int send_packet) {
 
 void sio_socket_disconnect(sio_socket *s, bool close_transport) {
     /* the reference's socket.disconnect(): nothing unless connected */
-    if (s->state != SOCK_CONNECTED) return;
+    if (s->head.state != SOCK_CONNECTED) return;
     sio_client *c = s->client;
     if (close_transport && c) {
         /* as the reference's client._disconnect(): every namespace of the
@@ -400,7 +399,7 @@ json_t *sio_socket_auth(const sio_socket *s) {
 }
 
 eio_socket *sio_socket_engine(const sio_socket *s) {
-    return s->eio;
+    return s->head.eio;
 }
 
 const char *sio_socket_remote_addr(const sio_socket *s) {
@@ -418,7 +417,7 @@ const char *sio_socket_header(const sio_socket *s, const char *name) {
 }
 
 bool sio_socket_connected(const sio_socket *s) {
-    return s->state == SOCK_CONNECTED;
+    return s->head.state == SOCK_CONNECTED;
 }
 
 void sio_socket_set_data(sio_socket *s, void *data) {
