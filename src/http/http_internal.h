@@ -42,6 +42,7 @@ typedef struct http_route_entry {
 typedef struct http_shutdown_hook {
     http_shutdown_cb cb;
     void *userdata;
+    bool ran; /* called by this shutdown already */
 } http_shutdown_hook;
 
 struct http_server {

@@ -92,7 +92,7 @@ void http_server_get_stats(const http_server *s, http_server_stats *out) {
 }
 
 int http_server_on_shutdown(http_server *s, http_shutdown_cb cb, void *userdata) {
-    return util_vec_push(&s->hooks, ((http_shutdown_hook){cb, userdata}));
+    return util_vec_push(&s->hooks, ((http_shutdown_hook){cb, userdata, false}));
 }
 
 void http_server_off_shutdown(http_server *s, http_shutdown_cb cb, void *userdata) {
@@ -235,19 +235,19 @@ void http_server_shutdown(http_server *s, http_closed_cb done, void *userdata) {
     s->closed_ud = userdata;
     s->pending_closes++;
     uv_close((uv_handle_t *)&s->listener, server_handle_closed);
-    /* a hook may remove itself or others: run from a copy, each one still registered */
-    unsigned n = s->hooks.len;
-    http_shutdown_hook *copy = n ? malloc(n * sizeof *copy) : NULL;
-    if (copy) memcpy(copy, s->hooks.items, n * sizeof *copy);
-    for (unsigned i = 0; copy && i < n; i++) {
-        int still = 0;
-        for (unsigned k = 0; k < s->hooks.len; k++)
-            if (s->hooks.items[k].cb == copy[i].cb &&
-                s->hooks.items[k].userdata == copy[i].userdata)
-                still = 1;
-        if (still) copy[i].cb(s, copy[i].userdata);
+    /* Each registered hook once. A hook may remove itself or others, or add
+     * one (which runs too), so the list is searched afresh after every call:
+     * nothing is allocated, nothing removed is called. */
+    for (;;) {
+        http_shutdown_hook *h = NULL;
+        for (unsigned k = 0; k < s->hooks.len && !h; k++)
+            if (!s->hooks.items[k].ran) h = &s->hooks.items[k];
+        if (!h) break;
+        h->ran = true;
+        http_shutdown_cb cb = h->cb;
+        void *ud = h->userdata;
+        cb(s, ud);
     }
-    free(copy);
     /* idle connections go now; busy ones close after their response */
     http_conn *next;
     for (http_conn *c = s->conns; c; c = next) {

@@ -9,6 +9,8 @@
 #ifndef SIO_UTIL_TIMER_WHEEL_H
 #define SIO_UTIL_TIMER_WHEEL_H
 
+#include "util/attr.h"
+
 #include <stdint.h>
 #include <uv.h>
 
@@ -35,7 +37,7 @@ typedef struct util_wheel {
     util_timer slots[UTIL_WHEEL_SLOTS];
 } util_wheel;
 
-int util_wheel_init(uv_loop_t *loop, util_wheel *w, uint32_t tick_ms);
+UTIL_MUST_USE int util_wheel_init(uv_loop_t *loop, util_wheel *w, uint32_t tick_ms);
 /* Stops everything; close_cb (may be NULL) runs when the libuv timer is closed. */
 void util_wheel_close(util_wheel *w, uv_close_cb close_cb);
 

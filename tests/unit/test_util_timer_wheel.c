@@ -34,7 +34,7 @@ static void stop_other_cb(util_timer *t) {
 
 static void test_timer_wheel_fires_in_order_never_early(void) {
     uv_loop_init(&wheel_loop);
-    util_wheel_init(&wheel_loop, &wheel, 10);
+    CHECK_INT(util_wheel_init(&wheel_loop, &wheel, 10), 0);
     struct wheel_probe p[5];
     uint64_t delays[5] = {5, 30, 120, 50, 45000 /* more than one turn: stopped below */};
     for (int i = 0; i < 5; i++) {
