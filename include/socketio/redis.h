@@ -27,9 +27,10 @@ extern "C" {
 
 /**
  * Called when the adapter becomes ready (up: both Redis connections are up
- * and every namespace's subscriptions are confirmed by Redis, so a broadcast
- * published from then on reaches this server) and when it stops being so (a
- * connection was lost: it reconnects on its own). Once per change.
+ * and the subscriptions of every namespace that exists then are confirmed
+ * by Redis, so a broadcast published from then on reaches this server) and
+ * when it stops being so (a connection was lost: it reconnects on its own).
+ * Once per change.
  */
 typedef void (*sio_redis_state_cb)(bool up, void *userdata);
 
