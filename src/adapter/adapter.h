@@ -183,6 +183,9 @@ struct sio_adapter_ops {
  * in-memory instance per namespace for its own sockets, as Node's Redis
  * adapter extends the in-memory one. */
 extern sio_adapter sio_memory_adapter;
+/* Whether an in-memory instance has a room named room[0, len) (some local
+ * socket joined it; a socket's own id is not such a room). */
+bool sio_memory_has_room(void *instance, const char *room, size_t len);
 
 /* ---- the core, as an adapter sees it ---- */
 

@@ -316,6 +316,11 @@ static void mem_leave_all(void *adapter, sio_socket *s) {
     h->slot = NULL;
 }
 
+bool sio_memory_has_room(void *instance, const char *room, size_t len) {
+    mem_adapter *a = instance;
+    return util_map_get(&a->rooms, room, len) != NULL;
+}
+
 static int mem_has(void *adapter, const sio_socket *s, const char *room) {
     mem_adapter *a = adapter;
     if (strcmp(room, sio_socket_id(s)) == 0) return 1;

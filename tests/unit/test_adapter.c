@@ -20,7 +20,9 @@
  * server closed, so an ASan build reports anything left behind.
  */
 #include "check.h"
+#include "redis_server.h"
 #include "sio/sio_internal.h"
+#include "socketio/redis.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,9 @@ static uv_loop_t loop;
 static sio_server *srv;
 static sio_nsp *nsp;
 static sio_adapter *suite_adapter; /* the adapter under test */
+/* With the Redis adapter, each server gets one of its own, on its loop. */
+static const char *suite_redis_url;
+static sio_adapter *redis_made;
 
 static void server_open3(uint32_t max_rooms_per_socket, uint32_t max_rooms,
                          uint32_t max_memberships) {
@@ -39,6 +44,13 @@ static void server_open3(uint32_t max_rooms_per_socket, uint32_t max_rooms,
     o.max_rooms = max_rooms;
     o.max_memberships = max_memberships;
     o.adapter = suite_adapter;
+    if (suite_redis_url) {
+        sio_redis_options ro;
+        sio_redis_options_init(&ro);
+        ro.url = suite_redis_url;
+        o.adapter = redis_made = sio_redis_adapter_new(&loop, &ro);
+        CHECK(redis_made != NULL);
+    }
     srv = sio_server_new(&loop, &o);
     nsp = sio_nsp_get(srv, "/", 1, 0);
 }
@@ -51,8 +63,14 @@ static void server_open(uint32_t max_rooms_per_socket) {
     server_open2(max_rooms_per_socket, 0);
 }
 
+/* The server first, then its Redis adapter (its connections keep the loop). */
+static void close_redis(void *ud) {
+    sio_redis_adapter_close(ud, NULL, NULL);
+}
+
 static void server_close(void) {
-    sio_server_close(srv, NULL, NULL);
+    sio_server_close(srv, redis_made ? close_redis : NULL, redis_made);
+    redis_made = NULL;
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
 }
@@ -485,7 +503,10 @@ static void test_cluster_operations(void) {
 
 static void suite_run(sio_adapter *adapter) {
     suite_adapter = adapter;
-    fprintf(stderr, "-- adapter %s\n", adapter ? adapter->ops->name : "(default)");
+    fprintf(stderr, "-- adapter %s\n",
+            suite_redis_url ? "redis"
+            : adapter       ? adapter->ops->name
+                            : "(default)");
     RUN(test_joins_and_leaves_match_a_model);
     RUN(test_many_rooms);
     RUN(test_rooms_cap);
@@ -494,6 +515,118 @@ static void suite_run(sio_adapter *adapter) {
     RUN(test_broadcast_targets);
     RUN(test_cluster_operations);
     suite_adapter = NULL;
+}
+
+/* ---- the Redis adapter between two servers ------------------------------------------------- */
+
+static void guard_fired(uv_timer_t *t) {
+    *(bool *)t->data = true;
+}
+
+/* Runs the loop until cond(arg) holds, 5 s at most. */
+static bool run_until(bool (*cond)(void *), void *arg) {
+    bool expired = false;
+    uv_timer_t guard;
+    uv_timer_init(&loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, guard_fired, 5000, 0);
+    while (!cond(arg) && !expired) uv_run(&loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    return cond(arg);
+}
+
+static bool is_ready(void *a) {
+    return sio_redis_adapter_ready(a);
+}
+
+static sio_redis_stats stats_of(sio_adapter *a) {
+    sio_redis_stats st;
+    sio_redis_adapter_stats(a, &st);
+    return st;
+}
+
+typedef struct received_at_least {
+    sio_adapter *a;
+    uint64_t n;
+} received_at_least;
+
+static bool has_received(void *ud) {
+    received_at_least *r = ud;
+    return stats_of(r->a).received >= r->n;
+}
+
+/* A broadcast on server A is published once (on the room channel for one
+ * room), reaches server B once, never comes back to A, and is not read by B
+ * on a room channel of a room B has no member in; a local one is not
+ * published. */
+static void test_redis_between_two_servers(void) {
+    server_open(0);
+    sio_adapter *ra = redis_made;
+    sio_redis_options ro;
+    sio_redis_options_init(&ro);
+    ro.url = suite_redis_url;
+    sio_adapter *rb = sio_redis_adapter_new(&loop, &ro);
+    sio_server_options o;
+    sio_server_options_init(&o);
+    o.adapter = rb;
+    sio_server *srv_b = sio_server_new(&loop, &o);
+    sio_nsp *nsp_b = sio_nsp_get(srv_b, "/", 1, 0);
+    CHECK(run_until(is_ready, ra) && run_until(is_ready, rb));
+
+    json_t *args = json_pack("[s{sb}]", "hi", "k", 1);
+    sio_broadcast_emit(sio_broadcast_new(srv, "/"), "news", args);
+    CHECK_INT((int)stats_of(ra).published, 1);
+    CHECK(run_until(has_received, &(received_at_least){rb, 1}));
+    sio_broadcast_emit(sio_broadcast_local(sio_broadcast_new(srv, "/")), "news", args);
+    CHECK_INT((int)stats_of(ra).published, 1);
+    /* a room B has no member in: B drops it unread; the next one shows it */
+    sio_broadcast_emit(sio_broadcast_to(sio_broadcast_new(srv, "/"), "r"), "news", args);
+    sio_broadcast_emit(sio_broadcast_new(srv, "/"), "news", args);
+    CHECK_INT((int)stats_of(ra).published, 3);
+    CHECK(run_until(has_received, &(received_at_least){rb, 2}));
+    CHECK_INT((int)stats_of(rb).received, 2);
+    /* with a member in r, B takes it */
+    sio_socket *s = socket_new_in(nsp_b, 7);
+    sio_nsp_add_socket(nsp_b, s);
+    CHECK_INT(sio_join(s, "r"), 0);
+    sio_broadcast_emit(sio_broadcast_to(sio_broadcast_new(srv, "/"), "r"), "news", args);
+    CHECK(run_until(has_received, &(received_at_least){rb, 3}));
+    /* B's own broadcast reaches A, and B does not take it back */
+    sio_broadcast_emit(sio_broadcast_new(srv_b, "/"), "news", args);
+    CHECK(run_until(has_received, &(received_at_least){ra, 1}));
+    sio_broadcast_emit(sio_broadcast_new(srv, "/"), "news", args);
+    CHECK(run_until(has_received, &(received_at_least){rb, 4}));
+    CHECK_INT((int)stats_of(rb).received, 4);
+    CHECK_INT((int)stats_of(ra).received, 1);
+    CHECK_INT((int)stats_of(ra).received_dropped + (int)stats_of(rb).received_dropped, 0);
+    json_decref(args);
+    sio_nsp_remove_socket(nsp_b, s);
+    s->head.state = SOCK_DISCONNECTED;
+    nsp_b->adapter_ops->leave_all(nsp_b->adapter, s);
+    sio_socket_unref(s);
+    sio_server_close(srv_b, close_redis, rb);
+    server_close();
+}
+
+/* Redis unreachable: local delivery goes on, publications are dropped and
+ * counted, and the adapter closes cleanly. */
+static void test_redis_down(void) {
+    const char *url = suite_redis_url;
+    char down[64];
+    snprintf(down, sizeof down, "redis://127.0.0.1:%d", free_port());
+    suite_redis_url = down;
+    server_open(0);
+    suite_redis_url = url;
+    sio_socket *s = socket_listed(1);
+    json_t *args = json_pack("[i]", 1);
+    CHECK_INT(sio_broadcast_emit(sio_broadcast_new(srv, "/"), "news", args), 0); /* no eio */
+    CHECK_INT((int)stats_of(redis_made).published, 0);
+    CHECK_INT((int)stats_of(redis_made).publish_dropped, 1);
+    CHECK(!sio_redis_adapter_ready(redis_made));
+    json_decref(args);
+    socket_free(s);
+    server_close();
 }
 
 /* ---- the boundary: a pass-through adapter -------------------------------------------------- */
@@ -894,5 +1027,22 @@ int main(void) {
     RUN(test_calls_go_through_the_table);
     RUN(test_acks_from_other_servers);
     RUN(test_server_side_events);
+    /* the same suite over the Redis adapter, on a real redis-server */
+    signal(SIGPIPE, SIG_IGN);
+    int port = free_port();
+    pid_t redis = redis_start(port);
+    if (redis <= 0) {
+        fprintf(stderr, "cannot start redis-server: the Redis adapter is not tested\n");
+        check_failed_cases++;
+    } else {
+        char url[64];
+        snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+        suite_redis_url = url;
+        suite_run(NULL);
+        RUN(test_redis_between_two_servers);
+        RUN(test_redis_down);
+        suite_redis_url = NULL;
+        redis_stop(redis);
+    }
     return CHECK_DONE();
 }

@@ -15,6 +15,16 @@
  *                                            for SIO_ETOOBIG: a cap below)
  *                   to_room(room, data)   -> room_msg(data) to that room only
  *                   bin_echo(bin, ack)    -> ack(bin)
+ *                 and the cluster contract of tests/cluster/node-server.mjs
+ *                 (with --redis, across the nodes of a cluster):
+ *                   to_all(...d)          -> msg(...d) to all (binary included)
+ *                   to_others(d)          -> others_msg(d) to all but the sender
+ *                   except_room(room, d)  -> others_msg(d) to all but that room
+ *                   whoami(ack)           -> ack(server id)
+ *                   count, ids, count_room, kick_room, sockets_join,
+ *                   ping_servers, ask_all, ask_room: the requests between
+ *                   servers, not supported yet: they answer the contract's
+ *                   error value (-1, null, or false)
  *                 Namespace "/features" (the feature tests, see the section
  *                 below for each event): middlewares (auth.token "bad" is
  *                 refused with data, "slow" is accepted after a timer, "late"
@@ -49,12 +59,18 @@
  * (max_rooms_per_socket), --max-rooms N (max_rooms: distinct rooms
  * server-wide), --max-memberships N (max_memberships: room memberships
  * server-wide), library defaults if not given.
- * Prints "listening on PORT"; SIGTERM/SIGINT shut it down (exit 0, leak-free).
+ * --redis URL joins a cluster through the Redis adapter (socketio/redis.h),
+ * --redis-key KEY its channel prefix, --server-id ID what whoami answers.
+ * Prints "listening on PORT" (with --redis, once the adapter is ready: its
+ * subscriptions confirmed by Redis), and "redis pub ready" / "redis pub
+ * reconnecting" on each change of the adapter's state; SIGTERM/SIGINT shut
+ * it down (exit 0, leak-free).
  * Numbers are parsed strictly (tools/common/cli_num.h): a bad value, or one
  * out of range, stops the program with exit status 2 and a one-line message.
  */
 #include "cli_num.h"
 #include "socketio.h"
+#include "socketio/redis.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -131,6 +147,66 @@ static void chat_to_room(sio_socket *s, sio_event *ev, void *ud) {
 static void chat_bin_echo(sio_socket *s, sio_event *ev, void *ud) {
     json_t *args = sio_event_args(ev);
     sio_event_ack(ev, args);
+}
+
+/* ---- /chat across a cluster (--redis): the contract of tests/cluster/node-server.mjs ---- */
+
+static const char *server_id = "c";
+static sio_adapter *redis;
+
+/* to_all(...d) -> msg(...d) to all of /chat, binary passing through */
+static void chat_to_all(sio_socket *s, sio_event *ev, void *ud) {
+    sio_broadcast_emit_args(sio_broadcast_new(sio, "/chat"), "msg", ev);
+}
+
+/* to_others(d) -> others_msg(d) to all but the sender */
+static void chat_to_others(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *d = sio_event_arg(ev, 0);
+    json_t *args = json_pack("[O]", d ? d : json_null());
+    sio_broadcast_emit(sio_socket_broadcast(s), "others_msg", args);
+    json_decref(args);
+}
+
+/* except_room(room, d) -> others_msg(d) to all but that room */
+static void chat_except_room(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    json_t *d = sio_event_arg(ev, 1);
+    if (!room) return;
+    json_t *args = json_pack("[O]", d ? d : json_null());
+    sio_broadcast_emit(sio_broadcast_except(sio_broadcast_new(sio, "/chat"), room), "others_msg",
+                       args);
+    json_decref(args);
+}
+
+/* whoami(ack) -> ack(server id) */
+static void chat_whoami(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *args = json_pack("[s]", server_id);
+    sio_event_ack(ev, args);
+    json_decref(args);
+}
+
+/* Requests across servers are not supported yet: count, ids, count_room,
+ * kick_room, sockets_join, ping_servers, ask_all and ask_room answer the
+ * contract's error value (ud: its JSON text). */
+static void chat_unsupported(sio_socket *s, sio_event *ev, void *ud) {
+    json_t *args = json_pack("[o]", json_loads(ud, JSON_DECODE_ANY, NULL));
+    sio_event_ack(ev, args);
+    json_decref(args);
+}
+
+/* The Redis adapter's readiness: "listening on PORT" waits for the first,
+ * and each change is printed as Node's node does ("redis pub ready",
+ * "redis pub reconnecting"). */
+static int listen_port;
+static void redis_state(bool up, void *ud) {
+    static bool announced;
+    printf("redis pub %s\nredis sub %s\n", up ? "ready" : "reconnecting",
+           up ? "ready" : "reconnecting");
+    if (up && !announced) {
+        announced = true;
+        printf("listening on %d\n", listen_port);
+    }
+    fflush(stdout);
 }
 
 /* ---- disconnect reasons: recorded for every namespace, queryable by the tests ---- */
@@ -516,11 +592,17 @@ static void on_closed(void *ud) {
     uv_close((uv_handle_t *)&sig_term, NULL);
 }
 
+static void sio_closed(void *ud) {
+    sio_redis_adapter_close(redis, NULL, NULL);
+}
+
 static void begin_shutdown(void) {
     static int started;
     if (started++) return;
     uv_signal_stop(&sig_int);
     uv_signal_stop(&sig_term);
+    /* with Redis, the server first (its namespaces hold the adapter), then the adapter */
+    if (redis) sio_server_close(sio, sio_closed, NULL);
     http_server_shutdown(http, on_closed, NULL);
 }
 
@@ -538,7 +620,8 @@ static void usage(FILE *f) {
            "                       [--cors-allowed-headers LIST] [--max-connections N]\n"
            "                       [--max-sessions N] [--max-sessions-per-ip N]\n"
            "                       [--max-buffered-bytes BYTES] [--max-rooms-per-socket N]\n"
-           "                       [--max-rooms N] [--max-memberships N]\n");
+           "                       [--max-rooms N] [--max-memberships N]\n"
+           "                       [--redis URL] [--redis-key KEY] [--server-id ID]\n");
 }
 
 int main(int argc, char **argv) {
@@ -555,6 +638,7 @@ int main(int argc, char **argv) {
     const char *cors_allowed_headers = NULL;
     long long max_connections = 30000, max_sessions = -1, max_sessions_per_ip = -1;
     long long max_buffered = -1, max_rooms_per_socket = 0, max_rooms = 0, max_memberships = 0;
+    const char *redis_url = NULL, *redis_key = NULL;
     static const struct option long_opts[] = {
         {"cors-allowed-headers", required_argument, 0, 'H'},
         {"max-connections", required_argument, 0, 'N'},
@@ -577,6 +661,9 @@ int main(int argc, char **argv) {
         {"cookie", required_argument, 0, 'k'},
         {"no-upgrades", no_argument, 0, 'U'},
         {"upgrade-timeout", required_argument, 0, 'u'},
+        {"redis", required_argument, 0, 'x'},
+        {"redis-key", required_argument, 0, 'K'},
+        {"server-id", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -656,6 +743,15 @@ int main(int argc, char **argv) {
         case 'M':
             max_memberships = cli_int(PROG, "--max-memberships", optarg, 1, UINT32_MAX);
             break;
+        case 'x':
+            redis_url = optarg;
+            break;
+        case 'K':
+            redis_key = optarg;
+            break;
+        case 'D':
+            server_id = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -716,6 +812,18 @@ int main(int argc, char **argv) {
     if (max_rooms_per_socket) so.max_rooms_per_socket = (uint32_t)max_rooms_per_socket;
     if (max_rooms) so.max_rooms = (uint32_t)max_rooms;
     if (max_memberships) so.max_memberships = (uint32_t)max_memberships;
+    if (redis_url) {
+        sio_redis_options ro;
+        sio_redis_options_init(&ro);
+        ro.url = redis_url;
+        if (redis_key) ro.key = redis_key;
+        ro.on_state = redis_state;
+        if (!(redis = sio_redis_adapter_new(loop, &ro))) {
+            fprintf(stderr, PROG ": --redis: \"%s\" is not a redis:// URL\n", redis_url);
+            return 2;
+        }
+        so.adapter = redis;
+    }
     sio = sio_server_new(loop, &so);
     sio_on_connect(sio, "/", emit_auth, NULL);
     sio_on(sio, "/", "message", message, NULL);
@@ -726,6 +834,17 @@ int main(int argc, char **argv) {
     sio_on(sio, "/chat", "join", chat_join, NULL);
     sio_on(sio, "/chat", "to_room", chat_to_room, NULL);
     sio_on(sio, "/chat", "bin_echo", chat_bin_echo, NULL);
+    sio_on(sio, "/chat", "to_all", chat_to_all, NULL);
+    sio_on(sio, "/chat", "to_others", chat_to_others, NULL);
+    sio_on(sio, "/chat", "except_room", chat_except_room, NULL);
+    sio_on(sio, "/chat", "whoami", chat_whoami, NULL);
+    static const char *const unsupported[][2] = {
+        {"count", "-1"},        {"ids", "null"},           {"count_room", "-1"},
+        {"kick_room", "false"}, {"sockets_join", "false"}, {"ping_servers", "-1"},
+        {"ask_all", "null"},    {"ask_room", "null"},
+    };
+    for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
+        sio_on(sio, "/chat", unsupported[i][0], chat_unsupported, (void *)unsupported[i][1]);
     sio_use(sio, "/features", features_auth, NULL);
     sio_use(sio, "/features", features_auth_late, NULL);
     sio_on_connect(sio, "/features", features_connect, NULL);
@@ -767,8 +886,11 @@ int main(int argc, char **argv) {
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
-    printf("listening on %d\n", http_server_port(http));
-    fflush(stdout);
+    listen_port = http_server_port(http);
+    if (!redis || sio_redis_adapter_ready(redis)) {
+        printf("listening on %d\n", listen_port);
+        fflush(stdout);
+    }
     uv_run(loop, UV_RUN_DEFAULT);
     return uv_loop_close(loop) == 0 ? 0 : 3;
 }
