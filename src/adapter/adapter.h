@@ -218,8 +218,10 @@ uint32_t sio_adapter_max_rooms_per_socket(const sio_nsp *nsp);
  * namespace's handler (sio_on_server_event) with args (an array, borrowed;
  * NULL: none). With answer, the handler's reply calls answer(value, ud) once,
  * now or later (value borrowed), so ud must outlive the namespace's
- * instance if need be. No handler: nothing happens (the sender times out). */
-void sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
+ * instance if need be. No handler: nothing happens (the sender times out).
+ * Returns whether answer will be called (false: no handler, no answer
+ * wanted, or out of memory; ud is then the caller's to free). */
+bool sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
                               void (*answer)(json_t *value, void *ud), void *ud);
 
 /* The collector of a broadcast with acknowledgements: s will answer id

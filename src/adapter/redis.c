@@ -81,6 +81,7 @@ typedef struct redis_adapter {
     uint64_t unlogged; /* drops since the last line */
     sio_closed_cb closed;
     void *closed_ud;
+    UTIL_VEC(struct sse_answer *) answers; /* server-side events still to answer */
 } redis_adapter;
 
 struct rnsp {
@@ -89,6 +90,7 @@ struct rnsp {
     void *mem; /* the in-memory instance of this namespace's local rooms */
     char uid[UID_LEN + 1];
     char *pattern, *request, *response, *own_response;
+    UTIL_VEC(struct pending *) pending; /* this server's requests */
 };
 
 static const sio_adapter_ops redis_ops;
@@ -172,6 +174,8 @@ static void check_ready(redis_adapter *ra) {
         uv_timer_start(&ra->ready_timer, ready_poll, 100, 0);
 }
 
+static void pending_fail_all(redis_adapter *ra);
+
 static void on_conn_state(bool up, void *ud) {
     redis_adapter *ra = ud;
     ra->up = up;
@@ -180,6 +184,7 @@ static void on_conn_state(bool up, void *ud) {
     } else {
         uv_timer_stop(&ra->ready_timer);
         set_ready(ra, false);
+        pending_fail_all(ra);
     }
 }
 
@@ -244,6 +249,396 @@ static void on_broadcast(rnsp *n, const char *channel, size_t channel_len, const
     redis_wire_broadcast_free(&b);
 }
 
+static int make_uid(char uid[UID_LEN + 1]);
+
+/* ---- requests: what this server asked and is waiting for ---- */
+
+/* One request of this server: fetch-like (all_rooms) or server_side_emit
+ * with ack. `expected` (the other servers) is known once PUBSUB NUMSUB
+ * answers; the request is published then. */
+typedef struct pending {
+    rnsp *n;
+    char id[UID_LEN + 1];
+    redis_wire_type type;
+    bool counted;  /* expected is known */
+    bool counting; /* a NUMSUB in flight holds this (freed by its reply) */
+    bool ended;
+    size_t expected, got;
+    sio_room_cb room_cb;
+    void (*reply)(json_t *answer, void *ud);
+    sio_done_cb done;
+    void *ud;
+    json_t *data; /* type 6: [event, args...] until published */
+    uv_timer_t timer;
+} pending;
+
+static void pending_closed(uv_handle_t *h) {
+    pending *p = h->data;
+    if (!p->counting)
+        free(p);
+    else
+        p->ended = true; /* on_count frees it */
+}
+
+static ptrdiff_t pending_find(const rnsp *n, const char *id) {
+    for (size_t i = 0; i < n->pending.len; i++)
+        if (strcmp(n->pending.items[i]->id, id) == 0) return (ptrdiff_t)i;
+    return -1;
+}
+
+/* Ends a request once: done(err), then its timer closes and frees it. */
+static void pending_end(pending *p, int err) {
+    if (p->ended || !p->n) return;
+    rnsp *n = p->n;
+    ptrdiff_t i = pending_find(n, p->id);
+    if (i >= 0) util_vec_remove(&n->pending, (size_t)i);
+    p->n = NULL;
+    json_decref(p->data);
+    p->data = NULL;
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, pending_closed);
+    if (p->done) p->done(err, p->ud);
+}
+
+static void pending_check(pending *p) {
+    if (p->counted && p->got >= p->expected) pending_end(p, 0);
+}
+
+static void pending_timeout(uv_timer_t *t) {
+    pending_end(t->data, SIO_ETIMEDOUT);
+}
+
+/* Every request of every namespace fails: Redis went down, or closing. */
+static void pending_fail_all(redis_adapter *ra) {
+    for (size_t i = 0; i < ra->nsps.len; i++) {
+        rnsp *n = ra->nsps.items[i];
+        while (n->pending.len) pending_end(n->pending.items[0], SIO_ECLOSED);
+    }
+}
+
+static int publish_request(rnsp *n, const redis_wire_request *q) {
+    redis_adapter *ra = n->ra;
+    if (!ra->conn || !redis_conn_up(ra->conn)) return SIO_ECLOSED;
+    util_buf out = UTIL_BUF_INIT;
+    int r = redis_wire_request_encode(&out, q);
+    if (r == 0 && out.len > ra->max_message_size) r = SIO_ETOOBIG;
+    if (r == 0) r = redis_conn_publish(ra->conn, n->request, strlen(n->request), out.data, out.len);
+    util_buf_free(&out);
+    return r;
+}
+
+static void on_count(const redisReply *reply, void *ud) {
+    pending *p = ud;
+    p->counting = false;
+    if (p->ended) { /* ended and its timer closed meanwhile */
+        free(p);
+        return;
+    }
+    if (!p->n) return; /* ended, its timer closing: pending_closed frees it */
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_INTEGER) {
+        pending_end(p, SIO_ECLOSED);
+        return;
+    }
+    long long subs = reply->element[1]->integer;
+    p->expected = subs > 1 ? (size_t)(subs - 1) : 0;
+    p->counted = true;
+    if (p->expected) {
+        redis_wire_request q = {
+            .type = p->type, .uid = p->n->uid, .request_id = p->id, .data = p->data};
+        int r = publish_request(p->n, &q);
+        if (r) {
+            pending_end(p, r);
+            return;
+        }
+    }
+    pending_check(p);
+}
+
+/* Starts a request: registered, timed, the servers counted, then published. */
+static int pending_start(rnsp *n, redis_wire_type type, uint32_t timeout_ms, json_t *data,
+                         sio_room_cb room_cb, void (*reply)(json_t *, void *), sio_done_cb done,
+                         void *ud) {
+    redis_adapter *ra = n->ra;
+    if (!ra->conn || !redis_conn_up(ra->conn)) return SIO_ECLOSED;
+    pending *p = calloc(1, sizeof *p);
+    if (!p) return SIO_ENOMEM;
+    *p = (pending){.n = n,
+                   .type = type,
+                   .room_cb = room_cb,
+                   .reply = reply,
+                   .done = done,
+                   .ud = ud,
+                   .data = data};
+    do {
+        if (make_uid(p->id) != 0) {
+            free(p);
+            return SIO_EINVAL;
+        }
+    } while (pending_find(n, p->id) >= 0);
+    const char *argv[3] = {"PUBSUB", "NUMSUB", n->request};
+    size_t lens[3] = {6, 6, strlen(n->request)};
+    if (util_vec_push(&n->pending, p) != 0) {
+        free(p);
+        return SIO_ENOMEM;
+    }
+    int r = redis_conn_command(ra->conn, 3, argv, lens, on_count, p);
+    if (r) {
+        n->pending.len--;
+        free(p);
+        return r;
+    }
+    p->counting = true;
+    if (data) json_incref(data);
+    uv_timer_init(ra->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, pending_timeout, timeout_ms ? timeout_ms : ra->requests_timeout_ms,
+                   0);
+    return 0;
+}
+
+static void on_response(rnsp *n, const char *channel, size_t channel_len, const char *data,
+                        size_t len) {
+    redis_adapter *ra = n->ra;
+    if (!n->pending.len) return; /* most responses are for others */
+    redis_wire_response resp;
+    const char *why = NULL;
+    int r = redis_wire_response_decode(&resp, data, len, ra->max_message_size, &why);
+    if (r) {
+        drop(ra, channel, channel_len, r == SIO_ETOOBIG ? "over max_message_size" : why);
+        return;
+    }
+    ptrdiff_t i = pending_find(n, resp.request_id);
+    if (i >= 0) {
+        pending *p = n->pending.items[i];
+        bool counts = false;
+        if (p->type == REDIS_WIRE_ALL_ROOMS && resp.type == -1 && resp.has_rooms) {
+            counts = true;
+            for (size_t k = 0; k < resp.rooms.len && p->n; k++)
+                if (p->room_cb) p->room_cb(resp.rooms.names[k], p->ud);
+        } else if (p->type == REDIS_WIRE_SERVER_SIDE_EMIT && resp.type == 6) {
+            counts = true;
+            if (p->reply) p->reply(resp.data ? resp.data : json_null(), p->ud);
+        }
+        /* the callbacks ran application code: the request may have ended */
+        if (counts && (i = pending_find(n, resp.request_id)) >= 0) {
+            p = n->pending.items[i];
+            p->got++;
+            pending_check(p);
+        }
+    }
+    redis_wire_response_free(&resp);
+}
+
+/* ---- requests: answering the other servers ---- */
+
+typedef UTIL_VEC(char *) name_list;
+
+typedef struct collect {
+    rnsp *n;
+    name_list names;
+    json_t *entries;
+    int err;
+} collect;
+
+static void names_free(name_list *l) {
+    for (size_t i = 0; i < l->len; i++) free(l->items[i]);
+    util_vec_free(l);
+}
+
+static void collect_name(const char *room, void *ud) {
+    collect *c = ud;
+    char *s = strdup(room);
+    if (!s || util_vec_push(&c->names, s) != 0) {
+        free(s);
+        c->err = SIO_ENOMEM;
+    }
+}
+
+static void collect_id(sio_socket *s, void *ud) {
+    collect_name(sio_socket_id(s), ud);
+}
+
+/* A fetchSockets entry from what the socket keeps: its id, rooms, address
+ * and auth; no header list, time, url or query is kept by the core, and
+ * socket data is the application's pointer, so data is null. */
+static void collect_entry(sio_socket *s, void *ud) {
+    collect *c = ud;
+    if (c->err) return;
+    collect rooms = {.n = c->n};
+    mem_ops()->rooms_of(c->n->mem, s, collect_name, &rooms);
+    json_t *headers = json_object();
+    redis_wire_socket e = {
+        .id = sio_socket_id(s),
+        .handshake = {.headers = headers,
+                      .address = sio_socket_remote_addr(s),
+                      .auth = sio_socket_auth(s)},
+        .rooms = {(const char *const *)rooms.names.items, rooms.names.len},
+    };
+    json_t *entry = rooms.err || !headers ? NULL : redis_wire_socket_new(&e);
+    if (!entry || json_array_append_new(c->entries, entry) != 0) c->err = SIO_ENOMEM;
+    json_decref(headers);
+    names_free(&rooms.names);
+}
+
+static void respond(rnsp *n, const redis_wire_response *resp) {
+    redis_adapter *ra = n->ra;
+    if (!ra->conn || !redis_conn_up(ra->conn)) return;
+    util_buf out = UTIL_BUF_INIT;
+    int r = redis_wire_response_encode(&out, resp);
+    if (r == 0)
+        r = redis_conn_publish(ra->conn, n->response, strlen(n->response), out.data, out.len);
+    if (r) LOG_DEBUG("redis", "response not published: %s", sio_strerror(r));
+    util_buf_free(&out);
+}
+
+/* The answer to a server-side event with a requestId, sent once. Kept in
+ * ra->answers so that closing the adapter leaves it harmless. */
+typedef struct sse_answer {
+    redis_adapter *ra;
+    char *channel;
+    char *request_id;
+} sse_answer;
+
+static void sse_answer_free(sse_answer *a) {
+    if (a->ra)
+        for (size_t i = 0; i < a->ra->answers.len; i++)
+            if (a->ra->answers.items[i] == a) {
+                util_vec_swap_remove(&a->ra->answers, i);
+                break;
+            }
+    free(a->channel);
+    free(a->request_id);
+    free(a);
+}
+
+static void sse_answered(json_t *value, void *ud) {
+    sse_answer *a = ud;
+    redis_adapter *ra = a->ra;
+    if (ra && ra->conn && redis_conn_up(ra->conn)) {
+        redis_wire_response resp = {.type = 6, .request_id = a->request_id, .data = value};
+        util_buf out = UTIL_BUF_INIT;
+        int r = redis_wire_response_encode(&out, &resp);
+        if (r == 0)
+            r = redis_conn_publish(ra->conn, a->channel, strlen(a->channel), out.data, out.len);
+        if (r) LOG_DEBUG("redis", "server-side answer not published: %s", sio_strerror(r));
+        util_buf_free(&out);
+    }
+    sse_answer_free(a);
+}
+
+static void server_event(rnsp *n, const redis_wire_request *q) {
+    redis_adapter *ra = n->ra;
+    const char *event = json_string_value(json_array_get(q->data, 0));
+    json_t *args = json_array();
+    if (!event || !args) {
+        json_decref(args);
+        return;
+    }
+    for (size_t i = 1; i < json_array_size(q->data); i++)
+        if (json_array_append(args, json_array_get(q->data, i)) != 0) {
+            json_decref(args);
+            return;
+        }
+    sse_answer *a = NULL;
+    if (q->request_id) {
+        a = calloc(1, sizeof *a);
+        if (!a || !(a->channel = strdup(n->response)) || !(a->request_id = strdup(q->request_id)) ||
+            util_vec_push(&ra->answers, a) != 0) {
+            if (a) free(a->channel), free(a->request_id);
+            free(a);
+            json_decref(args);
+            return;
+        }
+        a->ra = ra;
+    }
+    if (!sio_adapter_server_event(n->nsp, event, args, a ? sse_answered : NULL, a) && a)
+        sse_answer_free(a);
+    json_decref(args);
+}
+
+static void on_request(rnsp *n, const char *channel, size_t channel_len, const char *data,
+                       size_t len) {
+    redis_adapter *ra = n->ra;
+    redis_wire_request q;
+    const char *why = NULL;
+    int r = redis_wire_request_decode(&q, data, len, ra->max_message_size, &why);
+    if (r) {
+        drop(ra, channel, channel_len, r == SIO_ETOOBIG ? "over max_message_size" : why);
+        return;
+    }
+    bool own = strcmp(q.uid, n->uid) == 0;
+    bool mine = q.request_id && pending_find(n, q.request_id) >= 0;
+    sio_bcast_target t = {
+        .rooms = q.opts.rooms.names,
+        .nrooms = q.opts.rooms.len,
+        .except = q.opts.except.names,
+        .nexcept = q.opts.except.len,
+        .local = true,
+        .compress = true,
+    };
+    collect c = {.n = n};
+    redis_wire_response resp = {.type = -1, .request_id = q.request_id};
+    switch (q.type) {
+    case REDIS_WIRE_SOCKETS:
+        if (own || mine) break;
+        t = (sio_bcast_target){.rooms = q.rooms.names, .nrooms = q.rooms.len, .local = true};
+        mem_ops()->fetch_sockets(n->mem, &t, collect_id, NULL, &c);
+        resp.sockets = json_array();
+        for (size_t i = 0; resp.sockets && i < c.names.len; i++)
+            if (json_array_append_new(resp.sockets, json_string(c.names.items[i]))) c.err = 1;
+        if (resp.sockets && !c.err) respond(n, &resp);
+        json_decref(resp.sockets);
+        break;
+    case REDIS_WIRE_ALL_ROOMS:
+        if (own || mine) break;
+        mem_ops()->all_rooms(n->mem, 0, collect_name, NULL, &c);
+        resp.has_rooms = true;
+        resp.rooms = (redis_wire_rooms){(const char *const *)c.names.items, c.names.len};
+        if (!c.err) respond(n, &resp);
+        break;
+    case REDIS_WIRE_REMOTE_JOIN:
+    case REDIS_WIRE_REMOTE_LEAVE:
+    case REDIS_WIRE_REMOTE_DISCONNECT:
+        /* our own echoes too: that is how our own sockets are reached */
+        if (q.sid) { /* the legacy per-socket form */
+            sio_socket *s = sio_adapter_find(n->nsp, q.sid, strlen(q.sid));
+            if (s && q.type == REDIS_WIRE_REMOTE_JOIN && q.room)
+                (void)mem_ops()->join(n->mem, s, q.room);
+            else if (s && q.type == REDIS_WIRE_REMOTE_LEAVE && q.room)
+                (void)mem_ops()->leave(n->mem, s, q.room);
+            else if (s && q.type == REDIS_WIRE_REMOTE_DISCONNECT)
+                sio_socket_disconnect(s, q.close);
+            if (s && q.request_id && !own) respond(n, &resp);
+        } else if (q.type == REDIS_WIRE_REMOTE_DISCONNECT) {
+            mem_ops()->disconnect_sockets(n->mem, &t, q.close);
+        } else {
+            for (size_t i = 0; i < q.rooms.len; i++)
+                if (q.type == REDIS_WIRE_REMOTE_JOIN)
+                    mem_ops()->sockets_join(n->mem, &t, q.rooms.names[i]);
+                else
+                    mem_ops()->sockets_leave(n->mem, &t, q.rooms.names[i]);
+        }
+        break;
+    case REDIS_WIRE_REMOTE_FETCH:
+        if (own || mine) break;
+        if (!(c.entries = json_array())) break;
+        mem_ops()->fetch_sockets(n->mem, &t, collect_entry, NULL, &c);
+        resp.sockets = c.entries;
+        if (!c.err) respond(n, &resp);
+        json_decref(c.entries);
+        break;
+    case REDIS_WIRE_SERVER_SIDE_EMIT:
+        if (!own) server_event(n, &q);
+        break;
+    case REDIS_WIRE_BROADCAST: /* not answered yet: the requester times out */
+    default:
+        break;
+    }
+    names_free(&c.names);
+    redis_wire_request_free(&q);
+}
+
 static void on_message(const char *channel, size_t channel_len, const char *data, size_t len,
                        void *ud) {
     redis_adapter *ra = ud;
@@ -257,8 +652,14 @@ static void on_message(const char *channel, size_t channel_len, const char *data
             on_broadcast(n, channel, channel_len, room, room_len, data, len);
             return;
         }
-        /* requests and responses: not handled yet (the requester times out) */
-        if (k != REDIS_WIRE_CHANNEL_OTHER) return;
+        if (k == REDIS_WIRE_CHANNEL_REQUEST) {
+            on_request(n, channel, channel_len, data, len);
+            return;
+        }
+        if (k == REDIS_WIRE_CHANNEL_RESPONSE) {
+            on_response(n, channel, channel_len, data, len);
+            return;
+        }
     }
 }
 
@@ -429,6 +830,8 @@ static void *r_create(sio_adapter *self, sio_nsp *nsp) {
 static void r_destroy(void *adapter) {
     rnsp *n = adapter;
     redis_adapter *ra = n->ra;
+    while (n->pending.len) pending_end(n->pending.items[0], SIO_ECLOSED);
+    util_vec_free(&n->pending);
     for (size_t i = 0; i < ra->nsps.len; i++)
         if (ra->nsps.items[i] == n) {
             util_vec_remove(&ra->nsps, i);
@@ -478,32 +881,88 @@ static size_t r_broadcast_with_ack(void *a, const sio_bcast_target *t,
     return mem_ops()->broadcast_with_ack(((rnsp *)a)->mem, t, pkt, id, p, acks);
 }
 
-/* Requests are not sent yet: these act on this server's sockets only. */
+/* fetchSockets reaches this server's sockets only: the core's callback takes
+ * a local socket, and a remote one has no such form yet. */
 static int r_fetch_sockets(void *a, const sio_bcast_target *t, sio_adapter_each_cb cb,
                            sio_done_cb done, void *ud) {
     return mem_ops()->fetch_sockets(((rnsp *)a)->mem, t, cb, done, ud);
 }
 
+/* Types 2, 3, 4: published, and applied here when the echo comes back, as
+ * Node does; applied here at once when local or when Redis is down. Returns
+ * the number of local sockets affected now (0 when published). */
+static int remote_op(rnsp *n, const sio_bcast_target *t, redis_wire_type type, const char *room,
+                     bool close) {
+    if (t->local || !n->ra->conn || !redis_conn_up(n->ra->conn)) return -1;
+    const char *small[16];
+    const char **except = small;
+    size_t nexcept = t->nexcept + (t->skip ? 1 : 0);
+    if (nexcept > 16 && !(except = malloc(nexcept * sizeof *except))) return -1;
+    for (size_t i = 0; i < t->nexcept; i++) except[i] = t->except[i];
+    if (t->skip) except[t->nexcept] = sio_socket_id(t->skip);
+    const char *rooms[1] = {room};
+    redis_wire_request q = {
+        .type = type,
+        .uid = n->uid,
+        .opts = {.rooms = {t->rooms, t->nrooms}, .except = {except, nexcept}},
+        .rooms = {rooms, room ? 1 : 0},
+        .close = close,
+    };
+    int r = publish_request(n, &q);
+    if (except != small) free(except);
+    return r == 0 ? 0 : -1;
+}
+
 static int r_sockets_join(void *a, const sio_bcast_target *t, const char *room) {
-    return mem_ops()->sockets_join(((rnsp *)a)->mem, t, room);
+    rnsp *n = a;
+    int r = remote_op(n, t, REDIS_WIRE_REMOTE_JOIN, room, false);
+    return r == 0 ? 0 : mem_ops()->sockets_join(n->mem, t, room);
 }
 
 static int r_sockets_leave(void *a, const sio_bcast_target *t, const char *room) {
-    return mem_ops()->sockets_leave(((rnsp *)a)->mem, t, room);
+    rnsp *n = a;
+    int r = remote_op(n, t, REDIS_WIRE_REMOTE_LEAVE, room, false);
+    return r == 0 ? 0 : mem_ops()->sockets_leave(n->mem, t, room);
 }
 
 static int r_disconnect_sockets(void *a, const sio_bcast_target *t, bool close_transport) {
-    return mem_ops()->disconnect_sockets(((rnsp *)a)->mem, t, close_transport);
+    rnsp *n = a;
+    int r = remote_op(n, t, REDIS_WIRE_REMOTE_DISCONNECT, NULL, close_transport);
+    return r == 0 ? 0 : mem_ops()->disconnect_sockets(n->mem, t, close_transport);
 }
 
+/* Without reply: published once (no requestId), 0. With reply: a request
+ * that ends when NUMSUB - 1 servers answered, or with SIO_ETIMEDOUT. The
+ * number of servers is not known yet when this returns: 0. */
 static int r_server_side_emit(void *a, const sio_adapter_packet *pkt, uint32_t timeout_ms,
                               void (*reply)(json_t *answer, void *ud), sio_done_cb done, void *ud) {
-    (void)a, (void)pkt, (void)timeout_ms, (void)reply, (void)done, (void)ud;
-    return UV_ENOTSUP;
+    rnsp *n = a;
+    json_t *data = packet_data(n->ra, pkt);
+    if (!data) return SIO_ENOMEM;
+    int r;
+    if (!reply && !done) {
+        redis_wire_request q = {.type = REDIS_WIRE_SERVER_SIDE_EMIT, .uid = n->uid, .data = data};
+        r = publish_request(n, &q);
+    } else {
+        r = pending_start(n, REDIS_WIRE_SERVER_SIDE_EMIT, timeout_ms, data, NULL, reply, done, ud);
+    }
+    json_decref(data);
+    return r;
 }
 
+/* This server's rooms at once, then each other server's as it answers;
+ * done(0) when all did, SIO_ETIMEDOUT after the timeout, SIO_ECLOSED when
+ * Redis goes down meanwhile. Redis down at the call: this server's only. */
 static int r_all_rooms(void *a, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb done, void *ud) {
-    return mem_ops()->all_rooms(((rnsp *)a)->mem, timeout_ms, cb, done, ud);
+    rnsp *n = a;
+    int count = mem_ops()->all_rooms(n->mem, timeout_ms, cb, NULL, ud);
+    if (count < 0) return count;
+    int r = pending_start(n, REDIS_WIRE_ALL_ROOMS, timeout_ms, NULL, cb, NULL, done, ud);
+    if (r == SIO_ECLOSED) {
+        if (done) done(0, ud);
+        return count;
+    }
+    return r < 0 ? r : count;
 }
 
 static const sio_adapter_ops redis_ops = {
@@ -573,6 +1032,8 @@ static void timer_closed(uv_handle_t *h) {
     redis_adapter *ra = h->data;
     sio_closed_cb done = ra->closed;
     void *ud = ra->closed_ud;
+    for (size_t i = 0; i < ra->answers.len; i++) ra->answers.items[i]->ra = NULL;
+    util_vec_free(&ra->answers);
     util_vec_free(&ra->nsps);
     util_buf_free(&ra->out);
     util_buf_free(&ra->channel);
@@ -598,6 +1059,7 @@ void sio_redis_adapter_close(sio_adapter *a, sio_closed_cb done, void *userdata)
     ra->closed_ud = userdata;
     ra->on_state = NULL;
     uv_timer_stop(&ra->ready_timer);
+    pending_fail_all(ra);
     redis_conn *c = ra->conn;
     ra->conn = NULL;
     redis_conn_close(c, conn_closed, ra);

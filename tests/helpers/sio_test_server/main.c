@@ -21,10 +21,11 @@
  *                   to_others(d)          -> others_msg(d) to all but the sender
  *                   except_room(room, d)  -> others_msg(d) to all but that room
  *                   whoami(ack)           -> ack(server id)
- *                   count, ids, count_room, kick_room, sockets_join,
- *                   ping_servers, ask_all, ask_room: the requests between
- *                   servers, not supported yet: they answer the contract's
- *                   error value (-1, null, or false)
+ *                   kick_room, sockets_join, ping_servers (and the
+ *                   server-side hello(cb) -> cb(server id)) as node-server.mjs;
+ *                   count, ids, count_room, ask_all, ask_room: not across
+ *                   servers yet, they answer the contract's error value
+ *                   (-1 or null)
  *                 Namespace "/features" (the feature tests, see the section
  *                 below for each event): middlewares (auth.token "bad" is
  *                 refused with data, "slow" is accepted after a timer, "late"
@@ -185,9 +186,55 @@ static void chat_whoami(sio_socket *s, sio_event *ev, void *ud) {
     json_decref(args);
 }
 
-/* Requests across servers are not supported yet: count, ids, count_room,
- * kick_room, sockets_join, ping_servers, ask_all and ask_room answer the
- * contract's error value (ud: its JSON text). */
+static void ack_one(sio_event *ev, json_t *value);
+
+/* kick_room(room, ack) -> disconnectSockets(false) of room, ack(true) */
+static void chat_kick_room(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (room)
+        sio_broadcast_disconnect(sio_broadcast_to(sio_broadcast_new(sio, "/chat"), room), false);
+    ack_one(ev, json_true());
+}
+
+/* sockets_join(room, new, ack) -> socketsJoin(new) of room, ack(true) */
+static void chat_sockets_join(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    const char *joined = json_string_value(sio_event_arg(ev, 1));
+    if (room && joined)
+        sio_broadcast_join(sio_broadcast_to(sio_broadcast_new(sio, "/chat"), room), joined);
+    ack_one(ev, json_true());
+}
+
+/* ping_servers(ack) -> serverSideEmitWithAck('hello'): ack(n, [replies]), ack(-1) on error */
+static void ping_answers(int err, json_t *answers, void *ud) {
+    json_t *args = err ? json_pack("[i]", -1)
+                       : json_pack("[IO]", (json_int_t)json_array_size(answers), answers);
+    sio_ack_send(ud, args);
+    json_decref(args);
+}
+
+static void chat_ping_servers(sio_socket *s, sio_event *ev, void *ud) {
+    sio_ack *ack = sio_event_take_ack(ev);
+    if (!ack) return;
+    int r = sio_server_side_emit_with_ack(sio, "/chat", "hello", NULL, 0, ping_answers, ack);
+    if (r < 0) {
+        json_t *args = json_pack("[i]", -1);
+        sio_ack_send(ack, args);
+        json_decref(args);
+    }
+}
+
+/* (server side) hello(cb) -> cb(server id) */
+static void chat_hello(sio_server *srv, const char *nsp, json_t *args, sio_server_reply *reply,
+                       void *ud) {
+    json_t *id = json_string(server_id);
+    if (reply) sio_server_reply_send(reply, id);
+    json_decref(id);
+}
+
+/* Requests not supported yet across servers: count, ids, count_room (the
+ * public fetchSockets has no form for a remote socket), ask_all and
+ * ask_room answer the contract's error value (ud: its JSON text). */
 static void chat_unsupported(sio_socket *s, sio_event *ev, void *ud) {
     json_t *args = json_pack("[o]", json_loads(ud, JSON_DECODE_ANY, NULL));
     sio_event_ack(ev, args);
@@ -839,10 +886,13 @@ int main(int argc, char **argv) {
     sio_on(sio, "/chat", "except_room", chat_except_room, NULL);
     sio_on(sio, "/chat", "whoami", chat_whoami, NULL);
     static const char *const unsupported[][2] = {
-        {"count", "-1"},        {"ids", "null"},           {"count_room", "-1"},
-        {"kick_room", "false"}, {"sockets_join", "false"}, {"ping_servers", "-1"},
-        {"ask_all", "null"},    {"ask_room", "null"},
+        {"count", "-1"},     {"ids", "null"},      {"count_room", "-1"},
+        {"ask_all", "null"}, {"ask_room", "null"},
     };
+    sio_on(sio, "/chat", "kick_room", chat_kick_room, NULL);
+    sio_on(sio, "/chat", "sockets_join", chat_sockets_join, NULL);
+    sio_on(sio, "/chat", "ping_servers", chat_ping_servers, NULL);
+    sio_on_server_event(sio, "/chat", "hello", chat_hello, NULL);
     for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
         sio_on(sio, "/chat", unsupported[i][0], chat_unsupported, (void *)unsupported[i][1]);
     sio_use(sio, "/features", features_auth, NULL);
