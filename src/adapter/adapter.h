@@ -176,6 +176,12 @@ struct sio_adapter_ops {
      * included, as Node lists them; a name may come twice from two servers). */
     int (*all_rooms)(void *adapter, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb done,
                      void *ud);
+    /* fetchSockets as ids, on every server: cb once per matching socket's id
+     * (this server's first), then done. Returns the number of local sockets,
+     * or a negative code (then done is not called). NULL: the core lists
+     * this server's sockets through fetch_sockets. */
+    int (*fetch_ids)(void *adapter, const sio_bcast_target *t, sio_room_cb cb, sio_done_cb done,
+                     void *ud);
 };
 
 /* The in-memory adapter (what a NULL sio_server_options.adapter means). Its

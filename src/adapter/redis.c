@@ -30,11 +30,22 @@
  * server, then on_state(true) is called: a broadcast published after that
  * reaches this server.
  *
- * Not yet: requests. fetchSockets, socketsJoin/Leave, disconnectSockets and
- * allRooms act on this server's sockets only (the memory instance's), a
- * broadcast with acks reaches local sockets only, serverSideEmit fails with
- * UV_ENOTSUP, and requests from other servers are ignored (they time out
- * there).
+ * Requests (spec sections 5-6): other servers' requests on the request
+ * channel are answered on the shared response channel: 0 and 5 with the
+ * matching sockets (5: id, rooms, address, auth; data null), 1 with the
+ * rooms, 6 by the namespace's server-side handler (once, with a requestId),
+ * and 2, 3, 4 applied to the selected local sockets, our own echoes
+ * included. Our own requests (all_rooms, fetch_ids, server_side_emit with
+ * ack) are `pending`: each counts the servers by PUBSUB NUMSUB, is then
+ * published, counts the matching responses and ends when the NUMSUB - 1
+ * others answered, or after its timer (SIO_ETIMEDOUT), or with SIO_ECLOSED
+ * when Redis goes down, its namespace goes or the adapter closes. Our own
+ * sockets_join/leave/disconnect are published and applied on their echo;
+ * while Redis is down (or with `local`) they are applied here at once.
+ *
+ * Not yet: type 7 (broadcast with acks) is neither sent nor answered: a
+ * broadcast with acks reaches local sockets only; fetch_sockets (a local
+ * sio_socket per match) is local only.
  */
 #include "socketio/redis.h"
 
@@ -268,14 +279,19 @@ typedef struct pending {
     void (*reply)(json_t *answer, void *ud);
     sio_done_cb done;
     void *ud;
-    json_t *data; /* type 6: [event, args...] until published */
+    util_buf msg; /* the request, published once the servers are counted */
     uv_timer_t timer;
 } pending;
+
+static void pending_free(pending *p) {
+    util_buf_free(&p->msg);
+    free(p);
+}
 
 static void pending_closed(uv_handle_t *h) {
     pending *p = h->data;
     if (!p->counting)
-        free(p);
+        pending_free(p);
     else
         p->ended = true; /* on_count frees it */
 }
@@ -293,8 +309,6 @@ static void pending_end(pending *p, int err) {
     ptrdiff_t i = pending_find(n, p->id);
     if (i >= 0) util_vec_remove(&n->pending, (size_t)i);
     p->n = NULL;
-    json_decref(p->data);
-    p->data = NULL;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, pending_closed);
     if (p->done) p->done(err, p->ud);
@@ -331,7 +345,7 @@ static void on_count(const redisReply *reply, void *ud) {
     pending *p = ud;
     p->counting = false;
     if (p->ended) { /* ended and its timer closed meanwhile */
-        free(p);
+        pending_free(p);
         return;
     }
     if (!p->n) return; /* ended, its timer closing: pending_closed frees it */
@@ -344,9 +358,10 @@ static void on_count(const redisReply *reply, void *ud) {
     p->expected = subs > 1 ? (size_t)(subs - 1) : 0;
     p->counted = true;
     if (p->expected) {
-        redis_wire_request q = {
-            .type = p->type, .uid = p->n->uid, .request_id = p->id, .data = p->data};
-        int r = publish_request(p->n, &q);
+        redis_adapter *ra = p->n->ra;
+        int r = ra->conn ? redis_conn_publish(ra->conn, p->n->request, strlen(p->n->request),
+                                              p->msg.data, p->msg.len)
+                         : SIO_ECLOSED;
         if (r) {
             pending_end(p, r);
             return;
@@ -355,41 +370,40 @@ static void on_count(const redisReply *reply, void *ud) {
     pending_check(p);
 }
 
-/* Starts a request: registered, timed, the servers counted, then published. */
-static int pending_start(rnsp *n, redis_wire_type type, uint32_t timeout_ms, json_t *data,
-                         sio_room_cb room_cb, void (*reply)(json_t *, void *), sio_done_cb done,
-                         void *ud) {
+/* Starts request q (its request_id is set here): registered, timed, the
+ * servers counted, then published. */
+static int pending_start(rnsp *n, redis_wire_request *q, uint32_t timeout_ms, sio_room_cb room_cb,
+                         void (*reply)(json_t *, void *), sio_done_cb done, void *ud) {
     redis_adapter *ra = n->ra;
     if (!ra->conn || !redis_conn_up(ra->conn)) return SIO_ECLOSED;
     pending *p = calloc(1, sizeof *p);
     if (!p) return SIO_ENOMEM;
-    *p = (pending){.n = n,
-                   .type = type,
-                   .room_cb = room_cb,
-                   .reply = reply,
-                   .done = done,
-                   .ud = ud,
-                   .data = data};
+    *p = (pending){
+        .n = n, .type = q->type, .room_cb = room_cb, .reply = reply, .done = done, .ud = ud};
     do {
         if (make_uid(p->id) != 0) {
             free(p);
             return SIO_EINVAL;
         }
     } while (pending_find(n, p->id) >= 0);
+    q->request_id = p->id;
+    q->uid = n->uid;
+    int r = redis_wire_request_encode(&p->msg, q);
+    if (r == 0 && p->msg.len > ra->max_message_size) r = SIO_ETOOBIG;
+    if (r == 0 && util_vec_push(&n->pending, p) != 0) r = SIO_ENOMEM;
+    if (r) {
+        pending_free(p);
+        return r;
+    }
     const char *argv[3] = {"PUBSUB", "NUMSUB", n->request};
     size_t lens[3] = {6, 6, strlen(n->request)};
-    if (util_vec_push(&n->pending, p) != 0) {
-        free(p);
-        return SIO_ENOMEM;
-    }
-    int r = redis_conn_command(ra->conn, 3, argv, lens, on_count, p);
+    r = redis_conn_command(ra->conn, 3, argv, lens, on_count, p);
     if (r) {
         n->pending.len--;
-        free(p);
+        pending_free(p);
         return r;
     }
     p->counting = true;
-    if (data) json_incref(data);
     uv_timer_init(ra->loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, pending_timeout, timeout_ms ? timeout_ms : ra->requests_timeout_ms,
@@ -416,6 +430,13 @@ static void on_response(rnsp *n, const char *channel, size_t channel_len, const 
             counts = true;
             for (size_t k = 0; k < resp.rooms.len && p->n; k++)
                 if (p->room_cb) p->room_cb(resp.rooms.names[k], p->ud);
+        } else if (p->type == REDIS_WIRE_REMOTE_FETCH && resp.type == -1 && resp.sockets) {
+            counts = true;
+            for (size_t k = 0; k < json_array_size(resp.sockets) && p->n; k++) {
+                const char *id =
+                    json_string_value(json_object_get(json_array_get(resp.sockets, k), "id"));
+                if (id && p->room_cb) p->room_cb(id, p->ud);
+            }
         } else if (p->type == REDIS_WIRE_SERVER_SIDE_EMIT && resp.type == 6) {
             counts = true;
             if (p->reply) p->reply(resp.data ? resp.data : json_null(), p->ud);
@@ -888,6 +909,36 @@ static int r_fetch_sockets(void *a, const sio_bcast_target *t, sio_adapter_each_
     return mem_ops()->fetch_sockets(((rnsp *)a)->mem, t, cb, done, ud);
 }
 
+typedef struct ids_of {
+    sio_room_cb cb;
+    void *ud;
+} ids_of;
+
+static void id_of(sio_socket *s, void *ud) {
+    ids_of *c = ud;
+    c->cb(sio_socket_id(s), c->ud);
+}
+
+/* fetchSockets as ids (type 5): this server's at once, then each other
+ * server's as it answers; done as r_all_rooms. */
+static int r_fetch_ids(void *a, const sio_bcast_target *t, sio_room_cb cb, sio_done_cb done,
+                       void *ud) {
+    rnsp *n = a;
+    ids_of c = {cb, ud};
+    int count = mem_ops()->fetch_sockets(n->mem, t, id_of, NULL, &c);
+    if (count < 0) return count;
+    redis_wire_request q = {
+        .type = REDIS_WIRE_REMOTE_FETCH,
+        .opts = {.rooms = {t->rooms, t->nrooms}, .except = {t->except, t->nexcept}},
+    };
+    int r = t->local ? SIO_ECLOSED : pending_start(n, &q, t->timeout_ms, cb, NULL, done, ud);
+    if (r == SIO_ECLOSED) {
+        if (done) done(0, ud);
+        return count;
+    }
+    return r < 0 ? r : count;
+}
+
 /* Types 2, 3, 4: published, and applied here when the echo comes back, as
  * Node does; applied here at once when local or when Redis is down. Returns
  * the number of local sockets affected now (0 when published). */
@@ -944,7 +995,8 @@ static int r_server_side_emit(void *a, const sio_adapter_packet *pkt, uint32_t t
         redis_wire_request q = {.type = REDIS_WIRE_SERVER_SIDE_EMIT, .uid = n->uid, .data = data};
         r = publish_request(n, &q);
     } else {
-        r = pending_start(n, REDIS_WIRE_SERVER_SIDE_EMIT, timeout_ms, data, NULL, reply, done, ud);
+        redis_wire_request q = {.type = REDIS_WIRE_SERVER_SIDE_EMIT, .data = data};
+        r = pending_start(n, &q, timeout_ms, NULL, reply, done, ud);
     }
     json_decref(data);
     return r;
@@ -957,7 +1009,8 @@ static int r_all_rooms(void *a, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb
     rnsp *n = a;
     int count = mem_ops()->all_rooms(n->mem, timeout_ms, cb, NULL, ud);
     if (count < 0) return count;
-    int r = pending_start(n, REDIS_WIRE_ALL_ROOMS, timeout_ms, NULL, cb, NULL, done, ud);
+    redis_wire_request q = {.type = REDIS_WIRE_ALL_ROOMS};
+    int r = pending_start(n, &q, timeout_ms, cb, NULL, done, ud);
     if (r == SIO_ECLOSED) {
         if (done) done(0, ud);
         return count;
@@ -982,6 +1035,7 @@ static const sio_adapter_ops redis_ops = {
     .disconnect_sockets = r_disconnect_sockets,
     .server_side_emit = r_server_side_emit,
     .all_rooms = r_all_rooms,
+    .fetch_ids = r_fetch_ids,
 };
 
 /* ---- the public API ---- */

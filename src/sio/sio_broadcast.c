@@ -328,6 +328,33 @@ int sio_broadcast_fetch_sockets(sio_broadcast *b, sio_socket_cb cb, void *ud) {
     return r;
 }
 
+typedef struct fetch_ids {
+    sio_room_cb cb;
+    void *ud;
+} fetch_ids;
+
+static void fetch_id(sio_socket *s, void *ud) {
+    fetch_ids *f = ud;
+    f->cb(sio_socket_id(s), f->ud);
+}
+
+int sio_broadcast_fetch_ids(sio_broadcast *b, sio_room_cb cb, sio_done_cb done, void *userdata) {
+    if (!b) return SIO_ENOMEM;
+    const sio_adapter_ops *ops = b->nsp->adapter_ops;
+    int r;
+    if (b->invalid || !cb) {
+        r = SIO_EINVAL;
+    } else if (ops->fetch_ids) {
+        r = ops->fetch_ids(b->nsp->adapter, &b->t, cb, done, userdata);
+    } else {
+        fetch_ids f = {cb, userdata};
+        r = ops->fetch_sockets(b->nsp->adapter, &b->t, fetch_id, NULL, &f);
+        if (r >= 0 && done) done(0, userdata);
+    }
+    bcast_free(b);
+    return r;
+}
+
 int sio_broadcast_join(sio_broadcast *b, const char *room) {
     if (!b) return SIO_ENOMEM;
     int r = b->invalid || !room ? SIO_EINVAL

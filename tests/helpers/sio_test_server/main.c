@@ -23,9 +23,9 @@
  *                   whoami(ack)           -> ack(server id)
  *                   kick_room, sockets_join, ping_servers (and the
  *                   server-side hello(cb) -> cb(server id)) as node-server.mjs;
- *                   count, ids, count_room, ask_all, ask_room: not across
- *                   servers yet, they answer the contract's error value
- *                   (-1 or null)
+ *                   count, ids, count_room too (sio_broadcast_fetch_ids);
+ *                   ask_all, ask_room: not across servers yet, they answer
+ *                   the contract's error value (null)
  *                 Namespace "/features" (the feature tests, see the section
  *                 below for each event): middlewares (auth.token "bad" is
  *                 refused with data, "slow" is accepted after a timer, "late"
@@ -232,9 +232,59 @@ static void chat_hello(sio_server *srv, const char *nsp, json_t *args, sio_serve
     json_decref(id);
 }
 
-/* Requests not supported yet across servers: count, ids, count_room (the
- * public fetchSockets has no form for a remote socket), ask_all and
- * ask_room answer the contract's error value (ud: its JSON text). */
+/* count(ack), ids(ack), count_room(room, ack): fetchSockets across servers,
+ * by sio_broadcast_fetch_ids; ack(-1) / ack(null) on error. */
+typedef struct fetch_ack {
+    sio_ack *ack;
+    json_t *ids;
+    bool as_ids;
+} fetch_ack;
+
+static void fetch_ack_id(const char *id, void *ud) {
+    fetch_ack *f = ud;
+    json_array_append_new(f->ids, json_string(id));
+}
+
+static void fetch_ack_done(int err, void *ud) {
+    fetch_ack *f = ud;
+    json_t *value =
+        err ? (f->as_ids ? json_null() : json_integer(-1))
+            : (f->as_ids ? json_incref(f->ids) : json_integer((json_int_t)json_array_size(f->ids)));
+    json_t *args = json_pack("[o]", value);
+    sio_ack_send(f->ack, args);
+    json_decref(args);
+    json_decref(f->ids);
+    free(f);
+}
+
+static void fetch_and_ack(sio_event *ev, const char *room, bool as_ids) {
+    fetch_ack *f = calloc(1, sizeof *f);
+    if (!f || !(f->ids = json_array()) || !(f->ack = sio_event_take_ack(ev))) {
+        if (f) json_decref(f->ids);
+        free(f);
+        return;
+    }
+    f->as_ids = as_ids;
+    sio_broadcast *b = sio_broadcast_new(sio, "/chat");
+    if (room) b = sio_broadcast_to(b, room);
+    if (sio_broadcast_fetch_ids(b, fetch_ack_id, fetch_ack_done, f) < 0) fetch_ack_done(-1, f);
+}
+
+static void chat_count(sio_socket *s, sio_event *ev, void *ud) {
+    fetch_and_ack(ev, NULL, false);
+}
+
+static void chat_ids(sio_socket *s, sio_event *ev, void *ud) {
+    fetch_and_ack(ev, NULL, true);
+}
+
+static void chat_count_room(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (room) fetch_and_ack(ev, room, false);
+}
+
+/* Not across servers yet: ask_all and ask_room answer the contract's error
+ * value (ud: its JSON text). */
 static void chat_unsupported(sio_socket *s, sio_event *ev, void *ud) {
     json_t *args = json_pack("[o]", json_loads(ud, JSON_DECODE_ANY, NULL));
     sio_event_ack(ev, args);
@@ -886,9 +936,12 @@ int main(int argc, char **argv) {
     sio_on(sio, "/chat", "except_room", chat_except_room, NULL);
     sio_on(sio, "/chat", "whoami", chat_whoami, NULL);
     static const char *const unsupported[][2] = {
-        {"count", "-1"},     {"ids", "null"},      {"count_room", "-1"},
-        {"ask_all", "null"}, {"ask_room", "null"},
+        {"ask_all", "null"},
+        {"ask_room", "null"},
     };
+    sio_on(sio, "/chat", "count", chat_count, NULL);
+    sio_on(sio, "/chat", "ids", chat_ids, NULL);
+    sio_on(sio, "/chat", "count_room", chat_count_room, NULL);
     sio_on(sio, "/chat", "kick_room", chat_kick_room, NULL);
     sio_on(sio, "/chat", "sockets_join", chat_sockets_join, NULL);
     sio_on(sio, "/chat", "ping_servers", chat_ping_servers, NULL);
