@@ -13,9 +13,9 @@
  * binary included; and requests, both ways: fetchSockets as ids
  * (sio_broadcast_fetch_ids), socketsJoin/Leave, disconnectSockets (applied
  * here when their echo comes back, as Node does), serverSideEmit with and
- * without ack, allRooms. Not yet: broadcasts with acknowledgements reach
- * this server's clients only and are not answered for other servers. See
- * docs/cluster.rst.
+ * without ack, allRooms, broadcasts with acknowledgements. Not yet:
+ * sio_broadcast_fetch_sockets is this server's only (no remote socket
+ * form). See docs/cluster.rst.
  */
 #ifndef SOCKETIO_REDIS_H
 #define SOCKETIO_REDIS_H

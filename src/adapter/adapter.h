@@ -241,5 +241,13 @@ void sio_adapter_ack_client_count(sio_bcast_ack *acks, size_t n);
 void sio_adapter_ack_answer(sio_bcast_ack *acks, json_t *args);
 void sio_adapter_ack_hold(sio_bcast_ack *acks);
 void sio_adapter_ack_release(sio_bcast_ack *acks);
+/* Another server's broadcast with acks, to this server's sockets of t (as
+ * if t->local): each recipient gets its own ack id; cb(err, responses) runs
+ * once, when all answered (or disconnected), after t->timeout_ms, or at once
+ * (maybe before this returns) when there is no recipient. Returns the number
+ * of recipients, or an error (then cb is never called). */
+int sio_adapter_broadcast_with_ack(sio_nsp *nsp, const sio_bcast_target *t,
+                                   const sio_adapter_packet *pkt, sio_broadcast_ack_cb cb,
+                                   void *userdata);
 
 #endif

@@ -33,19 +33,22 @@
  * Requests (spec sections 5-6): other servers' requests on the request
  * channel are answered on the shared response channel: 0 and 5 with the
  * matching sockets (5: id, rooms, address, auth; data null), 1 with the
- * rooms, 6 by the namespace's server-side handler (once, with a requestId),
- * and 2, 3, 4 applied to the selected local sockets, our own echoes
- * included. Our own requests (all_rooms, fetch_ids, server_side_emit with
- * ack) are `pending`: each counts the servers by PUBSUB NUMSUB, is then
- * published, counts the matching responses and ends when the NUMSUB - 1
- * others answered, or after its timer (SIO_ETIMEDOUT), or with SIO_ECLOSED
- * when Redis goes down, its namespace goes or the adapter closes. Our own
+ * rooms, 6 by the namespace's server-side handler (once, with a
+ * requestId), 7 delivered locally with an ack id per client (a collector of
+ * the core's, sio_adapter_broadcast_with_ack), answered by type 8 at once
+ * and the type 9s when that collector ends; 2, 3, 4 are applied to the
+ * selected local sockets, our own echoes included. Our own requests
+ * (all_rooms, fetch_ids, server_side_emit with ack, broadcast_with_ack) are
+ * `pending`: each counts the servers by PUBSUB NUMSUB, is then published,
+ * counts the matching responses and ends when the NUMSUB - 1 others
+ * answered, or after its timer (SIO_ETIMEDOUT), or with SIO_ECLOSED when
+ * Redis goes down, its namespace goes or the adapter closes. A broadcast
+ * with acks ends by its timer only: its client counts and answers go to the
+ * core's collector, which knows when all are in. Our own
  * sockets_join/leave/disconnect are published and applied on their echo;
  * while Redis is down (or with `local`) they are applied here at once.
  *
- * Not yet: type 7 (broadcast with acks) is neither sent nor answered: a
- * broadcast with acks reaches local sockets only; fetch_sockets (a local
- * sio_socket per match) is local only.
+ * Not yet: fetch_sockets (a local sio_socket per match) is local only.
  */
 #include "socketio/redis.h"
 
@@ -279,7 +282,8 @@ typedef struct pending {
     void (*reply)(json_t *answer, void *ud);
     sio_done_cb done;
     void *ud;
-    util_buf msg; /* the request, published once the servers are counted */
+    util_buf msg;        /* the request, published once the servers are counted */
+    sio_bcast_ack *acks; /* type 7: the core's collector, held */
     uv_timer_t timer;
 } pending;
 
@@ -311,11 +315,19 @@ static void pending_end(pending *p, int err) {
     p->n = NULL;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, pending_closed);
+    if (p->acks) { /* later answers are ignored; a server count never asked for is not awaited */
+        sio_bcast_ack *acks = p->acks;
+        p->acks = NULL;
+        if (!p->counted) sio_adapter_ack_client_count(acks, 0);
+        sio_adapter_ack_release(acks);
+    }
     if (p->done) p->done(err, p->ud);
 }
 
+/* A broadcast with acks (type 7) ends by its timer only: the collector
+ * itself knows when every answer is in. */
 static void pending_check(pending *p) {
-    if (p->counted && p->got >= p->expected) pending_end(p, 0);
+    if (p->counted && p->got >= p->expected && !p->acks) pending_end(p, 0);
 }
 
 static void pending_timeout(uv_timer_t *t) {
@@ -357,6 +369,7 @@ static void on_count(const redisReply *reply, void *ud) {
     long long subs = reply->element[1]->integer;
     p->expected = subs > 1 ? (size_t)(subs - 1) : 0;
     p->counted = true;
+    if (p->acks) sio_adapter_ack_servers(p->acks, p->expected);
     if (p->expected) {
         redis_adapter *ra = p->n->ra;
         int r = ra->conn ? redis_conn_publish(ra->conn, p->n->request, strlen(p->n->request),
@@ -367,13 +380,18 @@ static void on_count(const redisReply *reply, void *ud) {
             return;
         }
     }
+    if (p->acks) { /* the placeholder server of r_broadcast_with_ack: last, it may end it all */
+        sio_adapter_ack_client_count(p->acks, 0);
+        return;
+    }
     pending_check(p);
 }
 
 /* Starts request q (its request_id is set here): registered, timed, the
  * servers counted, then published. */
 static int pending_start(rnsp *n, redis_wire_request *q, uint32_t timeout_ms, sio_room_cb room_cb,
-                         void (*reply)(json_t *, void *), sio_done_cb done, void *ud) {
+                         void (*reply)(json_t *, void *), sio_done_cb done, void *ud,
+                         sio_bcast_ack *acks) {
     redis_adapter *ra = n->ra;
     if (!ra->conn || !redis_conn_up(ra->conn)) return SIO_ECLOSED;
     pending *p = calloc(1, sizeof *p);
@@ -404,6 +422,7 @@ static int pending_start(rnsp *n, redis_wire_request *q, uint32_t timeout_ms, si
         return r;
     }
     p->counting = true;
+    p->acks = acks;
     uv_timer_init(ra->loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, pending_timeout, timeout_ms ? timeout_ms : ra->requests_timeout_ms,
@@ -437,6 +456,13 @@ static void on_response(rnsp *n, const char *channel, size_t channel_len, const 
                     json_string_value(json_object_get(json_array_get(resp.sockets, k), "id"));
                 if (id && p->room_cb) p->room_cb(id, p->ud);
             }
+        } else if (p->type == REDIS_WIRE_BROADCAST && p->acks && resp.type == 8) {
+            sio_adapter_ack_client_count(p->acks, (size_t)resp.client_count);
+        } else if (p->type == REDIS_WIRE_BROADCAST && p->acks && resp.type == 9) {
+            json_t *args = json_array();
+            if (args && json_array_append(args, resp.packet ? resp.packet : json_null()) == 0)
+                sio_adapter_ack_answer(p->acks, args);
+            json_decref(args);
         } else if (p->type == REDIS_WIRE_SERVER_SIDE_EMIT && resp.type == 6) {
             counts = true;
             if (p->reply) p->reply(resp.data ? resp.data : json_null(), p->ud);
@@ -519,6 +545,9 @@ typedef struct sse_answer {
     redis_adapter *ra;
     char *channel;
     char *request_id;
+    /* type 7: the client count is published first, then the answers */
+    bool counted;
+    json_t *responses;
 } sse_answer;
 
 static void sse_answer_free(sse_answer *a) {
@@ -530,7 +559,36 @@ static void sse_answer_free(sse_answer *a) {
             }
     free(a->channel);
     free(a->request_id);
+    json_decref(a->responses);
     free(a);
+}
+
+static void answer_publish(sse_answer *a, const redis_wire_response *resp) {
+    redis_adapter *ra = a->ra;
+    if (!ra || !ra->conn || !redis_conn_up(ra->conn)) return;
+    util_buf out = UTIL_BUF_INIT;
+    int r = redis_wire_response_encode(&out, resp);
+    if (r == 0) r = redis_conn_publish(ra->conn, a->channel, strlen(a->channel), out.data, out.len);
+    if (r) LOG_DEBUG("redis", "answer not published: %s", sio_strerror(r));
+    util_buf_free(&out);
+}
+
+/* Type 9, one per client answer (its first argument), then the end. */
+static void acks_publish(sse_answer *a) {
+    for (size_t i = 0; i < json_array_size(a->responses); i++) {
+        json_t *first = json_array_get(json_array_get(a->responses, i), 0);
+        redis_wire_response resp = {
+            .type = 9, .request_id = a->request_id, .packet = first ? first : json_null()};
+        answer_publish(a, &resp);
+    }
+    sse_answer_free(a);
+}
+
+static void acks_done(int err, json_t *responses, void *ud) {
+    (void)err; /* a timeout: the answers received are sent */
+    sse_answer *a = ud;
+    a->responses = json_incref(responses);
+    if (a->counted) acks_publish(a);
 }
 
 static void sse_answered(json_t *value, void *ud) {
@@ -576,6 +634,58 @@ static void server_event(rnsp *n, const redis_wire_request *q) {
     if (!sio_adapter_server_event(n->nsp, event, args, a ? sse_answered : NULL, a) && a)
         sse_answer_free(a);
     json_decref(args);
+}
+
+/* Type 7: delivered here with an ack id per client; {type 8, clientCount}
+ * once (also 0), then {type 9, packet} per answer, sent when the local
+ * collector ends (every client answered or disconnected, or the timeout). */
+static void remote_broadcast_with_ack(rnsp *n, const redis_wire_request *q) {
+    redis_adapter *ra = n->ra;
+    const char *event = json_string_value(json_array_get(q->data, 0));
+    json_t *args = json_array();
+    if (!event || !args) {
+        json_decref(args);
+        return;
+    }
+    for (size_t i = 1; i < json_array_size(q->data); i++)
+        if (json_array_append(args, json_array_get(q->data, i)) != 0) {
+            json_decref(args);
+            return;
+        }
+    sse_answer *a = calloc(1, sizeof *a);
+    if (!a || !(a->channel = strdup(n->response)) || !(a->request_id = strdup(q->request_id)) ||
+        util_vec_push(&ra->answers, a) != 0) {
+        if (a) free(a->channel), free(a->request_id);
+        free(a);
+        json_decref(args);
+        return;
+    }
+    a->ra = ra;
+    const redis_wire_flags *f = &q->opts.flags;
+    sio_bcast_target t = {
+        .rooms = q->opts.rooms.names,
+        .nrooms = q->opts.rooms.len,
+        .except = q->opts.except.names,
+        .nexcept = q->opts.except.len,
+        .local = true,
+        .volatile_ = (f->has & REDIS_WIRE_FLAG_VOLATILE) && f->is_volatile,
+        .compress = !(f->has & REDIS_WIRE_FLAG_COMPRESS) || f->compress,
+        .timeout_ms = (f->has & REDIS_WIRE_FLAG_TIMEOUT) && f->timeout_ms < UINT32_MAX
+                          ? (uint32_t)f->timeout_ms
+                          : ra->requests_timeout_ms,
+    };
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    int count = sio_adapter_broadcast_with_ack(n->nsp, &t, &pkt, acks_done, a);
+    json_decref(args);
+    if (count < 0) { /* cb never called: nothing answered, the requester times out */
+        sse_answer_free(a);
+        return;
+    }
+    redis_wire_response resp = {
+        .type = 8, .request_id = a->request_id, .client_count = (uint64_t)count};
+    answer_publish(a, &resp);
+    a->counted = true;
+    if (a->responses) acks_publish(a); /* ended already */
 }
 
 static void on_request(rnsp *n, const char *channel, size_t channel_len, const char *data,
@@ -652,7 +762,9 @@ static void on_request(rnsp *n, const char *channel, size_t channel_len, const c
     case REDIS_WIRE_SERVER_SIDE_EMIT:
         if (!own) server_event(n, &q);
         break;
-    case REDIS_WIRE_BROADCAST: /* not answered yet: the requester times out */
+    case REDIS_WIRE_BROADCAST:
+        if (!own && !mine && q.request_id) remote_broadcast_with_ack(n, &q);
+        break;
     default:
         break;
     }
@@ -895,11 +1007,46 @@ static size_t r_broadcast(void *a, const sio_bcast_target *t, const sio_adapter_
     return count;
 }
 
-/* Local recipients only, for now: the other servers are not asked. */
+/* Local recipients, then (unless local) type 7 to the others: a
+ * placeholder server holds the collector open until NUMSUB says how many
+ * client counts to wait for; their counts and answers go to the collector,
+ * which is held until the request's timer ends. */
 static size_t r_broadcast_with_ack(void *a, const sio_bcast_target *t,
                                    const sio_adapter_packet *pkt, uint64_t id,
                                    const sio_prepared *p, sio_bcast_ack *acks) {
-    return mem_ops()->broadcast_with_ack(((rnsp *)a)->mem, t, pkt, id, p, acks);
+    rnsp *n = a;
+    size_t count = mem_ops()->broadcast_with_ack(n->mem, t, pkt, id, p, acks);
+    if (t->local || !n->ra->conn || !redis_conn_up(n->ra->conn)) return count;
+    json_t *data = packet_data(n->ra, pkt);
+    const char *small[16];
+    const char **except = small;
+    size_t nexcept = t->nexcept + (t->skip ? 1 : 0);
+    if (nexcept > 16 && !(except = malloc(nexcept * sizeof *except))) except = NULL;
+    if (!data || !except) {
+        json_decref(data);
+        return count;
+    }
+    for (size_t i = 0; i < t->nexcept; i++) except[i] = t->except[i];
+    if (t->skip) except[t->nexcept] = sio_socket_id(t->skip);
+    redis_wire_flags flags = {0};
+    if (t->volatile_) flags.has |= REDIS_WIRE_FLAG_VOLATILE, flags.is_volatile = true;
+    if (!t->compress) flags.has |= REDIS_WIRE_FLAG_COMPRESS, flags.compress = false;
+    if (t->timeout_ms) flags.has |= REDIS_WIRE_FLAG_TIMEOUT, flags.timeout_ms = t->timeout_ms;
+    redis_wire_request q = {
+        .type = REDIS_WIRE_BROADCAST,
+        .nsp = sio_adapter_nsp_name(n->nsp),
+        .data = data,
+        .opts = {.rooms = {t->rooms, t->nrooms}, .except = {except, nexcept}, .flags = flags},
+    };
+    sio_adapter_ack_servers(acks, 1); /* the placeholder (collector still starting) */
+    sio_adapter_ack_hold(acks);
+    if (pending_start(n, &q, t->timeout_ms, NULL, NULL, NULL, NULL, acks) != 0) {
+        sio_adapter_ack_client_count(acks, 0);
+        sio_adapter_ack_release(acks);
+    }
+    if (except != small) free(except);
+    json_decref(data);
+    return count;
 }
 
 /* fetchSockets reaches this server's sockets only: the core's callback takes
@@ -931,7 +1078,7 @@ static int r_fetch_ids(void *a, const sio_bcast_target *t, sio_room_cb cb, sio_d
         .type = REDIS_WIRE_REMOTE_FETCH,
         .opts = {.rooms = {t->rooms, t->nrooms}, .except = {t->except, t->nexcept}},
     };
-    int r = t->local ? SIO_ECLOSED : pending_start(n, &q, t->timeout_ms, cb, NULL, done, ud);
+    int r = t->local ? SIO_ECLOSED : pending_start(n, &q, t->timeout_ms, cb, NULL, done, ud, NULL);
     if (r == SIO_ECLOSED) {
         if (done) done(0, ud);
         return count;
@@ -996,7 +1143,7 @@ static int r_server_side_emit(void *a, const sio_adapter_packet *pkt, uint32_t t
         r = publish_request(n, &q);
     } else {
         redis_wire_request q = {.type = REDIS_WIRE_SERVER_SIDE_EMIT, .data = data};
-        r = pending_start(n, &q, timeout_ms, NULL, reply, done, ud);
+        r = pending_start(n, &q, timeout_ms, NULL, reply, done, ud, NULL);
     }
     json_decref(data);
     return r;
@@ -1010,7 +1157,7 @@ static int r_all_rooms(void *a, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb
     int count = mem_ops()->all_rooms(n->mem, timeout_ms, cb, NULL, ud);
     if (count < 0) return count;
     redis_wire_request q = {.type = REDIS_WIRE_ALL_ROOMS};
-    int r = pending_start(n, &q, timeout_ms, cb, NULL, done, ud);
+    int r = pending_start(n, &q, timeout_ms, cb, NULL, done, ud, NULL);
     if (r == SIO_ECLOSED) {
         if (done) done(0, ud);
         return count;

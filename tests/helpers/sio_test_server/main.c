@@ -23,9 +23,8 @@
  *                   whoami(ack)           -> ack(server id)
  *                   kick_room, sockets_join, ping_servers (and the
  *                   server-side hello(cb) -> cb(server id)) as node-server.mjs;
- *                   count, ids, count_room too (sio_broadcast_fetch_ids);
- *                   ask_all, ask_room: not across servers yet, they answer
- *                   the contract's error value (null)
+ *                   count, ids, count_room (sio_broadcast_fetch_ids),
+ *                   ask_all and ask_room too
  *                 Namespace "/features" (the feature tests, see the section
  *                 below for each event): middlewares (auth.token "bad" is
  *                 refused with data, "slow" is accepted after a timer, "late"
@@ -283,12 +282,38 @@ static void chat_count_room(sio_socket *s, sio_event *ev, void *ud) {
     if (room) fetch_and_ack(ev, room, false);
 }
 
-/* Not across servers yet: ask_all and ask_room answer the contract's error
- * value (ud: its JSON text). */
-static void chat_unsupported(sio_socket *s, sio_event *ev, void *ud) {
-    json_t *args = json_pack("[o]", json_loads(ud, JSON_DECODE_ANY, NULL));
-    sio_event_ack(ev, args);
+/* ask_all(ack), ask_room(room, ack): a 3 s broadcast with acks of
+ * 'question': ack([each client's first answer]), ack(null) on error. */
+static void ask_answers(int err, json_t *responses, void *ud) {
+    json_t *list = err ? NULL : json_array();
+    for (size_t i = 0; list && i < json_array_size(responses); i++) {
+        json_t *first = json_array_get(json_array_get(responses, i), 0);
+        json_array_append(list, first ? first : json_null());
+    }
+    json_t *args = json_pack("[o]", list ? list : json_null());
+    sio_ack_send(ud, args);
     json_decref(args);
+}
+
+static void ask_and_ack(sio_event *ev, const char *room) {
+    sio_ack *ack = sio_event_take_ack(ev);
+    if (!ack) return;
+    sio_broadcast *b = sio_broadcast_timeout(sio_broadcast_new(sio, "/chat"), 3000);
+    if (room) b = sio_broadcast_to(b, room);
+    if (sio_broadcast_emit_with_ack(b, "question", NULL, ask_answers, ack) < 0) {
+        json_t *args = json_pack("[n]");
+        sio_ack_send(ack, args);
+        json_decref(args);
+    }
+}
+
+static void chat_ask_all(sio_socket *s, sio_event *ev, void *ud) {
+    ask_and_ack(ev, NULL);
+}
+
+static void chat_ask_room(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (room) ask_and_ack(ev, room);
 }
 
 /* The Redis adapter's readiness: "listening on PORT" waits for the first,
@@ -935,10 +960,6 @@ int main(int argc, char **argv) {
     sio_on(sio, "/chat", "to_others", chat_to_others, NULL);
     sio_on(sio, "/chat", "except_room", chat_except_room, NULL);
     sio_on(sio, "/chat", "whoami", chat_whoami, NULL);
-    static const char *const unsupported[][2] = {
-        {"ask_all", "null"},
-        {"ask_room", "null"},
-    };
     sio_on(sio, "/chat", "count", chat_count, NULL);
     sio_on(sio, "/chat", "ids", chat_ids, NULL);
     sio_on(sio, "/chat", "count_room", chat_count_room, NULL);
@@ -946,8 +967,8 @@ int main(int argc, char **argv) {
     sio_on(sio, "/chat", "sockets_join", chat_sockets_join, NULL);
     sio_on(sio, "/chat", "ping_servers", chat_ping_servers, NULL);
     sio_on_server_event(sio, "/chat", "hello", chat_hello, NULL);
-    for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
-        sio_on(sio, "/chat", unsupported[i][0], chat_unsupported, (void *)unsupported[i][1]);
+    sio_on(sio, "/chat", "ask_all", chat_ask_all, NULL);
+    sio_on(sio, "/chat", "ask_room", chat_ask_room, NULL);
     sio_use(sio, "/features", features_auth, NULL);
     sio_use(sio, "/features", features_auth_late, NULL);
     sio_on_connect(sio, "/features", features_connect, NULL);
