@@ -396,6 +396,19 @@ SIO_EXTERN int sio_broadcast_disconnect(sio_broadcast *b, bool close_transport);
 /** The end of an operation that may ask other servers: 0, SIO_ETIMEDOUT or another error. */
 typedef void (*sio_done_cb)(int err, void *userdata);
 
+/**
+ * The ids of every matching socket on every server of the cluster
+ * (fetchSockets, when the ids are what is needed: a socket of another server
+ * has no sio_socket here): cb once per socket, this server's first, then
+ * done (may be NULL) once: 0 when every server answered, SIO_ETIMEDOUT after
+ * the adapter's requests timeout (the ids received are delivered), or
+ * another error. With the in-memory adapter both run before the call
+ * returns. Returns the number of this server's sockets, or a negative error
+ * code (then done is not called).
+ */
+SIO_EXTERN int sio_broadcast_fetch_ids(sio_broadcast *b, sio_room_cb cb, sio_done_cb done,
+                                       void *userdata);
+
 /** The answer another server waits for, to a server-side event (see sio_server_event_cb). */
 typedef struct sio_server_reply sio_server_reply;
 /**

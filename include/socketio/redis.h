@@ -10,11 +10,12 @@
  *
  * What crosses servers today: broadcasts (to all, to rooms, except rooms,
  * with a socket id as a room, all-but-the-sender; volatile and compress),
- * binary included. Requests between servers are not sent yet:
- * fetchSockets, socketsJoin/Leave, disconnectSockets, allRooms and
- * broadcasts with acknowledgements act on this server's sockets only,
- * serverSideEmit fails with UV_ENOTSUP, and other servers' requests go
- * unanswered (they time out there). See docs/cluster.rst.
+ * binary included; and requests, both ways: fetchSockets as ids
+ * (sio_broadcast_fetch_ids), socketsJoin/Leave, disconnectSockets (applied
+ * here when their echo comes back, as Node does), serverSideEmit with and
+ * without ack, allRooms, broadcasts with acknowledgements. Not yet:
+ * sio_broadcast_fetch_sockets is this server's only (no remote socket
+ * form). See docs/cluster.rst.
  */
 #ifndef SOCKETIO_REDIS_H
 #define SOCKETIO_REDIS_H

@@ -176,6 +176,12 @@ struct sio_adapter_ops {
      * included, as Node lists them; a name may come twice from two servers). */
     int (*all_rooms)(void *adapter, uint32_t timeout_ms, sio_room_cb cb, sio_done_cb done,
                      void *ud);
+    /* fetchSockets as ids, on every server: cb once per matching socket's id
+     * (this server's first), then done. Returns the number of local sockets,
+     * or a negative code (then done is not called). NULL: the core lists
+     * this server's sockets through fetch_sockets. */
+    int (*fetch_ids)(void *adapter, const sio_bcast_target *t, sio_room_cb cb, sio_done_cb done,
+                     void *ud);
 };
 
 /* The in-memory adapter (what a NULL sio_server_options.adapter means). Its
@@ -218,8 +224,10 @@ uint32_t sio_adapter_max_rooms_per_socket(const sio_nsp *nsp);
  * namespace's handler (sio_on_server_event) with args (an array, borrowed;
  * NULL: none). With answer, the handler's reply calls answer(value, ud) once,
  * now or later (value borrowed), so ud must outlive the namespace's
- * instance if need be. No handler: nothing happens (the sender times out). */
-void sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
+ * instance if need be. No handler: nothing happens (the sender times out).
+ * Returns whether answer will be called (false: no handler, no answer
+ * wanted, or out of memory; ud is then the caller's to free). */
+bool sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
                               void (*answer)(json_t *value, void *ud), void *ud);
 
 /* The collector of a broadcast with acknowledgements: s will answer id
@@ -233,5 +241,13 @@ void sio_adapter_ack_client_count(sio_bcast_ack *acks, size_t n);
 void sio_adapter_ack_answer(sio_bcast_ack *acks, json_t *args);
 void sio_adapter_ack_hold(sio_bcast_ack *acks);
 void sio_adapter_ack_release(sio_bcast_ack *acks);
+/* Another server's broadcast with acks, to this server's sockets of t (as
+ * if t->local): each recipient gets its own ack id; cb(err, responses) runs
+ * once, when all answered (or disconnected), after t->timeout_ms, or at once
+ * (maybe before this returns) when there is no recipient. Returns the number
+ * of recipients, or an error (then cb is never called). */
+int sio_adapter_broadcast_with_ack(sio_nsp *nsp, const sio_bcast_target *t,
+                                   const sio_adapter_packet *pkt, sio_broadcast_ack_cb cb,
+                                   void *userdata);
 
 #endif

@@ -97,10 +97,10 @@ struct sio_server_reply {
     void *ud;
 };
 
-void sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
+bool sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
                               void (*answer)(json_t *value, void *ud), void *ud) {
     sio_handler *h = util_map_get(&nsp->h->server_events, event, strlen(event));
-    if (!h) return; /* no handler: no answer, as in Node (the sender times out) */
+    if (!h) return false; /* no handler: no answer, as in Node (the sender times out) */
     sio_server_reply *reply = NULL;
     if (answer && (reply = malloc(sizeof *reply))) *reply = (sio_server_reply){answer, ud};
     json_t *none = args ? NULL : json_array();
@@ -108,6 +108,7 @@ void sio_adapter_server_event(sio_nsp *nsp, const char *event, json_t *args,
     h->cb.server_event(nsp->srv, nsp->name, args ? args : none, reply, h->userdata);
     sio_nsp_unref(nsp);
     json_decref(none);
+    return reply != NULL;
 }
 
 int sio_server_reply_send(sio_server_reply *reply, const json_t *answer) {

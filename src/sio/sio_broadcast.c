@@ -273,26 +273,22 @@ void sio_adapter_ack_release(sio_bcast_ack *a) {
     bcast_ack_maybe_free(a);
 }
 
-int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
-                                sio_broadcast_ack_cb cb, void *userdata) {
-    if (!b) return SIO_ENOMEM;
-    if (b->invalid || !event || !cb) {
-        bcast_free(b);
-        return SIO_EINVAL;
-    }
-    sio_nsp *nsp = b->nsp;
+/* The broadcast with acks of `pkt` to t (through the adapter, or straight to
+ * the local sockets of the in-memory half when local_only); keeps nsp
+ * referenced meanwhile. Returns the number of local recipients, or an error
+ * (then cb is never called). */
+static int bcast_with_ack(sio_nsp *nsp, const sio_bcast_target *t, const sio_adapter_packet *pkt,
+                          sio_broadcast_ack_cb cb, void *userdata) {
     sio_server *srv = nsp->srv;
     uint64_t id = nsp->next_ack_id++;
     /* encode first: a packet that cannot be built (a reserved name...) fails
      * before any recipient waits for an answer, and cb is never called */
-    sio_adapter_packet pkt = {.event = event, .args = args};
     sio_prepared p;
-    int r = sio_adapter_prepare(nsp, &pkt, id, &p);
+    int r = sio_adapter_prepare(nsp, pkt, id, &p);
     sio_bcast_ack *a = r ? NULL : calloc(1, sizeof *a);
     if (!a || !(a->responses = json_array())) {
         if (!r) sio_adapter_prepared_release(&p);
         free(a);
-        bcast_free(b);
         return r ? r : SIO_ENOMEM;
     }
     a->cb = cb;
@@ -301,13 +297,12 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
     util_timer_init(&a->timer);
     a->starting = 1;
     srv->broadcasting++;
-    size_t n = nsp->adapter_ops->broadcast_with_ack(nsp->adapter, &b->t, &pkt, id, &p, a);
+    size_t n = nsp->adapter_ops->broadcast_with_ack(nsp->adapter, t, pkt, id, &p, a);
     assert(srv->broadcasting > 0);
     srv->broadcasting--;
     a->starting = 0;
     sio_adapter_prepared_release(&p);
-    uint32_t timeout = b->t.timeout_ms;
-    bcast_free(b);                                       /* nsp may be gone from here on */
+    uint32_t timeout = t->timeout_ms;
     if (a->servers == 0 && a->answered >= a->expected) { /* nobody to wait for: at once */
         bcast_ack_end(a, 0);
         bcast_ack_maybe_free(a);
@@ -318,12 +313,63 @@ int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_
     return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
+int sio_broadcast_emit_with_ack(sio_broadcast *b, const char *event, const json_t *args,
+                                sio_broadcast_ack_cb cb, void *userdata) {
+    if (!b) return SIO_ENOMEM;
+    if (b->invalid || !event || !cb) {
+        bcast_free(b);
+        return SIO_EINVAL;
+    }
+    sio_adapter_packet pkt = {.event = event, .args = args};
+    int r = bcast_with_ack(b->nsp, &b->t, &pkt, cb, userdata);
+    bcast_free(b);
+    return r;
+}
+
+int sio_adapter_broadcast_with_ack(sio_nsp *nsp, const sio_bcast_target *t,
+                                   const sio_adapter_packet *pkt, sio_broadcast_ack_cb cb,
+                                   void *userdata) {
+    sio_bcast_target local = *t;
+    local.local = true;
+    sio_nsp_ref(nsp);
+    int r = bcast_with_ack(nsp, &local, pkt, cb, userdata);
+    sio_nsp_unref(nsp);
+    return r;
+}
+
 /* ---- fetchSockets & co ---------------------------------------------------------------------- */
 
 int sio_broadcast_fetch_sockets(sio_broadcast *b, sio_socket_cb cb, void *ud) {
     if (!b) return SIO_ENOMEM;
     int r = b->invalid ? SIO_EINVAL
                        : b->nsp->adapter_ops->fetch_sockets(b->nsp->adapter, &b->t, cb, NULL, ud);
+    bcast_free(b);
+    return r;
+}
+
+typedef struct fetch_ids {
+    sio_room_cb cb;
+    void *ud;
+} fetch_ids;
+
+static void fetch_id(sio_socket *s, void *ud) {
+    fetch_ids *f = ud;
+    f->cb(sio_socket_id(s), f->ud);
+}
+
+int sio_broadcast_fetch_ids(sio_broadcast *b, sio_room_cb cb, sio_done_cb done, void *userdata) {
+    if (!b) return SIO_ENOMEM;
+    const sio_adapter_ops *ops = b->nsp->adapter_ops;
+    int r;
+    if (b->invalid || !cb) {
+        r = SIO_EINVAL;
+    } else if (ops->fetch_ids) {
+        r = ops->fetch_ids(b->nsp->adapter, &b->t, cb, done, userdata);
+    } else {
+        fetch_ids f = {cb, userdata};
+        r = ops->fetch_sockets(b->nsp->adapter, &b->t, fetch_id, NULL, &f);
+        if (r >= 0 && done) done(0, userdata);
+    }
     bcast_free(b);
     return r;
 }

@@ -283,6 +283,8 @@ describe(`cluster of ${KINDS.join(', ')} nodes on one Redis`, () => {
     const onMsg = (...a) => remote.push(a);
     b1.on('msg', onMsg);
     const mark = A.stdout().length;
+    // one pattern per namespace that has an adapter (a C node makes more of them than Node)
+    const patterns = await redis.numpat();
     await redis.halt();
     try {
       const down = await until(() => A.stdout().slice(mark), (o) => /redis pub (error|reconnecting)/.test(o), 5000);
@@ -297,7 +299,7 @@ describe(`cluster of ${KINDS.join(', ')} nodes on one Redis`, () => {
     }
     // Back: both nodes resubscribe (NUMSUB counts them again), and requests work.
     assert.equal(await until(() => redis.numsub('socket.io-request#/chat#'), (n) => n === 2), 2);
-    assert.equal(await until(() => redis.numpat(), (n) => n === 2), 2, 'the broadcast patterns too');
+    assert.equal(await until(() => redis.numpat(), (n) => n === patterns), patterns, 'the broadcast patterns too');
     const [n] = await until(
       () => askAll(a1, 'ping_servers'),
       ([k]) => k === 1);

@@ -381,6 +381,25 @@ static const char *reached_skipping(const char *room, sio_socket *skip) {
     return sorted(ids);
 }
 
+/* sio_broadcast_fetch_ids: ids, then done once (the in-memory adapter has no
+ * fetch_ids op: the core lists the local sockets). */
+typedef struct fetched {
+    char ids[256];
+    int done;
+} fetched;
+
+static void fetched_id(const char *id, void *ud) {
+    fetched *f = ud;
+    CHECK_INT(f->done, 0);
+    if (f->ids[0]) strcat(f->ids, " ");
+    strcat(f->ids, id);
+}
+
+static void fetched_done(int err, void *ud) {
+    CHECK_INT(err, 0);
+    ((fetched *)ud)->done++;
+}
+
 /* Four connected sockets: sock0 in a, b; sock1 in b; sock2 in c and in
  * sock3's id-room; sock3 in nothing. sock4 is in a but disconnecting. */
 static void test_broadcast_targets(void) {
@@ -408,6 +427,14 @@ static void test_broadcast_targets(void) {
     CHECK_STR(reached("", "sock3"), "sock0 sock1");            /* both left out */
     CHECK_STR(reached("b c", "sock0 nowhere"), "sock1 sock2"); /* except wins over to */
     CHECK_STR(reached("a", "a"), "");
+
+    fetched f = {{0}, 0};
+    CHECK_INT(sio_broadcast_fetch_ids(sio_broadcast_except(sio_broadcast_new(srv, "/"), "sock2"),
+                                      fetched_id, fetched_done, &f),
+              3);
+    CHECK_STR(sorted(f.ids), "sock0 sock1 sock3");
+    CHECK_INT(f.done, 1);
+    CHECK_INT(sio_broadcast_fetch_ids(sio_broadcast_new(srv, "/"), NULL, NULL, NULL), SIO_EINVAL);
 
     /* socket.broadcast: the sender is left out, wherever it would be reached */
     CHECK_STR(reached_skipping("b", s[0]), "sock1");

@@ -21,10 +21,10 @@
  *                   to_others(d)          -> others_msg(d) to all but the sender
  *                   except_room(room, d)  -> others_msg(d) to all but that room
  *                   whoami(ack)           -> ack(server id)
- *                   count, ids, count_room, kick_room, sockets_join,
- *                   ping_servers, ask_all, ask_room: the requests between
- *                   servers, not supported yet: they answer the contract's
- *                   error value (-1, null, or false)
+ *                   kick_room, sockets_join, ping_servers (and the
+ *                   server-side hello(cb) -> cb(server id)) as node-server.mjs;
+ *                   count, ids, count_room (sio_broadcast_fetch_ids),
+ *                   ask_all and ask_room too
  *                 Namespace "/features" (the feature tests, see the section
  *                 below for each event): middlewares (auth.token "bad" is
  *                 refused with data, "slow" is accepted after a timer, "late"
@@ -185,13 +185,135 @@ static void chat_whoami(sio_socket *s, sio_event *ev, void *ud) {
     json_decref(args);
 }
 
-/* Requests across servers are not supported yet: count, ids, count_room,
- * kick_room, sockets_join, ping_servers, ask_all and ask_room answer the
- * contract's error value (ud: its JSON text). */
-static void chat_unsupported(sio_socket *s, sio_event *ev, void *ud) {
-    json_t *args = json_pack("[o]", json_loads(ud, JSON_DECODE_ANY, NULL));
-    sio_event_ack(ev, args);
+static void ack_one(sio_event *ev, json_t *value);
+
+/* kick_room(room, ack) -> disconnectSockets(false) of room, ack(true) */
+static void chat_kick_room(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (room)
+        sio_broadcast_disconnect(sio_broadcast_to(sio_broadcast_new(sio, "/chat"), room), false);
+    ack_one(ev, json_true());
+}
+
+/* sockets_join(room, new, ack) -> socketsJoin(new) of room, ack(true) */
+static void chat_sockets_join(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    const char *joined = json_string_value(sio_event_arg(ev, 1));
+    if (room && joined)
+        sio_broadcast_join(sio_broadcast_to(sio_broadcast_new(sio, "/chat"), room), joined);
+    ack_one(ev, json_true());
+}
+
+/* ping_servers(ack) -> serverSideEmitWithAck('hello'): ack(n, [replies]), ack(-1) on error */
+static void ping_answers(int err, json_t *answers, void *ud) {
+    json_t *args = err ? json_pack("[i]", -1)
+                       : json_pack("[IO]", (json_int_t)json_array_size(answers), answers);
+    sio_ack_send(ud, args);
     json_decref(args);
+}
+
+static void chat_ping_servers(sio_socket *s, sio_event *ev, void *ud) {
+    sio_ack *ack = sio_event_take_ack(ev);
+    if (!ack) return;
+    int r = sio_server_side_emit_with_ack(sio, "/chat", "hello", NULL, 0, ping_answers, ack);
+    if (r < 0) {
+        json_t *args = json_pack("[i]", -1);
+        sio_ack_send(ack, args);
+        json_decref(args);
+    }
+}
+
+/* (server side) hello(cb) -> cb(server id) */
+static void chat_hello(sio_server *srv, const char *nsp, json_t *args, sio_server_reply *reply,
+                       void *ud) {
+    json_t *id = json_string(server_id);
+    if (reply) sio_server_reply_send(reply, id);
+    json_decref(id);
+}
+
+/* count(ack), ids(ack), count_room(room, ack): fetchSockets across servers,
+ * by sio_broadcast_fetch_ids; ack(-1) / ack(null) on error. */
+typedef struct fetch_ack {
+    sio_ack *ack;
+    json_t *ids;
+    bool as_ids;
+} fetch_ack;
+
+static void fetch_ack_id(const char *id, void *ud) {
+    fetch_ack *f = ud;
+    json_array_append_new(f->ids, json_string(id));
+}
+
+static void fetch_ack_done(int err, void *ud) {
+    fetch_ack *f = ud;
+    json_t *value =
+        err ? (f->as_ids ? json_null() : json_integer(-1))
+            : (f->as_ids ? json_incref(f->ids) : json_integer((json_int_t)json_array_size(f->ids)));
+    json_t *args = json_pack("[o]", value);
+    sio_ack_send(f->ack, args);
+    json_decref(args);
+    json_decref(f->ids);
+    free(f);
+}
+
+static void fetch_and_ack(sio_event *ev, const char *room, bool as_ids) {
+    fetch_ack *f = calloc(1, sizeof *f);
+    if (!f || !(f->ids = json_array()) || !(f->ack = sio_event_take_ack(ev))) {
+        if (f) json_decref(f->ids);
+        free(f);
+        return;
+    }
+    f->as_ids = as_ids;
+    sio_broadcast *b = sio_broadcast_new(sio, "/chat");
+    if (room) b = sio_broadcast_to(b, room);
+    if (sio_broadcast_fetch_ids(b, fetch_ack_id, fetch_ack_done, f) < 0) fetch_ack_done(-1, f);
+}
+
+static void chat_count(sio_socket *s, sio_event *ev, void *ud) {
+    fetch_and_ack(ev, NULL, false);
+}
+
+static void chat_ids(sio_socket *s, sio_event *ev, void *ud) {
+    fetch_and_ack(ev, NULL, true);
+}
+
+static void chat_count_room(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (room) fetch_and_ack(ev, room, false);
+}
+
+/* ask_all(ack), ask_room(room, ack): a 3 s broadcast with acks of
+ * 'question': ack([each client's first answer]), ack(null) on error. */
+static void ask_answers(int err, json_t *responses, void *ud) {
+    json_t *list = err ? NULL : json_array();
+    for (size_t i = 0; list && i < json_array_size(responses); i++) {
+        json_t *first = json_array_get(json_array_get(responses, i), 0);
+        json_array_append(list, first ? first : json_null());
+    }
+    json_t *args = json_pack("[o]", list ? list : json_null());
+    sio_ack_send(ud, args);
+    json_decref(args);
+}
+
+static void ask_and_ack(sio_event *ev, const char *room) {
+    sio_ack *ack = sio_event_take_ack(ev);
+    if (!ack) return;
+    sio_broadcast *b = sio_broadcast_timeout(sio_broadcast_new(sio, "/chat"), 3000);
+    if (room) b = sio_broadcast_to(b, room);
+    if (sio_broadcast_emit_with_ack(b, "question", NULL, ask_answers, ack) < 0) {
+        json_t *args = json_pack("[n]");
+        sio_ack_send(ack, args);
+        json_decref(args);
+    }
+}
+
+static void chat_ask_all(sio_socket *s, sio_event *ev, void *ud) {
+    ask_and_ack(ev, NULL);
+}
+
+static void chat_ask_room(sio_socket *s, sio_event *ev, void *ud) {
+    const char *room = json_string_value(sio_event_arg(ev, 0));
+    if (room) ask_and_ack(ev, room);
 }
 
 /* The Redis adapter's readiness: "listening on PORT" waits for the first,
@@ -838,13 +960,15 @@ int main(int argc, char **argv) {
     sio_on(sio, "/chat", "to_others", chat_to_others, NULL);
     sio_on(sio, "/chat", "except_room", chat_except_room, NULL);
     sio_on(sio, "/chat", "whoami", chat_whoami, NULL);
-    static const char *const unsupported[][2] = {
-        {"count", "-1"},        {"ids", "null"},           {"count_room", "-1"},
-        {"kick_room", "false"}, {"sockets_join", "false"}, {"ping_servers", "-1"},
-        {"ask_all", "null"},    {"ask_room", "null"},
-    };
-    for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
-        sio_on(sio, "/chat", unsupported[i][0], chat_unsupported, (void *)unsupported[i][1]);
+    sio_on(sio, "/chat", "count", chat_count, NULL);
+    sio_on(sio, "/chat", "ids", chat_ids, NULL);
+    sio_on(sio, "/chat", "count_room", chat_count_room, NULL);
+    sio_on(sio, "/chat", "kick_room", chat_kick_room, NULL);
+    sio_on(sio, "/chat", "sockets_join", chat_sockets_join, NULL);
+    sio_on(sio, "/chat", "ping_servers", chat_ping_servers, NULL);
+    sio_on_server_event(sio, "/chat", "hello", chat_hello, NULL);
+    sio_on(sio, "/chat", "ask_all", chat_ask_all, NULL);
+    sio_on(sio, "/chat", "ask_room", chat_ask_room, NULL);
     sio_use(sio, "/features", features_auth, NULL);
     sio_use(sio, "/features", features_auth_late, NULL);
     sio_on_connect(sio, "/features", features_connect, NULL);
