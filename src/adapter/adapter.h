@@ -206,6 +206,12 @@ void sio_adapter_prepared_release(sio_prepared *p);
 /* The namespace: its server's loop, its name, its connected local sockets
  * (an array valid until a socket connects or leaves), one by id. */
 uv_loop_t *sio_adapter_loop(const sio_nsp *nsp);
+/* Keeps a namespace, and so the adapter's instance for it, alive across work
+ * that may run application code: a handler that disconnects the last socket
+ * of a dynamic namespace frees it (and destroys the instance) otherwise.
+ * After sio_adapter_nsp_unref the instance may be gone. */
+void sio_adapter_nsp_ref(sio_nsp *nsp);
+void sio_adapter_nsp_unref(sio_nsp *nsp);
 const char *sio_adapter_nsp_name(const sio_nsp *nsp);
 sio_socket *const *sio_adapter_sockets(const sio_nsp *nsp, size_t *n);
 sio_socket *sio_adapter_find(const sio_nsp *nsp, const char *id, size_t len);

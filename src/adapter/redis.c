@@ -781,18 +781,20 @@ static void on_message(const char *channel, size_t channel_len, const char *data
         size_t room_len = 0;
         redis_wire_channel_kind k = redis_wire_channel_parse(
             channel, channel_len, ra->key, sio_adapter_nsp_name(n->nsp), &room, &room_len);
-        if (k == REDIS_WIRE_CHANNEL_BROADCAST) {
+        if (k == REDIS_WIRE_CHANNEL_OTHER) continue;
+        /* requests and responses run application code (disconnects, fetch
+         * and reply callbacks) that may empty a dynamic namespace: held, it
+         * and n outlive the handler; the unref may then destroy n */
+        sio_nsp *nsp = n->nsp;
+        sio_adapter_nsp_ref(nsp);
+        if (k == REDIS_WIRE_CHANNEL_BROADCAST)
             on_broadcast(n, channel, channel_len, room, room_len, data, len);
-            return;
-        }
-        if (k == REDIS_WIRE_CHANNEL_REQUEST) {
+        else if (k == REDIS_WIRE_CHANNEL_REQUEST)
             on_request(n, channel, channel_len, data, len);
-            return;
-        }
-        if (k == REDIS_WIRE_CHANNEL_RESPONSE) {
+        else
             on_response(n, channel, channel_len, data, len);
-            return;
-        }
+        sio_adapter_nsp_unref(nsp);
+        return;
     }
 }
 

@@ -46,6 +46,14 @@ void sio_adapter_prepared_release(sio_prepared *p) {
     *p = (sio_prepared){.atts = p->small};
 }
 
+void sio_adapter_nsp_ref(sio_nsp *nsp) {
+    sio_nsp_ref(nsp);
+}
+
+void sio_adapter_nsp_unref(sio_nsp *nsp) {
+    sio_nsp_unref(nsp);
+}
+
 uv_loop_t *sio_adapter_loop(const sio_nsp *nsp) {
     return nsp->srv->loop;
 }

@@ -82,6 +82,33 @@ describe('C nodes answer the requests of @socket.io/redis-adapter 8', () => {
     assert.equal(await ask(b, 'count'), 1);
   });
 
+  test('a request that empties a dynamic namespace (its last socket disconnected) ends safely', async () => {
+    // the disconnect frees the namespace and its adapter instance while the
+    // request is being handled; the legacy form then answers, the opts form
+    // goes on walking: the node must hold the namespace until it is done
+    const forms = [
+      (sid) => ({ uid: 'TESTER', requestId: 'dynlegacy', type: 4, sid, close: false }),
+      () => ({ uid: 'TESTER', type: 4, opts: { rooms: [], except: [] }, close: false }),
+    ];
+    for (const [i, form] of forms.entries()) {
+      const nsp = `/dyn-7${i}`;
+      const channel = `socket.io-request#${nsp}#`;
+      const d = await connect(A.url, nsp, { transports: ['websocket'] });
+      for (let k = 0; k < 100 && (await redis.numsub(channel)) < 1; k++) await sleep(20);
+      assert.equal(await redis.numsub(channel), 1, `${nsp}: node A subscribed`);
+      const gone = new Promise((resolve) => d.once('disconnect', resolve));
+      await redis.publish(channel, JSON.stringify(form(d.id)));
+      assert.equal(await gone, 'io server disconnect', `${nsp}: disconnected by the request`);
+      d.close();
+      for (let k = 0; k < 100 && (await redis.numsub(channel)) > 0; k++) await sleep(20);
+      assert.equal(await redis.numsub(channel), 0, `${nsp}: the empty namespace is gone`);
+      const x = await connect(A.url, '/chat', { transports: ['websocket'] });
+      try {
+        assert.equal(await ask(x, 'whoami'), 'A', 'node A still serves');
+      } finally { x.close(); }
+    }
+  });
+
   test('malformed requests and responses, those that crash Node included: nothing answered, nodes serve', async () => {
     const bad = MALFORMED.filter((m) => /^(request|response):/.test(m.name));
     assert.ok(bad.some((m) => m.node === 'crashes'));
