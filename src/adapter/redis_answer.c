@@ -61,15 +61,20 @@ static void collect_entry(sio_socket *s, void *ud) {
     names_free(&rooms.names);
 }
 
-static void respond(rnsp *n, const redis_wire_response *resp) {
-    redis_adapter *ra = n->ra;
-    if (!ra->conn || !redis_conn_up(ra->conn)) return;
+/* Every answer goes out so: encoded, published on channel, or dropped with a
+ * debug line while Redis is down (ra NULL: the adapter is closing). */
+static void publish_response(redis_adapter *ra, const char *channel,
+                             const redis_wire_response *resp) {
+    if (!ra || !ra->conn || !redis_conn_up(ra->conn)) return;
     util_buf out = UTIL_BUF_INIT;
     int r = redis_wire_response_encode(&out, resp);
-    if (r == 0)
-        r = redis_conn_publish(ra->conn, n->response, strlen(n->response), out.data, out.len);
-    if (r) LOG_DEBUG("redis", "response not published: %s", sio_strerror(r));
+    if (r == 0) r = redis_conn_publish(ra->conn, channel, strlen(channel), out.data, out.len);
+    if (r) LOG_DEBUG("redis", "answer not published: %s", sio_strerror(r));
     util_buf_free(&out);
+}
+
+static void respond(rnsp *n, const redis_wire_response *resp) {
+    publish_response(n->ra, n->response, resp);
 }
 
 static void sse_answer_free(sse_answer *a) {
@@ -86,13 +91,34 @@ static void sse_answer_free(sse_answer *a) {
 }
 
 static void answer_publish(sse_answer *a, const redis_wire_response *resp) {
-    redis_adapter *ra = a->ra;
-    if (!ra || !ra->conn || !redis_conn_up(ra->conn)) return;
-    util_buf out = UTIL_BUF_INIT;
-    int r = redis_wire_response_encode(&out, resp);
-    if (r == 0) r = redis_conn_publish(ra->conn, a->channel, strlen(a->channel), out.data, out.len);
-    if (r) LOG_DEBUG("redis", "answer not published: %s", sio_strerror(r));
-    util_buf_free(&out);
+    publish_response(a->ra, a->channel, resp);
+}
+
+/* An answer to come for request_id on n's response channel, listed in
+ * ra->answers; NULL on ENOMEM. */
+static sse_answer *answer_new(rnsp *n, const char *request_id) {
+    sse_answer *a = calloc(1, sizeof *a);
+    if (!a || !(a->channel = strdup(n->response)) || !(a->request_id = strdup(request_id)) ||
+        util_vec_push(&n->ra->answers, a) != 0) {
+        if (a) free(a->channel), free(a->request_id);
+        free(a);
+        return NULL;
+    }
+    a->ra = n->ra;
+    return a;
+}
+
+/* The event name and the arguments after it of a request's data; NULL when
+ * the data holds no event name, or on ENOMEM. */
+static json_t *event_args(const redis_wire_request *q, const char **event) {
+    *event = json_string_value(json_array_get(q->data, 0));
+    json_t *args = *event ? json_array() : NULL;
+    for (size_t i = 1; args && i < json_array_size(q->data); i++)
+        if (json_array_append(args, json_array_get(q->data, i)) != 0) {
+            json_decref(args);
+            args = NULL;
+        }
+    return args;
 }
 
 /* Type 9, one per client answer (its first argument), then the end. */
@@ -115,43 +141,19 @@ static void acks_done(int err, json_t *responses, void *ud) {
 
 static void sse_answered(json_t *value, void *ud) {
     sse_answer *a = ud;
-    redis_adapter *ra = a->ra;
-    if (ra && ra->conn && redis_conn_up(ra->conn)) {
-        redis_wire_response resp = {.type = 6, .request_id = a->request_id, .data = value};
-        util_buf out = UTIL_BUF_INIT;
-        int r = redis_wire_response_encode(&out, &resp);
-        if (r == 0)
-            r = redis_conn_publish(ra->conn, a->channel, strlen(a->channel), out.data, out.len);
-        if (r) LOG_DEBUG("redis", "server-side answer not published: %s", sio_strerror(r));
-        util_buf_free(&out);
-    }
+    redis_wire_response resp = {.type = 6, .request_id = a->request_id, .data = value};
+    answer_publish(a, &resp);
     sse_answer_free(a);
 }
 
 static void server_event(rnsp *n, const redis_wire_request *q) {
-    redis_adapter *ra = n->ra;
-    const char *event = json_string_value(json_array_get(q->data, 0));
-    json_t *args = json_array();
-    if (!event || !args) {
+    const char *event;
+    json_t *args = event_args(q, &event);
+    if (!args) return;
+    sse_answer *a = NULL;
+    if (q->request_id && !(a = answer_new(n, q->request_id))) {
         json_decref(args);
         return;
-    }
-    for (size_t i = 1; i < json_array_size(q->data); i++)
-        if (json_array_append(args, json_array_get(q->data, i)) != 0) {
-            json_decref(args);
-            return;
-        }
-    sse_answer *a = NULL;
-    if (q->request_id) {
-        a = calloc(1, sizeof *a);
-        if (!a || !(a->channel = strdup(n->response)) || !(a->request_id = strdup(q->request_id)) ||
-            util_vec_push(&ra->answers, a) != 0) {
-            if (a) free(a->channel), free(a->request_id);
-            free(a);
-            json_decref(args);
-            return;
-        }
-        a->ra = ra;
     }
     if (!sio_adapter_server_event(n->nsp, event, args, a ? sse_answered : NULL, a) && a)
         sse_answer_free(a);
@@ -163,26 +165,14 @@ static void server_event(rnsp *n, const redis_wire_request *q) {
  * collector ends (every client answered or disconnected, or the timeout). */
 static void remote_broadcast_with_ack(rnsp *n, const redis_wire_request *q) {
     redis_adapter *ra = n->ra;
-    const char *event = json_string_value(json_array_get(q->data, 0));
-    json_t *args = json_array();
-    if (!event || !args) {
+    const char *event;
+    json_t *args = event_args(q, &event);
+    if (!args) return;
+    sse_answer *a = answer_new(n, q->request_id);
+    if (!a) {
         json_decref(args);
         return;
     }
-    for (size_t i = 1; i < json_array_size(q->data); i++)
-        if (json_array_append(args, json_array_get(q->data, i)) != 0) {
-            json_decref(args);
-            return;
-        }
-    sse_answer *a = calloc(1, sizeof *a);
-    if (!a || !(a->channel = strdup(n->response)) || !(a->request_id = strdup(q->request_id)) ||
-        util_vec_push(&ra->answers, a) != 0) {
-        if (a) free(a->channel), free(a->request_id);
-        free(a);
-        json_decref(args);
-        return;
-    }
-    a->ra = ra;
     const redis_wire_flags *f = &q->opts.flags;
     sio_bcast_target t = {
         .rooms = q->opts.rooms.names,
