@@ -140,6 +140,13 @@ void eio_session_discard(eio_socket *s);
 void eio_session_mark_dirty(eio_socket *s);
 int eio_queue_push(eio_socket *s, util_rcbuf *buf, uint32_t off, int binary);
 void eio_queue_clear(eio_socket *s);
+/* Sends message m (a shared WebSocket frame, its Engine.IO packet from off)
+ * on c: the frame as it is, or for a v3 binary packet its type byte and the
+ * payload. */
+int eio_ws_send(eio_socket *s, ws_conn *c, util_rcbuf *m, uint32_t off, bool binary);
+/* Sends the queued messages on c (an upgrade or a WebSocket handshake) and
+ * empties the queue. */
+void eio_queue_to_ws(eio_socket *s, ws_conn *c);
 void eio_ip_release(eio_server *srv, struct eio_ip *ip);
 void eio_hb_arm(eio_socket *s);
 /* Handles one packet from either transport; returns 0, or -1 if the session closed. */

@@ -167,14 +167,7 @@ static void handshake(eio_server *srv, http_req *req, int protocol, int websocke
         }
         s->ws = c;
         ws_send2(c, "0", 1, open.data, open.len, false);
-        for (uint32_t i = 0; i < s->q.len; i++) {
-            eio_qent *e = &s->q.items[i];
-            if (e->binary && s->protocol == 3)
-                ws_send2(c, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off, true);
-            else
-                ws_send_frame(c, ws_frame_from_buf(e->buf));
-        }
-        eio_queue_clear(s);
+        eio_queue_to_ws(s, c);
         eio_hb_arm(s);
         ws_conn_start(c);
         util_buf_free(&open);

@@ -189,18 +189,25 @@ int eio_queue_push(eio_socket *s, util_rcbuf *buf, uint32_t off, int binary) {
     return 0;
 }
 
+int eio_ws_send(eio_socket *s, ws_conn *c, util_rcbuf *m, uint32_t off, bool binary) {
+    if (binary && s->protocol == 3) /* v3 binary frames start with the packet type byte */
+        return ws_send2(c, "\x04", 1, m->data + off, m->len - off, true);
+    return ws_send_frame(c, ws_frame_from_buf(m));
+}
+
+void eio_queue_to_ws(eio_socket *s, ws_conn *c) {
+    for (uint32_t i = 0; i < s->q.len; i++) {
+        eio_qent *e = &s->q.items[i];
+        eio_ws_send(s, c, e->buf, e->off, e->binary);
+    }
+    eio_queue_clear(s);
+}
+
 /* Sends one prepared message (frame) on the session's current transport. */
 static int session_send(eio_socket *s, util_rcbuf *m) {
     if (s->state != S_OPEN) return SIO_ECLOSED;
     int binary = (m->flags & MSG_BINARY) != 0;
-    if (s->transport == T_WEBSOCKET && s->ws) {
-        if (binary && s->protocol == 3) {
-            /* v3 binary frames start with the packet type byte */
-            uint32_t hdr = MSG_HDR(m);
-            return ws_send2(s->ws, "\x04", 1, m->data + hdr, m->len - hdr, true);
-        }
-        return ws_send_frame(s->ws, ws_frame_from_buf(m));
-    }
+    if (s->transport == T_WEBSOCKET && s->ws) return eio_ws_send(s, s->ws, m, MSG_HDR(m), binary);
     if (s->overflow) return SIO_EBUSY;
     /* A client that stops polling must not grow the server's memory without
      * bound (the reference has no limit): past four times the WebSocket

@@ -77,14 +77,7 @@ static void ws_probe_message(ws_conn *c, const uint8_t *data, size_t len, bool b
         ws_conn_set_callbacks(c, &ws_transport_cb);
         /* a GET still waiting gets what is queued (or a noop); the rest goes by websocket */
         if (s->poll) eio_poll_respond(s, 0); /* what is queued, or a noop */
-        for (uint32_t i = 0; i < s->q.len; i++) {
-            eio_qent *e = &s->q.items[i];
-            if (e->binary && s->protocol == 3)
-                ws_send2(c, "\x04", 1, e->buf->data + e->off, e->buf->len - e->off, true);
-            else
-                ws_send_frame(c, ws_frame_from_buf(e->buf));
-        }
-        eio_queue_clear(s);
+        eio_queue_to_ws(s, c);
         LOG_DEBUG("engine", "session %s upgraded to websocket", s->sid);
         return;
     }
